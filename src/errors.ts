@@ -1,0 +1,136 @@
+/**
+ * The error classes greenio throws. Every one extends `GreenioError` and carries a
+ * stable `code` (match on `code`, not on the message). Bad arguments are never these:
+ * they are plain `TypeError`/`RangeError` quoting the value (see internal/validate.ts).
+ */
+
+/** Base class of every greenio error; `code` is stable across versions. */
+export class GreenioError extends Error {
+  /** A stable machine-readable code such as `'GREENIO_TIMEOUT'`. */
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+function named<T extends new (...args: never[]) => Error>(cls: T, name: string): T {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+  return cls;
+}
+
+/**
+ * The default error a `kill()` delivers. A greenlet that ends with it is
+ * *successful*, with the `GreenletExit` as its value (gevent's rule).
+ * @example
+ * import { spawn, sleep, GreenletExit } from 'greenio';
+ * const g = spawn(() => sleep(1000));
+ * await g.kill();
+ * console.log(g.value instanceof GreenletExit); // true
+ */
+export class GreenletExit extends GreenioError {
+  constructor(message = 'greenlet killed') {
+    super(message, 'GREENIO_GREENLET_EXIT');
+  }
+}
+named(GreenletExit, 'GreenletExit');
+
+/**
+ * Thrown at the switch point of a greenlet (or flow) whose `Timeout` fired, and by a
+ * blocking call given `{ timeout }`. `timeout` is the `Timeout` that fired, so code can
+ * tell its own timeout from an outer one: `if (e.timeout !== t) throw e`.
+ */
+export class TimeoutError extends GreenioError {
+  /** The `Timeout` that fired (an internal one for a blocking call's `{ timeout }`). */
+  readonly timeout: import('./timeout.js').Timeout | undefined;
+  constructor(timeout?: import('./timeout.js').Timeout, message?: string) {
+    super(message ?? (timeout && Number.isFinite(timeout.ms) ? `timed out after ${timeout.ms} ms` : 'timed out'), 'GREENIO_TIMEOUT');
+    this.timeout = timeout;
+  }
+}
+named(TimeoutError, 'TimeoutError');
+
+/** `getNowait()` / `get({ block: false })` / a timed-out `get` on an empty queue. */
+export class QueueEmpty extends GreenioError {
+  constructor(message = 'queue is empty') {
+    super(message, 'GREENIO_QUEUE_EMPTY');
+  }
+}
+named(QueueEmpty, 'QueueEmpty');
+
+/** `putNowait()` / `put({ block: false })` / a timed-out `put` on a full queue. */
+export class QueueFull extends GreenioError {
+  constructor(message = 'queue is full') {
+    super(message, 'GREENIO_QUEUE_FULL');
+  }
+}
+named(QueueFull, 'QueueFull');
+
+/** Any operation on a queue after `shutdown()` (a `get` only once it is also empty). */
+export class QueueShutDown extends GreenioError {
+  constructor(message = 'queue is shut down') {
+    super(message, 'GREENIO_QUEUE_SHUT_DOWN');
+  }
+}
+named(QueueShutDown, 'QueueShutDown');
+
+/** `submit()`/`spawn()` on a pool after `close()`. */
+export class PoolClosedError extends GreenioError {
+  constructor(message = 'pool is closed') {
+    super(message, 'GREENIO_POOL_CLOSED');
+  }
+}
+named(PoolClosedError, 'PoolClosedError');
+
+/** The outcome of a cancelled `Future`. */
+export class CancelledError extends GreenioError {
+  constructor(message = 'cancelled') {
+    super(message, 'GREENIO_CANCELLED');
+  }
+}
+named(CancelledError, 'CancelledError');
+
+/** A `*Sync` call refused inside a greenlet under `syncIO: 'throw'`. */
+export class BlockingCallError extends GreenioError {
+  /** The refused function, such as `'fs.readFileSync'`. */
+  readonly call: string;
+  constructor(call: string, message?: string) {
+    super(message ?? `${call}() blocks the event loop and was refused (syncIO: 'throw')`, 'GREENIO_BLOCKING_CALL');
+    this.call = call;
+  }
+}
+named(BlockingCallError, 'BlockingCallError');
+
+/**
+ * An error raised in a worker thread or child process, carried back with the remote
+ * error's name, message and stack (the local `stack` shows both).
+ */
+export class RemoteError extends GreenioError {
+  readonly remoteName: string;
+  readonly remoteMessage: string;
+  readonly remoteStack: string | undefined;
+  /** The remote error's own `code`, if it had one. */
+  readonly remoteCode: unknown;
+  constructor(remote: { name?: unknown; message?: unknown; stack?: unknown; code?: unknown }) {
+    const name = typeof remote.name === 'string' ? remote.name : 'Error';
+    const message = typeof remote.message === 'string' ? remote.message : String(remote.message);
+    super(`${name}: ${message}`, 'GREENIO_REMOTE');
+    this.remoteName = name;
+    this.remoteMessage = message;
+    this.remoteStack = typeof remote.stack === 'string' ? remote.stack : undefined;
+    this.remoteCode = remote.code;
+    if (this.remoteStack) this.stack = `${this.stack}\n--- remote stack ---\n${this.remoteStack}`;
+  }
+}
+named(RemoteError, 'RemoteError');
+
+/**
+ * gevent's `LoopExit`: the process is about to exit while the main greenlet still
+ * waits on something nothing will ever complete.
+ */
+export class LoopExitError extends GreenioError {
+  constructor(message = 'this operation would block forever') {
+    super(message, 'GREENIO_LOOP_EXIT');
+  }
+}
+named(LoopExitError, 'LoopExitError');

@@ -1,0 +1,439 @@
+/**
+ * Greenlets: light tasks that each run a function under their own AsyncLocalStorage
+ * context, so the hub knows who waits on what. `spawn` schedules and never switches;
+ * `kill` interrupts at the greenlet's switch point. Not a thenable, on purpose (API.md).
+ * Limits: a kill cannot unwind a greenlet suspended on a promise greenio cannot see; it
+ * abandons it (declared dead with the kill error) by the next turn of the event loop.
+ */
+import * as hub from './hub.js';
+import { Core, Op, State, type AnyOp, type OpHandler } from './hub.js';
+import { endChannel, spawnChannel, startChannel } from './internal/channels.js';
+import { config } from './internal/config.js';
+import { originalClearTimeout, originalSetTimeout } from './internal/originals.js';
+import { reportCallbackError, runSoon } from './internal/soon.js';
+import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
+import { kAddWatcher, kRemoveWatcher, removeFrom, type Watcher } from './internal/waitable.js';
+import { greenletLabel, ms as fmtMs, opText } from './internal/describe.js';
+import { GreenletExit, TimeoutError } from './errors.js';
+import './timeout.js'; // installs the TimeoutError factory of blocking calls
+
+type Link = { cb: unknown; mode: 0 | 1 | 2 }; // 0 any, 1 value, 2 exception
+const K_JOIN = hub.kind('join');
+
+let spawning = false;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Options of `kill()` and `killAll()`. */
+export interface KillOptions {
+  /** Wait for the greenlet to die (default true). */
+  block?: boolean;
+  /** With `block`, stop waiting after this many ms. */
+  timeout?: number;
+}
+
+/** Options of `get()`. */
+export interface GetOptions {
+  block?: boolean;
+  timeout?: number;
+}
+
+/**
+ * A greenlet: `new Greenlet(fn, ...args)` creates one without starting it; `spawn()`
+ * creates and starts one. `await g.get()` gives its value, `await g.join()` waits.
+ * @example
+ * import { Greenlet, sleep } from 'greenio';
+ * const g = new Greenlet(async (x: number) => { await sleep(10); return x * 2; }, 21);
+ * g.start();
+ * console.log(await g.get()); // 42
+ */
+export class Greenlet<T = unknown> extends Core {
+  /** The greenlet that created this one (null for the main greenlet). */
+  readonly parent: Greenlet | null;
+  /** The arguments `fn` is called with. */
+  readonly args: readonly unknown[];
+  /** The value, once it finished successfully (a `GreenletExit` if it was killed). */
+  value: T | undefined = undefined;
+  /** The error it died of, once it failed. */
+  exception: unknown = undefined;
+  /** @internal */ _fn: ((...args: never[]) => unknown) | null;
+  /** @internal */ _name: string | undefined = undefined;
+  /** @internal */ _gate: Promise<void> | undefined = undefined;
+  /** @internal */ _open: (() => void) | null = null;
+  // Joiners and collectors, in the order they came: one slot, then a list (most
+  // greenlets have at most one joiner, and 100k of them should not mean 100k arrays).
+  /** @internal */ _w1: AnyOp | Watcher | null = null;
+  /** @internal */ _wMore: Array<AnyOp | Watcher> | null = null;
+  /** @internal */ _links: Link[] | null = null;
+  /** @internal */ _observed = false;
+  /** @internal */ _laterTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Where it was spawned (with `config.trackGreenletTree`). */
+  spawnStack: string | undefined = undefined;
+
+  constructor(fn: (...args: never[]) => T | Promise<T>, ...args: unknown[]);
+  /** @internal */
+  constructor(fn: ((...args: never[]) => unknown) | null, ...args: unknown[]) {
+    const isMain = fn === null && mainPending;
+    super(isMain);
+    if (!isMain) checkFunction('fn', fn);
+    this._fn = fn;
+    this.args = args;
+    this.parent = isMain ? null : (hub.currentCore() as Greenlet);
+    if (config.trackGreenletTree && !isMain) this.spawnStack = spawnSite();
+    // Runs in the creation context: the greenlet's ALS context (and the user's stores)
+    // are those where it was created, whenever it starts.
+    if (!spawning && !isMain) {
+      this._gate = new Promise<void>((r) => (this._open = r));
+      hub.als.run(this, runGreenlet, this);
+    }
+  }
+
+  /** `Greenlet-<id>` unless set; the main greenlet is `main`. */
+  get name(): string {
+    return this._name ?? (this.isMain ? 'main' : `Greenlet-${this.id}`);
+  }
+  set name(v: string) {
+    if (typeof v !== 'string') throw new TypeError(expected('name', 'a string', v));
+    this._name = v;
+  }
+
+  /** The function it runs (for reports). */
+  get fnName(): string {
+    return this._fn?.name || '';
+  }
+
+  /** True once it is dead: finished, failed, killed, or killed before it started. */
+  get dead(): boolean {
+    return this.state === State.Dead;
+  }
+
+  /** True once `start()` (or `spawn`) was called and it has not died before running. */
+  get started(): boolean {
+    return this.state !== State.Created;
+  }
+
+  /** True once dead (gevent's `ready()`). */
+  ready(): boolean {
+    return this.state === State.Dead;
+  }
+
+  /** True once dead without an error (a `GreenletExit` counts as success). */
+  successful(): boolean {
+    return this.state === State.Dead && this.exception === undefined;
+  }
+
+  /** Schedule it to start after the caller's current synchronous run. No-op if started. */
+  start(): void {
+    if (this.state !== State.Created || this.isMain) return;
+    this.state = State.Scheduled;
+    hub.register(this);
+    if (!exitReportInstalled) installExitReport();
+    if (spawnChannel.hasSubscribers) spawnChannel.publish({ greenlet: this });
+    if (this._open !== null) {
+      this._open();
+      this._open = null;
+    } else {
+      hub.als.run(this, runGreenlet, this);
+    }
+  }
+
+  /** Start it after `ms` milliseconds. */
+  startLater(ms: number): void {
+    checkMs('ms', ms);
+    if (this.state !== State.Created || this._laterTimer !== null) return;
+    this._laterTimer = originalSetTimeout(startLaterNow, ms, this);
+  }
+
+  /** Wait until it is dead (never rejects because of it); resolves at `timeout` too. */
+  join(timeout?: number): Promise<void> {
+    const ms = checkTimeout('timeout', timeout);
+    this._observed = true;
+    if (this.state === State.Dead) return RESOLVED;
+    return hub.wait<void>(K_JOIN, this, JOIN_HANDLER, this, ms);
+  }
+
+  /** Its value, or throw its error; `TimeoutError` at `timeout` (at once with `block: false`). */
+  get(options?: GetOptions): Promise<T> {
+    const o = checkOptions('options', options);
+    const ms = checkTimeout('timeout', o.timeout);
+    this._observed = true;
+    if (this.state === State.Dead) {
+      return this.exception === undefined ? Promise.resolve(this.value as T) : Promise.reject(this.exception);
+    }
+    if (o.block === false) return Promise.reject(new TimeoutError(undefined, `${this.name} is not ready`));
+    return hub.wait<T>(K_JOIN, this, GET_HANDLER as OpHandler<T>, this, ms);
+  }
+
+  /**
+   * Interrupt it with `error` (default `GreenletExit`) at its switch point; by default
+   * wait for it to die. Never throws for its state; only a bad argument throws.
+   */
+  kill(error?: Error, options?: KillOptions): Promise<void> {
+    const err = error === undefined ? new GreenletExit() : error;
+    checkError('error', err);
+    const o = checkOptions('options', options);
+    const ms = checkTimeout('timeout', o.timeout);
+    if (this.isMain) throw new TypeError('The main greenlet cannot be killed');
+    if (this.state === State.Dead) return RESOLVED;
+    if (this.state === State.Created || this.state === State.Scheduled) {
+      // Killed before it ran: it never runs.
+      if (this._laterTimer !== null) originalClearTimeout(this._laterTimer);
+      if (this.state === State.Created) hub.register(this);
+      this.killed = err;
+      this._finish(false, err);
+      return RESOLVED;
+    }
+    this.killed = err;
+    if (hub.currentCore() === this) return Promise.reject(err); // gevent raises it right here
+    hub.interrupt(this, err, KILL, 0);
+    hub.watchAbandon(this);
+    if (o.block === false) return RESOLVED;
+    return this.join(ms);
+  }
+
+  /** Call `cb(greenlet)` once it is dead, asynchronously (even if already dead). */
+  link(cb: (g: this) => unknown): void {
+    this.#addLink(cb, 0);
+  }
+  /** Like `link`, only if it succeeds. */
+  linkValue(cb: (g: this) => unknown): void {
+    this.#addLink(cb, 1);
+  }
+  /** Like `link`, only if it fails. */
+  linkException(cb: (g: this) => unknown): void {
+    this.#addLink(cb, 2);
+  }
+  /** Remove every link of `cb`. */
+  unlink(cb: (g: this) => unknown): void {
+    const l = this._links;
+    if (l === null) return;
+    for (let i = l.length - 1; i >= 0; i--) if (l[i]!.cb === cb) l.splice(i, 1);
+  }
+
+  #addLink(cb: unknown, mode: 0 | 1 | 2): void {
+    checkFunction('callback', cb);
+    this._observed = true;
+    const link: Link = { cb, mode };
+    if (this.state === State.Dead) runLink(this, link);
+    else (this._links ??= []).push(link);
+  }
+
+  /** @internal */
+  [kAddWatcher](w: Watcher): void {
+    this._observed = true;
+    if (this.state === State.Dead) w.onReady(this);
+    else this._watch(w);
+  }
+  /** @internal */
+  [kRemoveWatcher](w: Watcher): void {
+    this._unwatch(w);
+  }
+
+  /** @internal */
+  _watch(w: AnyOp | Watcher): void {
+    if (this._w1 === null && (this._wMore === null || this._wMore.length === 0)) this._w1 = w;
+    else (this._wMore ??= []).push(w);
+  }
+  /** @internal */
+  _unwatch(w: AnyOp | Watcher): void {
+    if (this._w1 === w) this._w1 = this._wMore !== null && this._wMore.length > 0 ? this._wMore.shift()! : null;
+    else removeFrom(this._wMore, w);
+  }
+
+  /** @internal Record the outcome, once; notify joiners now and links soon. */
+  _finish(ok: boolean, v: unknown): void {
+    if (this.state === State.Dead) return; // abandoned earlier: nothing changes its outcome
+    if (!ok && (v instanceof GreenletExit || isQuietTimeoutOf(v, this))) {
+      ok = true;
+      if (!(v instanceof GreenletExit)) v = undefined;
+    }
+    this.state = State.Dead;
+    if (ok) this.value = v as T;
+    else this.exception = v;
+    hub.unregister(this);
+    if (this.killed !== null) {
+      this.exitError = this.killed;
+      hub.cancelAll(this, this.killed); // nothing it registered may call back after its death
+    }
+    if (endChannel.hasSubscribers) endChannel.publish({ greenlet: this, ok, value: v });
+    const w1 = this._w1;
+    if (w1 !== null) {
+      const more = this._wMore;
+      this._w1 = this._wMore = null;
+      notifyWatcher(w1, this);
+      if (more !== null) for (let i = 0; i < more.length; i++) notifyWatcher(more[i]!, this);
+    }
+    const ls = this._links;
+    if (ls !== null) {
+      this._links = null;
+      for (const l of ls) runLink(this, l);
+    }
+    if (!ok && !this._observed) setImmediate(reportUnobserved, this);
+  }
+
+  /** @internal Called by the hub when a killed greenlet has no greenio wait left. */
+  protected override abandonCheck(): void {
+    if (this.state === State.Dead || this.waitCount > 0 || this.killed === null) return;
+    this.abandoned = true;
+    this._finish(false, this.killed);
+  }
+
+  /** `<Greenlet-3 "fetch" dead>` for logs. */
+  override toString(): string {
+    const fn = this.fnName ? ` ${this.fnName}` : '';
+    const st = ['created', 'scheduled', 'running', 'dead'][this.state];
+    return `<Greenlet ${this.name}${fn} ${st}>`;
+  }
+}
+
+const KILL = Symbol('kill');
+let mainPending = true;
+
+/** The main greenlet: code outside any spawned greenlet. It cannot be killed. */
+class MainGreenlet extends Greenlet<never> {
+  constructor() {
+    super(null as never);
+  }
+}
+const mainGreenlet = new MainGreenlet();
+mainPending = false;
+hub.installMain(mainGreenlet);
+
+let exitReportInstalled = false;
+function installExitReport(): void {
+  exitReportInstalled = true;
+  process.once('beforeExit', reportStuckAtExit);
+}
+
+/**
+ * gevent's LoopExit: the loop is empty, so greenlets still in a greenio wait will never
+ * be woken. Say who waits on what instead of exiting silently.
+ */
+function reportStuckAtExit(): void {
+  const stuck = [hub.main, ...hub.liveGreenlets()].filter((g) => g.waitCount > 0);
+  if (stuck.length === 0) return;
+  const now = performance.now();
+  const lines = stuck.map((g) => {
+    const waits = hub.opsOf(g).filter((op) => op.isWait);
+    return `  ${greenletLabel(g)} waits on ${waits.map((op) => `${opText(op)} (for ${fmtMs(now - op.since)})`).join(', ')}`;
+  });
+  process.stderr.write(
+    `greenio: the process is exiting while ${stuck.length} greenlet(s) still wait on something nothing will complete (this operation would block forever):\n${lines.join('\n')}\n`,
+  );
+}
+
+function spawnSite(): string {
+  const e: { stack?: string } = {};
+  Error.captureStackTrace(e, spawnSite);
+  return (e.stack ?? '').split('\n').slice(2, 8).join('\n');
+}
+
+function isQuietTimeoutOf(v: unknown, g: Greenlet): boolean {
+  return v instanceof TimeoutError && v.timeout !== undefined && v.timeout.error === false && v.timeout.greenlet === g;
+}
+
+async function runGreenlet(g: Greenlet): Promise<void> {
+  await g._gate;
+  if (g.state !== State.Scheduled) return; // killed before it ran
+  g.state = State.Running;
+  g.startedAt = performance.now();
+  if (startChannel.hasSubscribers) startChannel.publish({ greenlet: g });
+  let v: unknown;
+  try {
+    v = await g._fn!(...(g.args as never[]));
+  } catch (e) {
+    g._finish(false, e);
+    return;
+  }
+  g._finish(true, v);
+}
+
+function startLaterNow(g: Greenlet): void {
+  g._laterTimer = null;
+  g.start();
+}
+
+const JOIN_HANDLER: OpHandler<void> = {
+  cancel(op) {
+    (op.data as Greenlet)._unwatch(op);
+  },
+  timeout(op) {
+    (op.data as Greenlet)._unwatch(op);
+    op.resolve(undefined);
+  },
+  start(op) {
+    (op.data as Greenlet)._watch(op);
+  },
+};
+const GET_HANDLER: OpHandler<unknown> = {
+  start: JOIN_HANDLER.start as OpHandler<unknown>['start'],
+  cancel: JOIN_HANDLER.cancel as OpHandler<unknown>['cancel'],
+};
+
+function notifyWatcher(w: AnyOp | Watcher, g: Greenlet): void {
+  if (w instanceof Op) {
+    if (w.handler === GET_HANDLER && g.exception !== undefined) w.reject(g.exception);
+    else w.resolve(w.handler === GET_HANDLER ? g.value : undefined);
+  } else {
+    w.onReady(g);
+  }
+}
+
+function runLink(g: Greenlet, l: Link): void {
+  const ok = g.exception === undefined;
+  if (l.mode === 1 && !ok) return;
+  if (l.mode === 2 && ok) return;
+  runSoon(l.cb as (g: Greenlet) => unknown, g);
+}
+
+function reportUnobserved(g: Greenlet): void {
+  if (g._observed) return;
+  g._observed = true;
+  const fn = g.fnName ? ` (${g.fnName})` : '';
+  const e = g.exception;
+  const detail = e instanceof Error ? (e.stack ?? String(e)) : String(e);
+  process.stderr.write(`greenio: ${g.name}${fn} failed and nobody joined it: ${detail}\n`);
+}
+
+/**
+ * Create and start a greenlet running `fn(...args)`. It starts after the caller's
+ * current synchronous run, never inside `spawn()`.
+ * @example
+ * import { spawn, joinAll } from 'greenio';
+ * const gs = [1, 2, 3].map((n) => spawn(async (x: number) => x * 2, n));
+ * await joinAll(gs);
+ * console.log(gs.map((g) => g.value)); // [2, 4, 6]
+ */
+export function spawn<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, ...args: A): Greenlet<Awaited<T>> {
+  checkFunction('fn', fn);
+  spawning = true;
+  let g: Greenlet<Awaited<T>>;
+  try {
+    g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
+  } finally {
+    spawning = false;
+  }
+  g.start();
+  return g;
+}
+
+/** Create a greenlet and start it after `ms` milliseconds. */
+export function spawnLater<A extends unknown[], T>(ms: number, fn: (...args: A) => T | Promise<T>, ...args: A): Greenlet<Awaited<T>> {
+  checkMs('ms', ms);
+  checkFunction('fn', fn);
+  const g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
+  g.startLater(ms);
+  return g;
+}
+
+/** The greenlet running now: the main greenlet outside any spawned one. */
+export function getCurrent(): Greenlet {
+  return hub.currentCore() as Greenlet;
+}
+
+/** `greenlet.kill(error, options)` as a function; checks that `greenlet` is one. */
+export function kill(greenlet: Greenlet, error?: Error, options?: KillOptions): Promise<void> {
+  if (!(greenlet instanceof Greenlet)) throw new TypeError(expected('greenlet', 'a Greenlet', greenlet));
+  return greenlet.kill(error, options);
+}
+
+export { reportCallbackError };

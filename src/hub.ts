@@ -1,0 +1,556 @@
+/**
+ * The hub: greenio's one switch point. Every wait of every greenlet (sleep, join, a
+ * queue, a lock, a future, a patched IO call) goes through `wait()` or `track()` here,
+ * so interrupts (kill, Timeout), stats, run-info and traces are written once.
+ * Limits: an interrupt lands only at a switch point (a CPU loop that never waits cannot
+ * be interrupted), and a greenlet suspended on a promise greenio cannot see is not
+ * unwound by a kill: greenlet.ts abandons it (see DESIGN.md).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { config } from './internal/config.js';
+import { ioEndChannel, ioStartChannel } from './internal/channels.js';
+import {
+  originalClearTimeout,
+  originalSetImmediate,
+  originalSetTimeout,
+} from './internal/originals.js';
+
+// ---------------------------------------------------------------------------------
+// Kinds: interned names of what is waited on, each with process-wide counters.
+
+/** A kind of wait (`'sleep'`, `'fs.readFile'`, `'queue.get'`) and its totals. */
+export interface Kind {
+  readonly name: string;
+  /** A dense index, for per-greenlet tables. */
+  readonly index: number;
+  /** A long-lived handle (socket, child, server) rather than a wait. */
+  readonly resource: boolean;
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  active: number;
+  /** Results that arrived after their op was cancelled, and were dropped. */
+  dropped: number;
+}
+
+const kinds = new Map<string, Kind>();
+const kindList: Kind[] = [];
+
+/** The interned `Kind` named `name` (created on first use). */
+export function kind(name: string, resource = false): Kind {
+  let k = kinds.get(name);
+  if (k === undefined) {
+    k = { name, index: kindList.length, resource, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0 };
+    kinds.set(name, k);
+    kindList.push(k);
+  }
+  return k;
+}
+
+/** Every kind seen so far, in order of first use. */
+export function allKinds(): readonly Kind[] {
+  return kindList;
+}
+
+// ---------------------------------------------------------------------------------
+// Ops: one record per wait or tracked operation.
+
+/**
+ * How an op starts and how it is aborted. `cancel` returns `true` when it handed the
+ * interrupt's error to user code (an error-first callback, a socket's `'error'`), so
+ * the interrupt counts as delivered. `timeout` settles an op whose own `{ timeout }`
+ * expired (the default rejects with a `TimeoutError`).
+ */
+export interface OpHandler<T = unknown> {
+  start?(op: Op<T>): void;
+  cancel?(op: Op<T>, reason: Error): boolean | void;
+  timeout?(op: Op<T>): void;
+}
+
+/** One wait (a promise the greenlet awaits) or tracked operation (callback IO, a handle). */
+export class Op<T = unknown> {
+  prev: AnyOp | null = null;
+  next: AnyOp | null = null;
+  settled = false;
+  res: ((value: T) => void) | null = null;
+  rej: ((error: unknown) => void) | null = null;
+  timer: ReturnType<typeof setTimeout> | null = null;
+  /** The op's own `{ timeout }` in ms, if it has one. */
+  timeoutMs = -1;
+  /** Anything the handler keeps: a timer handle, a socket, an item. */
+  data: unknown;
+  readonly seq: number;
+  readonly since: number;
+
+  constructor(
+    readonly kind: Kind,
+    readonly detail: unknown,
+    readonly flow: Flow,
+    readonly handler: OpHandler<T> | null,
+    data: unknown,
+  ) {
+    this.data = data;
+    this.seq = ++opSeq;
+    this.since = performance.now();
+  }
+
+  /** True for a promise wait (the greenlet is blocked on it). */
+  get isWait(): boolean {
+    return this.res !== null;
+  }
+
+  /** Complete the op with `value`. No-op once settled (cancelled, timed out). */
+  resolve(value: T): void {
+    if (this.settled) return;
+    if (this.res !== null && wakeMustWait()) {
+      // Settled now (nothing may cancel it), woken on the next loop turn.
+      this.settled = true;
+      originalSetImmediate(deferredResolve, this, value);
+      return;
+    }
+    finish(this);
+    if (this.res !== null) this.res(value);
+  }
+
+  /** Fail the op with `error`. No-op once settled. */
+  reject(error: unknown): void {
+    if (this.settled) return;
+    finish(this);
+    const rej = this.rej;
+    if (rej !== null) rej(error);
+  }
+
+  /**
+   * End a tracked (callback or handle) op. Returns false when it was already cancelled:
+   * the caller must then drop the late result and release what it holds.
+   */
+  end(): boolean {
+    if (this.settled) {
+      this.kind.dropped++;
+      return false;
+    }
+    finish(this);
+    return true;
+  }
+}
+
+let opSeq = 0;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- internal lists hold ops of any result type
+export type AnyOp = Op<any>;
+
+function deferredResolve(op: AnyOp, value: unknown): void {
+  finish(op);
+  op.res!(value);
+}
+
+/** The sequence number of the last op created (Timeouts use it to scope resources). */
+export function lastOpSeq(): number {
+  return opSeq;
+}
+
+// ---------------------------------------------------------------------------------
+// Flows and greenlet cores.
+
+/**
+ * A scope that ops are attributed to and interrupts are aimed at: a greenlet's root
+ * flow (the greenlet itself), or a sub-flow made by `withTimeout` (or a bare `Timeout`
+ * in main), so a timeout reaches only the waits of its own async flow.
+ */
+export class Flow {
+  /** An interrupt that found nothing to interrupt: the next wait in this flow throws it. */
+  pending: Error | null = null;
+  pendingSource: unknown = null;
+  head: AnyOp | null = null;
+  greenlet!: Core;
+  /** The flow this one runs inside (null for a greenlet's root flow). */
+  outer: Flow | null = null;
+
+  static sub(outer: Flow): Flow {
+    const f = new Flow();
+    f.greenlet = outer.greenlet;
+    f.outer = outer;
+    return f;
+  }
+
+  /** True if this flow is `other` or runs inside it. */
+  within(other: Flow): boolean {
+    for (let f: Flow | null = this; f !== null; f = f.outer) if (f === other) return true;
+    return false;
+  }
+}
+
+/** Lifecycle of a greenlet core. */
+export const enum State {
+  Created = 0,
+  Scheduled = 1,
+  Running = 2,
+  Dead = 3,
+}
+
+/**
+ * The hub's part of a greenlet: identity, lifecycle, its ops, its registry slot and
+ * per-kind IO totals. greenlet.ts adds the public methods (`Greenlet extends Core`).
+ * @internal
+ */
+export class Core extends Flow {
+  readonly id: number;
+  state: State = State.Created;
+  /** The kill error, once the greenlet died of a kill or was abandoned: every later wait throws it. */
+  exitError: Error | null = null;
+  /** Set by kill(): watch for abandonment when no wait is left. */
+  killed: Error | null = null;
+  abandoned = false;
+  /** Sub-flows that currently hold ops. */
+  subflows: Set<Flow> | null = null;
+  /** Promise waits in flight, over all flows. */
+  waitCount = 0;
+  /** Per-kind [count, totalMs, maxMs] triples, indexed by `kind.index * 3`. */
+  io: number[] | null = null;
+  ioCount = 0;
+  ioMs = 0;
+  /** `performance.now()` when it started running (0 before). */
+  startedAt = 0;
+  rprev: Core | null = null;
+  rnext: Core | null = null;
+  readonly isMain: boolean;
+
+  constructor(isMain = false) {
+    super();
+    this.greenlet = this;
+    this.isMain = isMain;
+    this.id = isMain ? 0 : ++greenletSeq;
+  }
+
+  /** Called by the hub when a killed greenlet has no greenio wait left. */
+  protected abandonCheck(): void {}
+}
+
+let greenletSeq = 0;
+
+/** The AsyncLocalStorage naming the current flow; undefined means the main greenlet. */
+export const als = new AsyncLocalStorage<Flow>();
+
+/**
+ * The main greenlet (code outside any spawned greenlet). greenlet.ts installs one with
+ * the public methods when it loads; until then a bare core stands in.
+ */
+export let main: Core = new Core(true);
+main.state = State.Running;
+
+/** Install the main greenlet object (once, by greenlet.ts). */
+export function installMain(g: Core): void {
+  g.state = State.Running;
+  g.startedAt = performance.now();
+  main = g;
+}
+
+/** The flow running now. */
+export function currentFlow(): Flow {
+  return als.getStore() ?? main;
+}
+
+/** The greenlet running now (the main greenlet outside any spawned one). */
+export function currentCore(): Core {
+  const f = als.getStore();
+  return f === undefined ? main : f.greenlet;
+}
+
+// ---------------------------------------------------------------------------------
+// Registry of live greenlets (started, not dead): an intrusive list, O(1) both ways.
+
+let registryHead: Core | null = null;
+export const counters = { alive: 0, peak: 0, finished: 0, spawned: 0 };
+
+export function register(g: Core): void {
+  g.rnext = registryHead;
+  if (registryHead !== null) registryHead.rprev = g;
+  registryHead = g;
+  counters.spawned++;
+  if (++counters.alive > counters.peak) counters.peak = counters.alive;
+}
+
+export function unregister(g: Core): void {
+  if (g.rprev !== null) g.rprev.rnext = g.rnext;
+  else if (registryHead === g) registryHead = g.rnext;
+  else return;
+  if (g.rnext !== null) g.rnext.rprev = g.rprev;
+  g.rprev = g.rnext = null;
+  counters.alive--;
+  counters.finished++;
+}
+
+/** Live greenlets, oldest first. */
+export function liveGreenlets(): Core[] {
+  const out: Core[] = [];
+  for (let g = registryHead; g !== null; g = g.rnext) out.push(g);
+  return out.reverse();
+}
+
+// ---------------------------------------------------------------------------------
+// Linking ops into flows.
+
+function link(op: AnyOp): void {
+  const flow = op.flow;
+  const g = flow.greenlet;
+  if (flow.head === null && flow !== g) (g.subflows ??= new Set()).add(flow);
+  op.next = flow.head;
+  if (flow.head !== null) flow.head.prev = op;
+  flow.head = op;
+  op.kind.active++;
+  if (op.res !== null) g.waitCount++;
+}
+
+function finish(op: AnyOp): void {
+  op.settled = true;
+  const flow = op.flow;
+  const g = flow.greenlet;
+  if (op.prev !== null) op.prev.next = op.next;
+  else flow.head = op.next;
+  if (op.next !== null) op.next.prev = op.prev;
+  op.prev = op.next = null;
+  if (flow.head === null && flow !== g) g.subflows?.delete(flow);
+  if (op.timer !== null) {
+    originalClearTimeout(op.timer);
+    op.timer = null;
+  }
+  const k = op.kind;
+  const ms = performance.now() - op.since;
+  k.active--;
+  k.count++;
+  k.totalMs += ms;
+  if (ms > k.maxMs) k.maxMs = ms;
+  g.ioCount++;
+  g.ioMs += ms;
+  const io = (g.io ??= []);
+  const i = k.index * 3;
+  if (io.length <= i) for (let j = io.length; j <= i + 2; j++) io[j] = 0;
+  io[i]++;
+  io[i + 1] += ms;
+  if (ms > io[i + 2]) io[i + 2] = ms;
+  if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms });
+  if (op.res !== null && --g.waitCount === 0 && g.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
+}
+
+// ---------------------------------------------------------------------------------
+// The switch point.
+
+let execOp: AnyOp | null = null;
+function exec(res: (v: never) => void, rej: (e: unknown) => void): void {
+  const op = execOp!;
+  op.res = res as (v: unknown) => void;
+  op.rej = rej;
+}
+
+/** The error the next wait in `flow` must throw, consumed (or the permanent exit error). */
+export function takePending(flow: Flow): Error | null {
+  const g = flow.greenlet;
+  if (g.exitError !== null) return g.exitError;
+  for (let f: Flow | null = flow; f !== null; f = f.outer) {
+    const e = f.pending;
+    if (e !== null) {
+      f.pending = null;
+      f.pendingSource = null;
+      return e;
+    }
+  }
+  return null;
+}
+
+/**
+ * Wait, in the current flow, for an operation: `handler.start(op)` begins it and later
+ * calls `op.resolve(v)`/`op.reject(e)`; an interrupt calls `handler.cancel(op, err)`
+ * and rejects the wait. With `timeoutMs`, the op's own timeout settles it through
+ * `handler.timeout(op)` (default: reject with a `TimeoutError`).
+ */
+export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, timeoutMs?: number): Promise<T> {
+  const flow = als.getStore() ?? main;
+  const err = takePending(flow);
+  if (err !== null) return Promise.reject(err);
+  const op = new Op<T>(k, detail, flow, handler, data);
+  execOp = op;
+  const p = new Promise<T>(exec);
+  execOp = null;
+  link(op);
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  if (timeoutMs !== undefined) {
+    op.timeoutMs = timeoutMs;
+    op.timer = originalSetTimeout(onOpTimeout, timeoutMs, op);
+  }
+  if (handler.start !== undefined) {
+    try {
+      handler.start(op);
+    } catch (e) {
+      op.reject(e);
+    }
+  }
+  return p;
+}
+
+/** The closure form of `wait` (DESIGN.md): `start(resolve, reject)` returns how to cancel. */
+export function waitFor<T>(
+  k: Kind,
+  detail: unknown,
+  start: (resolve: (value: T) => void, reject: (error: unknown) => void) => ((reason: Error) => void) | void,
+  timeoutMs?: number,
+): Promise<T> {
+  return wait<T>(k, detail, closureHandler as OpHandler<T>, start, timeoutMs);
+}
+
+const closureHandler: OpHandler<unknown> = {
+  start(op) {
+    const start = op.data as (res: (v: unknown) => void, rej: (e: unknown) => void) => ((r: Error) => void) | void;
+    const cancel = start((v) => op.resolve(v), (e) => op.reject(e));
+    op.data = cancel;
+  },
+  cancel(op, reason) {
+    if (typeof op.data === 'function') (op.data as (r: Error) => void)(reason);
+  },
+};
+
+/**
+ * Register a callback-style operation or a handle (socket, child, server) with the
+ * current flow, so an interrupt can abort it. Returns the op; call `op.end()` when it
+ * completes. The caller checks `takePending()` first, to fail fast.
+ */
+export function track<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown): Op<T> {
+  const flow = als.getStore() ?? main;
+  const op = new Op<T>(k, detail, flow, handler, data);
+  link(op);
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  return op;
+}
+
+let timeoutErrorFactory: (ms: number) => Error = (ms) => new Error(`timed out after ${ms} ms`);
+
+/** timeout.ts installs the factory of blocking calls' `TimeoutError` (it names an internal Timeout). */
+export function setTimeoutErrorFactory(f: (ms: number) => Error): void {
+  timeoutErrorFactory = f;
+}
+
+/** A `TimeoutError` for a blocking call's own `{ timeout }` of `ms`. */
+export function ownTimeoutError(ms: number): Error {
+  return timeoutErrorFactory(ms);
+}
+
+function onOpTimeout(op: AnyOp): void {
+  op.timer = null;
+  if (op.settled) return;
+  const h = op.handler;
+  if (h !== null && h.timeout !== undefined) {
+    h.timeout(op);
+    if (op.settled) return;
+  }
+  const err = ownTimeoutError(op.timeoutMs);
+  h?.cancel?.(op, err);
+  op.reject(err);
+}
+
+// ---------------------------------------------------------------------------------
+// Interrupts.
+
+function cancelOp(op: AnyOp, err: Error): boolean {
+  finish(op);
+  let delivered = false;
+  const h = op.handler;
+  if (h !== null && h.cancel !== undefined) delivered = h.cancel(op, err) === true;
+  if (op.rej !== null) {
+    op.rej(err);
+    delivered = true;
+  }
+  return delivered;
+}
+
+function cancelFlowOps(flow: Flow, err: Error, sinceSeq: number): boolean {
+  let delivered = false;
+  let op = flow.head;
+  while (op !== null) {
+    const next: AnyOp | null = op.next;
+    if (!op.settled && (!op.kind.resource || op.seq > sinceSeq)) delivered = cancelOp(op, err) || delivered;
+    op = next;
+  }
+  return delivered;
+}
+
+/**
+ * Interrupt `target` (a greenlet's root flow for a kill, a timeout's flow) with `err`:
+ * every wait in it and in the flows within it is cancelled and rejected, and so are
+ * handles created after op `sinceSeq` (0: all). When nothing received the error, it
+ * stays pending and the flow's next wait throws it. Returns true if delivered.
+ */
+export function interrupt(target: Flow, err: Error, source: unknown, sinceSeq: number): boolean {
+  const g = target.greenlet;
+  let delivered = cancelFlowOps(target, err, sinceSeq);
+  const subs = g.subflows;
+  if (subs !== null && subs.size > 0) {
+    for (const f of [...subs]) if (f !== target && f.within(target)) delivered = cancelFlowOps(f, err, sinceSeq) || delivered;
+  }
+  if (!delivered) {
+    target.pending = err;
+    target.pendingSource = source;
+  }
+  return delivered;
+}
+
+/** Drop an undelivered interrupt that `source` left on `flow` (a cancelled Timeout). */
+export function clearPending(flow: Flow, source: unknown): void {
+  if (flow.pending !== null && flow.pendingSource === source) {
+    flow.pending = null;
+    flow.pendingSource = null;
+  }
+}
+
+/** Cancel every op a greenlet still holds (it died of a kill: none may call back later). */
+export function cancelAll(g: Core, err: Error): void {
+  cancelFlowOps(g, err, 0);
+  if (g.subflows !== null) for (const f of [...g.subflows]) cancelFlowOps(f, err, 0);
+}
+
+/** Every op a greenlet holds now, waits first. */
+export function opsOf(g: Core): AnyOp[] {
+  const out: AnyOp[] = [];
+  const collect = (f: Flow): void => {
+    for (let op = f.head; op !== null; op = op.next) out.push(op);
+  };
+  collect(g);
+  if (g.subflows !== null) for (const f of g.subflows) collect(f);
+  out.sort((a, b) => Number(b.isWait) - Number(a.isWait) || a.seq - b.seq);
+  return out;
+}
+
+function scheduleAbandonCheck(g: Core): void {
+  originalSetImmediate(runAbandonCheck, g);
+}
+function runAbandonCheck(g: Core): void {
+  (g as unknown as { abandonCheck(): void }).abandonCheck();
+}
+/** greenlet.ts calls this right after a kill to start watching for abandonment. */
+export function watchAbandon(g: Core): void {
+  if (g.waitCount === 0) scheduleAbandonCheck(g);
+}
+
+// ---------------------------------------------------------------------------------
+// Fairness: greenlets that keep waking each other without the event loop turning
+// would starve IO; past `config.switchInterval` ms, wake-ups wait for the next turn.
+
+let wakes = 0;
+let turnStart = 0;
+function resetTurn(): void {
+  turnStart = 0;
+}
+
+/** True when a wake-up should be deferred to the next event-loop turn. */
+export function wakeMustWait(): boolean {
+  if ((++wakes & 63) !== 0) return false;
+  const now = performance.now();
+  if (turnStart === 0) {
+    turnStart = now;
+    originalSetImmediate(resetTurn);
+    return false;
+  }
+  return now - turnStart > config.switchInterval;
+}
+
+/** Monotonic count of wake-ups, for `idle()`. */
+export function wakeCount(): number {
+  return wakes + opSeq;
+}

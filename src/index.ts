@@ -1,0 +1,23 @@
+/**
+ * greenio: gevent's programming model for Node.js. The whole toolbox, with no side
+ * effects on import (patching IO is `greenio/monkey` or the `greenio/patch` preload).
+ */
+export { Greenlet, spawn, spawnLater, getCurrent, kill, type KillOptions, type GetOptions } from './greenlet.js';
+export { sleep, idle } from './sleep.js';
+export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, type Waitable } from './wait.js';
+export { Timeout, withTimeout, type WithTimeoutOptions } from './timeout.js';
+export { Local } from './local.js';
+export { config, type SyncIOMode } from './internal/config.js';
+export {
+  GreenioError,
+  GreenletExit,
+  TimeoutError,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  PoolClosedError,
+  CancelledError,
+  BlockingCallError,
+  RemoteError,
+  LoopExitError,
+} from './errors.js';

@@ -1,0 +1,32 @@
+/**
+ * The protocol `wait()`, `iwait()`, `joinAll()` and groups use to watch anything that
+ * becomes ready once (greenlets, events, async results, futures): `ready()` plus a
+ * watcher list. A watcher is told synchronously; it must only schedule (resolve a wait),
+ * never run user code inside the notifier.
+ */
+export const kAddWatcher = Symbol('greenio.addWatcher');
+export const kRemoveWatcher = Symbol('greenio.removeWatcher');
+
+export interface Watcher {
+  onReady(source: Waitable): void;
+}
+
+/** Something that becomes ready once: a Greenlet, Event, AsyncResult or Future. */
+export interface Waitable {
+  ready(): boolean;
+  /** @internal */
+  [kAddWatcher](w: Watcher): void;
+  /** @internal */
+  [kRemoveWatcher](w: Watcher): void;
+}
+
+export function isWaitable(x: unknown): x is Waitable {
+  return typeof x === 'object' && x !== null && typeof (x as Waitable)[kAddWatcher] === 'function';
+}
+
+/** Remove the first occurrence of `w` from `list` (order of the others kept). */
+export function removeFrom<T>(list: T[] | null, w: T): void {
+  if (list === null) return;
+  const i = list.indexOf(w);
+  if (i >= 0) list.splice(i, 1);
+}

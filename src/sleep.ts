@@ -1,0 +1,78 @@
+/**
+ * `sleep` and `idle`: the simplest waits, both through the hub's switch point, so kill
+ * and Timeout interrupt them and leave no timer behind. `sleep(0)` yields to every
+ * other ready greenlet and to IO (it waits for the next event-loop turn).
+ */
+import * as hub from './hub.js';
+import type { Op, OpHandler } from './hub.js';
+import {
+  originalClearImmediate,
+  originalClearTimeout,
+  originalSetImmediate,
+  originalSetTimeout,
+} from './internal/originals.js';
+import { checkMs } from './internal/validate.js';
+
+const K_SLEEP = hub.kind('sleep');
+const K_IDLE = hub.kind('idle');
+
+function wake(op: Op<void>): void {
+  op.resolve(undefined);
+}
+
+const SLEEP: OpHandler<void> = {
+  start(op) {
+    const ms = op.detail as number;
+    op.data = ms === 0 ? originalSetImmediate(wake, op) : originalSetTimeout(wake, ms, op);
+  },
+  cancel(op) {
+    if (op.detail === 0) originalClearImmediate(op.data as ReturnType<typeof setImmediate>);
+    else originalClearTimeout(op.data as ReturnType<typeof setTimeout>);
+  },
+};
+
+/**
+ * Wait `ms` milliseconds (default 0: yield to other greenlets and to IO).
+ * @example
+ * import { sleep } from 'greenio';
+ * await sleep(10);
+ */
+export function sleep(ms: number = 0): Promise<void> {
+  checkMs('ms', ms);
+  return hub.wait<void>(K_SLEEP, ms, SLEEP);
+}
+
+interface IdleState {
+  seen: number;
+  handle: ReturnType<typeof setImmediate> | null;
+}
+
+function idleCheck(op: Op<void>): void {
+  const s = op.data as IdleState;
+  const now = hub.wakeCount();
+  if (now !== s.seen) {
+    // Something ran since the last look: look again on the next loop turn.
+    s.seen = now;
+    s.handle = originalSetImmediate(idleCheck, op);
+    return;
+  }
+  s.handle = null;
+  op.resolve(undefined);
+}
+
+const IDLE: OpHandler<void> = {
+  start(op) {
+    const s: IdleState = { seen: hub.wakeCount(), handle: null };
+    op.data = s;
+    s.handle = originalSetImmediate(idleCheck, op);
+  },
+  cancel(op) {
+    const s = op.data as IdleState;
+    if (s.handle !== null) originalClearImmediate(s.handle);
+  },
+};
+
+/** Resolve once the event loop has nothing else ready (no greenlet woke for a full turn). */
+export function idle(): Promise<void> {
+  return hub.wait<void>(K_IDLE, null, IDLE);
+}

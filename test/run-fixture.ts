@@ -1,0 +1,23 @@
+/** Run a test fixture (TypeScript, through tsx) in its own process; parse its last JSON line. */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface FixtureRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: Record<string, unknown>;
+}
+
+export function runFixture(name: string, args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = []): FixtureRun {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...nodeArgs, script, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
+  const last = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  let json: Record<string, unknown> = {};
+  if (last) json = JSON.parse(last) as Record<string, unknown>;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
