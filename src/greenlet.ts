@@ -6,10 +6,10 @@
  * abandons it (declared dead with the kill error) by the next turn of the event loop.
  */
 import * as hub from './hub.js';
-import { Core, Op, State, type AnyOp, type OpHandler } from './hub.js';
+import { Core, Op, Rare, State, type AnyOp, type OpHandler } from './hub.js';
 import { endChannel, spawnChannel, startChannel } from './internal/channels.js';
 import { config } from './internal/config.js';
-import { originalClearTimeout, originalSetTimeout } from './internal/originals.js';
+import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
 import { reportCallbackError, runSoon } from './internal/soon.js';
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { kAddWatcher, kRemoveWatcher, removeFrom, type Watcher } from './internal/waitable.js';
@@ -51,23 +51,13 @@ export class Greenlet<T = unknown> extends Core {
   readonly parent: Greenlet | null;
   /** The arguments `fn` is called with. */
   readonly args: readonly unknown[];
-  /** The value, once it finished successfully (a `GreenletExit` if it was killed). */
-  value: T | undefined = undefined;
-  /** The error it died of, once it failed. */
-  exception: unknown = undefined;
+  /** @internal The value or the error, once dead (see `_bits`). */
+  _result: unknown = undefined;
   /** @internal */ _fn: ((...args: never[]) => unknown) | null;
-  /** @internal */ _name: string | undefined = undefined;
-  /** @internal */ _gate: Promise<void> | undefined = undefined;
-  /** @internal */ _open: (() => void) | null = null;
-  // Joiners and collectors, in the order they came: one slot, then a list (most
+  // Joiners and collectors, in the order they came: one, or an array of them (most
   // greenlets have at most one joiner, and 100k of them should not mean 100k arrays).
-  /** @internal */ _w1: AnyOp | Watcher | null = null;
-  /** @internal */ _wMore: Array<AnyOp | Watcher> | null = null;
-  /** @internal */ _links: Link[] | null = null;
-  /** @internal */ _observed = false;
-  /** @internal */ _laterTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Where it was spawned (with `config.trackGreenletTree`). */
-  spawnStack: string | undefined = undefined;
+  /** @internal */ _w: AnyOp | Watcher | Array<AnyOp | Watcher> | null = null;
+  /** @internal FAILED | OBSERVED */ _bits = 0;
 
   constructor(fn: (...args: never[]) => T | Promise<T>, ...args: unknown[]);
   /** @internal */
@@ -76,24 +66,50 @@ export class Greenlet<T = unknown> extends Core {
     super(isMain);
     if (!isMain) checkFunction('fn', fn);
     this._fn = fn;
-    this.args = args;
+    this.args = args.length === 0 ? NO_ARGS : args;
     this.parent = isMain ? null : (hub.currentCore() as Greenlet);
-    if (config.trackGreenletTree && !isMain) this.spawnStack = spawnSite();
+    if (config.trackGreenletTree && !isMain) this._rare.spawnStack = spawnSite();
     // Runs in the creation context: the greenlet's ALS context (and the user's stores)
     // are those where it was created, whenever it starts.
     if (!spawning && !isMain) {
-      this._gate = new Promise<void>((r) => (this._open = r));
+      const r = this._rare;
+      r.gate = new Promise<void>((open) => (r.open = open));
       hub.als.run(this, runGreenlet, this);
     }
   }
 
+  /** @internal */
+  protected override makeRare(): GreenletRare {
+    return new GreenletRare();
+  }
+
+  /** @internal */
+  get _rare(): GreenletRare {
+    return this.rare() as GreenletRare;
+  }
+
+  /** The value, once it finished successfully (a `GreenletExit` if it was killed). */
+  get value(): T | undefined {
+    return (this._bits & FAILED) === 0 ? (this._result as T | undefined) : undefined;
+  }
+
+  /** The error it died of, once it failed. */
+  get exception(): unknown {
+    return (this._bits & FAILED) !== 0 ? this._result : undefined;
+  }
+
+  /** Where it was spawned (with `config.trackGreenletTree`). */
+  get spawnStack(): string | undefined {
+    return (this.x as GreenletRare | null)?.spawnStack;
+  }
+
   /** `Greenlet-<id>` unless set; the main greenlet is `main`. */
   get name(): string {
-    return this._name ?? (this.isMain ? 'main' : `Greenlet-${this.id}`);
+    return (this.x as GreenletRare | null)?.name ?? (this.isMain ? 'main' : `Greenlet-${this.id}`);
   }
   set name(v: string) {
     if (typeof v !== 'string') throw new TypeError(expected('name', 'a string', v));
-    this._name = v;
+    this._rare.name = v;
   }
 
   /** The function it runs (for reports). */
@@ -118,7 +134,7 @@ export class Greenlet<T = unknown> extends Core {
 
   /** True once dead without an error (a `GreenletExit` counts as success). */
   successful(): boolean {
-    return this.state === State.Dead && this.exception === undefined;
+    return this.state === State.Dead && (this._bits & FAILED) === 0;
   }
 
   /** Schedule it to start after the caller's current synchronous run. No-op if started. */
@@ -128,9 +144,10 @@ export class Greenlet<T = unknown> extends Core {
     hub.register(this);
     if (!exitReportInstalled) installExitReport();
     if (spawnChannel.hasSubscribers) spawnChannel.publish({ greenlet: this });
-    if (this._open !== null) {
-      this._open();
-      this._open = null;
+    const r = this.x as GreenletRare | null;
+    if (r !== null && r.open !== null) {
+      r.open();
+      r.open = null;
     } else {
       hub.als.run(this, runGreenlet, this);
     }
@@ -139,14 +156,15 @@ export class Greenlet<T = unknown> extends Core {
   /** Start it after `ms` milliseconds. */
   startLater(ms: number): void {
     checkMs('ms', ms);
-    if (this.state !== State.Created || this._laterTimer !== null) return;
-    this._laterTimer = originalSetTimeout(startLaterNow, ms, this);
+    const r = this._rare;
+    if (this.state !== State.Created || r.laterTimer !== null) return;
+    r.laterTimer = originalSetTimeout(startLaterNow, ms, this);
   }
 
   /** Wait until it is dead (never rejects because of it); resolves at `timeout` too. */
   join(timeout?: number): Promise<void> {
     const ms = checkTimeout('timeout', timeout);
-    this._observed = true;
+    this._bits |= OBSERVED;
     if (this.state === State.Dead) return RESOLVED;
     return hub.wait<void>(K_JOIN, this, JOIN_HANDLER, this, ms);
   }
@@ -155,9 +173,9 @@ export class Greenlet<T = unknown> extends Core {
   get(options?: GetOptions): Promise<T> {
     const o = checkOptions('options', options);
     const ms = checkTimeout('timeout', o.timeout);
-    this._observed = true;
+    this._bits |= OBSERVED;
     if (this.state === State.Dead) {
-      return this.exception === undefined ? Promise.resolve(this.value as T) : Promise.reject(this.exception);
+      return (this._bits & FAILED) === 0 ? Promise.resolve(this._result as T) : Promise.reject(this._result);
     }
     if (o.block === false) return Promise.reject(new TimeoutError(undefined, `${this.name} is not ready`));
     return hub.wait<T>(K_JOIN, this, GET_HANDLER as OpHandler<T>, this, ms);
@@ -176,15 +194,16 @@ export class Greenlet<T = unknown> extends Core {
     if (this.state === State.Dead) return RESOLVED;
     if (this.state === State.Created || this.state === State.Scheduled) {
       // Killed before it ran: it never runs.
-      if (this._laterTimer !== null) originalClearTimeout(this._laterTimer);
+      const r = this._rare;
+      if (r.laterTimer !== null) originalClearTimeout(r.laterTimer);
       if (this.state === State.Created) hub.register(this);
-      this.killed = err;
+      r.killed = err;
       this._finish(false, err);
       return RESOLVED;
     }
-    this.killed = err;
+    this._rare.killed = err;
     if (hub.currentCore() === this) return Promise.reject(err); // gevent raises it right here
-    hub.interrupt(this, err, KILL, 0);
+    hub.interrupt(this, err, 0);
     hub.watchAbandon(this);
     if (o.block === false) return RESOLVED;
     return this.join(ms);
@@ -204,22 +223,22 @@ export class Greenlet<T = unknown> extends Core {
   }
   /** Remove every link of `cb`. */
   unlink(cb: (g: this) => unknown): void {
-    const l = this._links;
-    if (l === null) return;
+    const l = (this.x as GreenletRare | null)?.links;
+    if (!l) return;
     for (let i = l.length - 1; i >= 0; i--) if (l[i]!.cb === cb) l.splice(i, 1);
   }
 
   #addLink(cb: unknown, mode: 0 | 1 | 2): void {
     checkFunction('callback', cb);
-    this._observed = true;
+    this._bits |= OBSERVED;
     const link: Link = { cb, mode };
     if (this.state === State.Dead) runLink(this, link);
-    else (this._links ??= []).push(link);
+    else (this._rare.links ??= []).push(link);
   }
 
   /** @internal */
   [kAddWatcher](w: Watcher): void {
-    this._observed = true;
+    this._bits |= OBSERVED;
     if (this.state === State.Dead) w.onReady(this);
     else this._watch(w);
   }
@@ -230,13 +249,16 @@ export class Greenlet<T = unknown> extends Core {
 
   /** @internal */
   _watch(w: AnyOp | Watcher): void {
-    if (this._w1 === null && (this._wMore === null || this._wMore.length === 0)) this._w1 = w;
-    else (this._wMore ??= []).push(w);
+    const cur = this._w;
+    if (cur === null) this._w = w;
+    else if (Array.isArray(cur)) cur.push(w);
+    else this._w = [cur, w];
   }
   /** @internal */
   _unwatch(w: AnyOp | Watcher): void {
-    if (this._w1 === w) this._w1 = this._wMore !== null && this._wMore.length > 0 ? this._wMore.shift()! : null;
-    else removeFrom(this._wMore, w);
+    const cur = this._w;
+    if (cur === w) this._w = null;
+    else if (Array.isArray(cur)) removeFrom(cur, w);
   }
 
   /** @internal Record the outcome, once; notify joiners now and links soon. */
@@ -247,34 +269,35 @@ export class Greenlet<T = unknown> extends Core {
       if (!(v instanceof GreenletExit)) v = undefined;
     }
     this.state = State.Dead;
-    if (ok) this.value = v as T;
-    else this.exception = v;
+    this._result = v;
+    if (!ok) this._bits |= FAILED;
     hub.unregister(this);
-    if (this.killed !== null) {
-      this.exitError = this.killed;
-      hub.cancelAll(this, this.killed); // nothing it registered may call back after its death
+    const r = this.x as GreenletRare | null;
+    if (r !== null && r.killed !== null) {
+      r.exitError = r.killed;
+      hub.cancelAll(this, r.killed); // nothing it registered may call back after its death
     }
     if (endChannel.hasSubscribers) endChannel.publish({ greenlet: this, ok, value: v });
-    const w1 = this._w1;
-    if (w1 !== null) {
-      const more = this._wMore;
-      this._w1 = this._wMore = null;
-      notifyWatcher(w1, this);
-      if (more !== null) for (let i = 0; i < more.length; i++) notifyWatcher(more[i]!, this);
+    const w = this._w;
+    if (w !== null) {
+      this._w = null;
+      if (Array.isArray(w)) for (let i = 0; i < w.length; i++) notifyWatcher(w[i]!, this);
+      else notifyWatcher(w, this);
     }
-    const ls = this._links;
+    const ls = r === null ? null : r.links;
     if (ls !== null) {
-      this._links = null;
+      r!.links = null;
       for (const l of ls) runLink(this, l);
     }
-    if (!ok && !this._observed) setImmediate(reportUnobserved, this);
+    if (!ok && (this._bits & OBSERVED) === 0) originalSetImmediate(reportUnobserved, this);
   }
 
   /** @internal Called by the hub when a killed greenlet has no greenio wait left. */
   protected override abandonCheck(): void {
-    if (this.state === State.Dead || this.waitCount > 0 || this.killed === null) return;
-    this.abandoned = true;
-    this._finish(false, this.killed);
+    const r = this.x;
+    if (this.state === State.Dead || this.waitCount > 0 || r === null || r.killed === null) return;
+    r.abandoned = true;
+    this._finish(false, r.killed);
   }
 
   /** `<Greenlet-3 "fetch" dead>` for logs. */
@@ -285,8 +308,20 @@ export class Greenlet<T = unknown> extends Core {
   }
 }
 
-const KILL = Symbol('kill');
 let mainPending = true;
+const FAILED = 1;
+const OBSERVED = 2;
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
+/** The rare fields of a greenlet (see hub.ts `Rare`). @internal */
+class GreenletRare extends Rare {
+  name: string | undefined = undefined;
+  gate: Promise<void> | undefined = undefined;
+  open: (() => void) | null = null;
+  links: Link[] | null = null;
+  laterTimer: ReturnType<typeof setTimeout> | null = null;
+  spawnStack: string | undefined = undefined;
+}
 
 /** The main greenlet: code outside any spawned greenlet. It cannot be killed. */
 class MainGreenlet extends Greenlet<never> {
@@ -331,24 +366,39 @@ function isQuietTimeoutOf(v: unknown, g: Greenlet): boolean {
   return v instanceof TimeoutError && v.timeout !== undefined && v.timeout.error === false && v.timeout.greenlet === g;
 }
 
-async function runGreenlet(g: Greenlet): Promise<void> {
-  await g._gate;
+// Called inside `als.run(g, ...)` where the greenlet was created, so every promise
+// reaction below (and so the whole body) runs in the greenlet's context. Plain promise
+// reactions rather than an async function: a parked greenlet then holds two small
+// closures instead of a suspended generator with its registers (bench/parked-memory.ts).
+function runGreenlet(g: Greenlet): void {
+  const gate = (g.x as GreenletRare | null)?.gate ?? RESOLVED;
+  void gate.then(() => beginGreenlet(g));
+}
+
+function beginGreenlet(g: Greenlet): void {
   if (g.state !== State.Scheduled) return; // killed before it ran
   g.state = State.Running;
-  g.startedAt = performance.now();
+  g.startedAt = Math.floor(performance.now());
   if (startChannel.hasSubscribers) startChannel.publish({ greenlet: g });
-  let v: unknown;
+  let r: unknown;
   try {
-    v = await g._fn!(...(g.args as never[]));
+    r = g._fn!(...(g.args as never[]));
   } catch (e) {
     g._finish(false, e);
     return;
   }
-  g._finish(true, v);
+  if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function') {
+    Promise.resolve(r).then(
+      (v) => g._finish(true, v),
+      (e: unknown) => g._finish(false, e),
+    );
+  } else {
+    g._finish(true, r);
+  }
 }
 
 function startLaterNow(g: Greenlet): void {
-  g._laterTimer = null;
+  g._rare.laterTimer = null;
   g.start();
 }
 
@@ -371,23 +421,23 @@ const GET_HANDLER: OpHandler<unknown> = {
 
 function notifyWatcher(w: AnyOp | Watcher, g: Greenlet): void {
   if (w instanceof Op) {
-    if (w.handler === GET_HANDLER && g.exception !== undefined) w.reject(g.exception);
-    else w.resolve(w.handler === GET_HANDLER ? g.value : undefined);
+    if (w.handler === GET_HANDLER && (g._bits & FAILED) !== 0) w.reject(g._result);
+    else w.resolve(w.handler === GET_HANDLER ? g._result : undefined);
   } else {
     w.onReady(g);
   }
 }
 
 function runLink(g: Greenlet, l: Link): void {
-  const ok = g.exception === undefined;
+  const ok = (g._bits & FAILED) === 0;
   if (l.mode === 1 && !ok) return;
   if (l.mode === 2 && ok) return;
   runSoon(l.cb as (g: Greenlet) => unknown, g);
 }
 
 function reportUnobserved(g: Greenlet): void {
-  if (g._observed) return;
-  g._observed = true;
+  if ((g._bits & OBSERVED) !== 0) return;
+  g._bits |= OBSERVED;
   const fn = g.fnName ? ` (${g.fnName})` : '';
   const e = g.exception;
   const detail = e instanceof Error ? (e.stack ?? String(e)) : String(e);

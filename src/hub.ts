@@ -69,17 +69,14 @@ export interface OpHandler<T = unknown> {
 
 /** One wait (a promise the greenlet awaits) or tracked operation (callback IO, a handle). */
 export class Op<T = unknown> {
-  prev: AnyOp | null = null;
-  next: AnyOp | null = null;
-  settled = false;
+  // Kept small on purpose: a parked greenlet holds one (see bench/parked-memory.ts).
   res: ((value: T) => void) | null = null;
   rej: ((error: unknown) => void) | null = null;
-  timer: ReturnType<typeof setTimeout> | null = null;
-  /** The op's own `{ timeout }` in ms, if it has one. */
-  timeoutMs = -1;
   /** Anything the handler keeps: a timer handle, a socket, an item. */
   data: unknown;
-  readonly seq: number;
+  /** SETTLED | TIMED (has its own timeout, kept in `opTimers`). */
+  bits = 0;
+  /** `performance.now()` when it began. */
   readonly since: number;
 
   constructor(
@@ -90,8 +87,13 @@ export class Op<T = unknown> {
     data: unknown,
   ) {
     this.data = data;
-    this.seq = ++opSeq;
     this.since = performance.now();
+    opCount++;
+  }
+
+  /** True once completed, failed, cancelled or timed out. */
+  get settled(): boolean {
+    return (this.bits & SETTLED) !== 0;
   }
 
   /** True for a promise wait (the greenlet is blocked on it). */
@@ -101,10 +103,10 @@ export class Op<T = unknown> {
 
   /** Complete the op with `value`. No-op once settled (cancelled, timed out). */
   resolve(value: T): void {
-    if (this.settled) return;
+    if ((this.bits & SETTLED) !== 0) return;
     if (this.res !== null && wakeMustWait()) {
       // Settled now (nothing may cancel it), woken on the next loop turn.
-      this.settled = true;
+      this.bits |= SETTLED;
       originalSetImmediate(deferredResolve, this, value);
       return;
     }
@@ -114,7 +116,7 @@ export class Op<T = unknown> {
 
   /** Fail the op with `error`. No-op once settled. */
   reject(error: unknown): void {
-    if (this.settled) return;
+    if ((this.bits & SETTLED) !== 0) return;
     finish(this);
     const rej = this.rej;
     if (rej !== null) rej(error);
@@ -125,7 +127,7 @@ export class Op<T = unknown> {
    * the caller must then drop the late result and release what it holds.
    */
   end(): boolean {
-    if (this.settled) {
+    if ((this.bits & SETTLED) !== 0) {
       this.kind.dropped++;
       return false;
     }
@@ -134,7 +136,18 @@ export class Op<T = unknown> {
   }
 }
 
-let opSeq = 0;
+const SETTLED = 1;
+const TIMED = 2;
+
+/** A blocking call's own timeout. */
+interface OpTimer {
+  handle: ReturnType<typeof setTimeout>;
+  ms: number;
+}
+// Few ops have their own timeout: their timers live here, not in every op.
+const opTimers = new Map<AnyOp, OpTimer>();
+
+let opCount = 0;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- internal lists hold ops of any result type
 export type AnyOp = Op<any>;
 
@@ -143,10 +156,6 @@ function deferredResolve(op: AnyOp, value: unknown): void {
   op.res!(value);
 }
 
-/** The sequence number of the last op created (Timeouts use it to scope resources). */
-export function lastOpSeq(): number {
-  return opSeq;
-}
 
 // ---------------------------------------------------------------------------------
 // Flows and greenlet cores.
@@ -159,8 +168,8 @@ export function lastOpSeq(): number {
 export class Flow {
   /** An interrupt that found nothing to interrupt: the next wait in this flow throws it. */
   pending: Error | null = null;
-  pendingSource: unknown = null;
-  head: AnyOp | null = null;
+  /** Its ops in flight: none, one, or a Set (in order of creation). */
+  ops: AnyOp | Set<AnyOp> | null = null;
   greenlet!: Core;
   /** The flow this one runs inside (null for a greenlet's root flow). */
   outer: Flow | null = null;
@@ -188,6 +197,20 @@ export const enum State {
 }
 
 /**
+ * What few greenlets need (a kill, sub-flows, a name...), kept apart so that a parked
+ * greenlet stays small. greenlet.ts extends it with the public side's rare fields.
+ */
+export class Rare {
+  /** The kill error, once it died of a kill or was abandoned: every later wait throws it. */
+  exitError: Error | null = null;
+  /** Set by kill(): watch for abandonment when no wait is left. */
+  killed: Error | null = null;
+  abandoned = false;
+  /** Sub-flows that currently hold ops. */
+  subflows: Set<Flow> | null = null;
+}
+
+/**
  * The hub's part of a greenlet: identity, lifecycle, its ops, its registry slot and
  * per-kind IO totals. greenlet.ts adds the public methods (`Greenlet extends Core`).
  * @internal
@@ -195,30 +218,40 @@ export const enum State {
 export class Core extends Flow {
   readonly id: number;
   state: State = State.Created;
-  /** The kill error, once the greenlet died of a kill or was abandoned: every later wait throws it. */
-  exitError: Error | null = null;
-  /** Set by kill(): watch for abandonment when no wait is left. */
-  killed: Error | null = null;
-  abandoned = false;
-  /** Sub-flows that currently hold ops. */
-  subflows: Set<Flow> | null = null;
   /** Promise waits in flight, over all flows. */
   waitCount = 0;
-  /** Per-kind [count, totalMs, maxMs] triples, indexed by `kind.index * 3`. */
+  /** Rare state, created on first need (see `rare()`). */
+  x: Rare | null = null;
+  /** IO totals: [count, ms, then per kind [count, totalMs, maxMs] at 2 + kind.index * 3]. */
   io: number[] | null = null;
-  ioCount = 0;
-  ioMs = 0;
-  /** `performance.now()` when it started running (0 before). */
+  /** When it started running, in whole ms of `performance.now()` (0 before). */
   startedAt = 0;
   rprev: Core | null = null;
   rnext: Core | null = null;
-  readonly isMain: boolean;
 
   constructor(isMain = false) {
     super();
     this.greenlet = this;
-    this.isMain = isMain;
     this.id = isMain ? 0 : ++greenletSeq;
+  }
+
+  /** True for the main greenlet. */
+  get isMain(): boolean {
+    return this.id === 0;
+  }
+
+  /** The rare state, created now if needed. */
+  rare(): Rare {
+    return (this.x ??= this.makeRare());
+  }
+
+  protected makeRare(): Rare {
+    return new Rare();
+  }
+
+  /** The kill error it was given (null if never killed). */
+  get killed(): Error | null {
+    return this.x === null ? null : this.x.killed;
   }
 
   /** Called by the hub when a killed greenlet has no greenio wait left. */
@@ -240,7 +273,7 @@ main.state = State.Running;
 /** Install the main greenlet object (once, by greenlet.ts). */
 export function installMain(g: Core): void {
   g.state = State.Running;
-  g.startedAt = performance.now();
+  g.startedAt = Math.floor(performance.now());
   main = g;
 }
 
@@ -292,26 +325,32 @@ export function liveGreenlets(): Core[] {
 function link(op: AnyOp): void {
   const flow = op.flow;
   const g = flow.greenlet;
-  if (flow.head === null && flow !== g) (g.subflows ??= new Set()).add(flow);
-  op.next = flow.head;
-  if (flow.head !== null) flow.head.prev = op;
-  flow.head = op;
+  const cur = flow.ops;
+  if (cur === null) {
+    flow.ops = op;
+    if (flow !== g) (g.rare().subflows ??= new Set()).add(flow);
+  } else if (cur instanceof Set) {
+    cur.add(op);
+  } else {
+    flow.ops = new Set([cur, op]);
+  }
   op.kind.active++;
   if (op.res !== null) g.waitCount++;
 }
 
 function finish(op: AnyOp): void {
-  op.settled = true;
+  op.bits |= SETTLED;
   const flow = op.flow;
   const g = flow.greenlet;
-  if (op.prev !== null) op.prev.next = op.next;
-  else flow.head = op.next;
-  if (op.next !== null) op.next.prev = op.prev;
-  op.prev = op.next = null;
-  if (flow.head === null && flow !== g) g.subflows?.delete(flow);
-  if (op.timer !== null) {
-    originalClearTimeout(op.timer);
-    op.timer = null;
+  const cur = flow.ops;
+  if (cur === op) flow.ops = null;
+  else if (cur instanceof Set && cur.delete(op) && cur.size === 0) flow.ops = null;
+  if (flow.ops === null && flow !== g) g.x?.subflows?.delete(flow);
+  if ((op.bits & TIMED) !== 0) {
+    op.bits &= ~TIMED;
+    const t = opTimers.get(op);
+    opTimers.delete(op);
+    if (t !== undefined) originalClearTimeout(t.handle);
   }
   const k = op.kind;
   const ms = performance.now() - op.since;
@@ -319,16 +358,16 @@ function finish(op: AnyOp): void {
   k.count++;
   k.totalMs += ms;
   if (ms > k.maxMs) k.maxMs = ms;
-  g.ioCount++;
-  g.ioMs += ms;
-  const io = (g.io ??= []);
-  const i = k.index * 3;
+  const io = (g.io ??= [0, 0]);
+  io[0]!++;
+  io[1]! += ms;
+  const i = 2 + k.index * 3;
   if (io.length <= i) for (let j = io.length; j <= i + 2; j++) io[j] = 0;
-  io[i]++;
+  io[i]!++;
   io[i + 1] += ms;
   if (ms > io[i + 2]) io[i + 2] = ms;
   if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms });
-  if (op.res !== null && --g.waitCount === 0 && g.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
+  if (op.res !== null && --g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
 }
 
 // ---------------------------------------------------------------------------------
@@ -343,13 +382,12 @@ function exec(res: (v: never) => void, rej: (e: unknown) => void): void {
 
 /** The error the next wait in `flow` must throw, consumed (or the permanent exit error). */
 export function takePending(flow: Flow): Error | null {
-  const g = flow.greenlet;
-  if (g.exitError !== null) return g.exitError;
+  const x = flow.greenlet.x;
+  if (x !== null && x.exitError !== null) return x.exitError;
   for (let f: Flow | null = flow; f !== null; f = f.outer) {
     const e = f.pending;
     if (e !== null) {
       f.pending = null;
-      f.pendingSource = null;
       return e;
     }
   }
@@ -373,8 +411,8 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   link(op);
   if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
   if (timeoutMs !== undefined) {
-    op.timeoutMs = timeoutMs;
-    op.timer = originalSetTimeout(onOpTimeout, timeoutMs, op);
+    op.bits |= TIMED;
+    opTimers.set(op, { handle: originalSetTimeout(onOpTimeout, timeoutMs, op), ms: timeoutMs });
   }
   if (handler.start !== undefined) {
     try {
@@ -433,14 +471,16 @@ export function ownTimeoutError(ms: number): Error {
 }
 
 function onOpTimeout(op: AnyOp): void {
-  op.timer = null;
-  if (op.settled) return;
+  const ms = opTimers.get(op)?.ms ?? 0;
+  opTimers.delete(op);
+  op.bits &= ~TIMED;
+  if ((op.bits & SETTLED) !== 0) return;
   const h = op.handler;
   if (h !== null && h.timeout !== undefined) {
     h.timeout(op);
     if (op.settled) return;
   }
-  const err = ownTimeoutError(op.timeoutMs);
+  const err = ownTimeoutError(ms);
   h?.cancel?.(op, err);
   op.reject(err);
 }
@@ -460,13 +500,12 @@ function cancelOp(op: AnyOp, err: Error): boolean {
   return delivered;
 }
 
-function cancelFlowOps(flow: Flow, err: Error, sinceSeq: number): boolean {
+function cancelFlowOps(flow: Flow, err: Error, since: number): boolean {
+  const cur = flow.ops;
+  if (cur === null) return false;
   let delivered = false;
-  let op = flow.head;
-  while (op !== null) {
-    const next: AnyOp | null = op.next;
-    if (!op.settled && (!op.kind.resource || op.seq > sinceSeq)) delivered = cancelOp(op, err) || delivered;
-    op = next;
+  for (const op of cur instanceof Set ? [...cur] : [cur]) {
+    if ((op.bits & SETTLED) === 0 && (!op.kind.resource || op.since >= since)) delivered = cancelOp(op, err) || delivered;
   }
   return delivered;
 }
@@ -474,46 +513,44 @@ function cancelFlowOps(flow: Flow, err: Error, sinceSeq: number): boolean {
 /**
  * Interrupt `target` (a greenlet's root flow for a kill, a timeout's flow) with `err`:
  * every wait in it and in the flows within it is cancelled and rejected, and so are
- * handles created after op `sinceSeq` (0: all). When nothing received the error, it
- * stays pending and the flow's next wait throws it. Returns true if delivered.
+ * handles (sockets, children) created at or after `since` (0: all, for a kill). When
+ * nothing received the error, it stays pending and the flow's next wait throws it.
+ * Returns true if delivered.
  */
-export function interrupt(target: Flow, err: Error, source: unknown, sinceSeq: number): boolean {
+export function interrupt(target: Flow, err: Error, since: number): boolean {
   const g = target.greenlet;
-  let delivered = cancelFlowOps(target, err, sinceSeq);
-  const subs = g.subflows;
+  let delivered = cancelFlowOps(target, err, since);
+  const subs = g.x === null ? null : g.x.subflows;
   if (subs !== null && subs.size > 0) {
-    for (const f of [...subs]) if (f !== target && f.within(target)) delivered = cancelFlowOps(f, err, sinceSeq) || delivered;
+    for (const f of [...subs]) if (f !== target && f.within(target)) delivered = cancelFlowOps(f, err, since) || delivered;
   }
-  if (!delivered) {
-    target.pending = err;
-    target.pendingSource = source;
-  }
+  if (!delivered) target.pending = err;
   return delivered;
 }
 
-/** Drop an undelivered interrupt that `source` left on `flow` (a cancelled Timeout). */
-export function clearPending(flow: Flow, source: unknown): void {
-  if (flow.pending !== null && flow.pendingSource === source) {
-    flow.pending = null;
-    flow.pendingSource = null;
-  }
+/** Drop `err` if it is still undelivered on `flow` (a Timeout cancelled after it fired). */
+export function clearPending(flow: Flow, err: Error): void {
+  if (flow.pending === err) flow.pending = null;
 }
 
 /** Cancel every op a greenlet still holds (it died of a kill: none may call back later). */
 export function cancelAll(g: Core, err: Error): void {
   cancelFlowOps(g, err, 0);
-  if (g.subflows !== null) for (const f of [...g.subflows]) cancelFlowOps(f, err, 0);
+  const subs = g.x === null ? null : g.x.subflows;
+  if (subs !== null) for (const f of [...subs]) cancelFlowOps(f, err, 0);
 }
 
 /** Every op a greenlet holds now, waits first. */
 export function opsOf(g: Core): AnyOp[] {
   const out: AnyOp[] = [];
   const collect = (f: Flow): void => {
-    for (let op = f.head; op !== null; op = op.next) out.push(op);
+    if (f.ops instanceof Set) out.push(...f.ops);
+    else if (f.ops !== null) out.push(f.ops);
   };
   collect(g);
-  if (g.subflows !== null) for (const f of g.subflows) collect(f);
-  out.sort((a, b) => Number(b.isWait) - Number(a.isWait) || a.seq - b.seq);
+  const subs = g.x === null ? null : g.x.subflows;
+  if (subs !== null) for (const f of subs) collect(f);
+  out.sort((a, b) => Number(b.isWait) - Number(a.isWait) || a.since - b.since);
   return out;
 }
 
@@ -552,5 +589,5 @@ export function wakeMustWait(): boolean {
 
 /** Monotonic count of wake-ups, for `idle()`. */
 export function wakeCount(): number {
-  return wakes + opSeq;
+  return wakes + opCount;
 }

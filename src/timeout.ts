@@ -40,8 +40,9 @@ export class Timeout {
   readonly error: Error | false | undefined;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #flow: Flow | null = null;
-  #startSeq = 0;
+  #startedAt = 0;
   #pending = false;
+  #fired: Error | null = null;
 
   constructor(ms?: number | null, error?: Error | false) {
     this.ms = checkTimeoutMs(ms);
@@ -83,7 +84,7 @@ export class Timeout {
   /** @internal Start it aimed at `flow`. */
   _startOn(flow: Flow): this {
     this.#flow = flow;
-    this.#startSeq = hub.lastOpSeq();
+    this.#startedAt = performance.now();
     this.#pending = true;
     if (this.ms !== Infinity) this.#timer = originalSetTimeout(fire, this.ms, this);
     return this;
@@ -96,7 +97,8 @@ export class Timeout {
       this.#timer = null;
     }
     this.#pending = false;
-    if (this.#flow !== null) hub.clearPending(this.#flow, this);
+    if (this.#flow !== null && this.#fired !== null) hub.clearPending(this.#flow, this.#fired);
+    this.#fired = null;
   }
 
   /** Alias of `cancel()` (gevent's `close`). */
@@ -110,7 +112,7 @@ export class Timeout {
     if (!this.#pending) return;
     this.#pending = false;
     const err = this.error instanceof Error ? this.error : new TimeoutError(this);
-    hub.interrupt(this.#flow!, err, this, this.#startSeq);
+    if (!hub.interrupt(this.#flow!, err, this.#startedAt)) this.#fired = err;
   }
 
   toString(): string {

@@ -58,7 +58,7 @@ describe('joinAll', () => {
   it('leaves no watcher behind after a timeout', async () => {
     const g = after(100, 1);
     await joinAll([g], { timeout: 5 });
-    expect((g as unknown as { _w1: unknown })._w1).toBeNull();
+    expect((g as unknown as { _w: unknown })._w).toBeNull();
     await g.kill();
   });
 

@@ -1,0 +1,55 @@
+// Heap bytes per parked greenlet: 100,000 greenlets waiting on one wait (joining one
+// greenlet that never ends), against 100,000 async functions awaiting one promise.
+import { sleep, spawn } from 'greenio';
+import { defineWorkload, gc } from './lib.js';
+
+const N = Number(process.env.N ?? 100_000);
+
+async function measure(park: () => unknown[]): Promise<number> {
+  await sleep(10);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const held = park();
+  await sleep(10); // let every task reach its wait
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  void held.length;
+  return (after - before) / N;
+}
+
+export default defineWorkload({
+  name: 'parked_memory',
+  description: `heap bytes per greenlet parked in a wait (N=${N})`,
+  nodeArgs: ['--expose-gc'],
+  variants: {
+    async greenio() {
+      let release!: () => void;
+      const gate = spawn(() => new Promise<void>((r) => (release = r)));
+      const bytes = await measure(() => {
+        const gs = new Array(N);
+        for (let i = 0; i < N; i++) gs[i] = spawn(() => gate.join());
+        return gs;
+      });
+      release();
+      return { bytes_per_parked: bytes };
+    },
+    async raw() {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const bytes = await measure(() => {
+        const ps = new Array(N);
+        for (let i = 0; i < N; i++) ps[i] = (async () => { await gate; })();
+        return ps;
+      });
+      release();
+      return { bytes_per_parked: bytes };
+    },
+  },
+  references: { gevent: { bytes_per_parked: 8409 } },
+  ratios: [
+    { label: 'raw / greenio bytes (higher = leaner)', metric: 'bytes_per_parked', numerator: 'raw', denominator: 'greenio' },
+    { label: 'gevent / greenio bytes (higher = leaner)', metric: 'bytes_per_parked', numerator: 'gevent', denominator: 'greenio' },
+  ],
+});

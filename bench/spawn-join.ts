@@ -1,0 +1,47 @@
+// spawn + joinAll of 100,000 greenlets that return at once, against raw promises
+// (Promise.all of async functions) and against the floor any per-task context pays
+// (the same async functions each run inside its own AsyncLocalStorage.run).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { joinAll, spawn } from 'greenio';
+import { defineWorkload, timeIt } from './lib.js';
+
+const N = Number(process.env.N ?? 100_000);
+const task = async (i: number) => i * 2;
+
+export default defineWorkload({
+  name: 'spawn_join',
+  description: `spawn + joinAll of ${N} greenlets (return i*2); greenlets per second`,
+  variants: {
+    async greenio() {
+      const ms = await timeIt(async () => {
+        const gs = new Array(N);
+        for (let i = 0; i < N; i++) gs[i] = spawn(task, i);
+        await joinAll(gs);
+      });
+      return { per_s: N / (ms / 1000), ms };
+    },
+    async raw() {
+      const ms = await timeIt(async () => {
+        const ps = new Array(N);
+        for (let i = 0; i < N; i++) ps[i] = task(i);
+        await Promise.all(ps);
+      });
+      return { per_s: N / (ms / 1000), ms };
+    },
+    async als_floor() {
+      const als = new AsyncLocalStorage<number>();
+      const ms = await timeIt(async () => {
+        const ps = new Array(N);
+        for (let i = 0; i < N; i++) ps[i] = als.run(i, task, i);
+        await Promise.all(ps);
+      });
+      return { per_s: N / (ms / 1000), ms };
+    },
+  },
+  references: { gevent: { per_s: 84_126 } },
+  ratios: [
+    { label: 'greenio / raw promises', metric: 'per_s', numerator: 'greenio', denominator: 'raw', target: 0.5 },
+    { label: 'greenio / ALS-per-task floor', metric: 'per_s', numerator: 'greenio', denominator: 'als_floor' },
+    { label: 'greenio / Python gevent', metric: 'per_s', numerator: 'greenio', denominator: 'gevent', target: 3 },
+  ],
+});

@@ -1,0 +1,41 @@
+// 100,000 withTimeout cycles around sleep(0), against the raw equivalent (a timer set
+// and cleared around an await of setImmediate) and a bare sleep(0).
+import { sleep, withTimeout } from 'greenio';
+import { defineWorkload, timeIt } from './lib.js';
+
+const N = Number(process.env.N ?? 100_000);
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export default defineWorkload({
+  name: 'timeout_cycles',
+  description: `${N} x withTimeout(1000, () => sleep(0)); ops per second`,
+  variants: {
+    async greenio() {
+      const ms = await timeIt(async () => {
+        for (let i = 0; i < N; i++) await withTimeout(1000, () => sleep(0));
+      }, 3, 1);
+      return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
+    },
+    async greenio_sleep0() {
+      const ms = await timeIt(async () => {
+        for (let i = 0; i < N; i++) await sleep(0);
+      }, 3, 1);
+      return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
+    },
+    async raw() {
+      const ms = await timeIt(async () => {
+        for (let i = 0; i < N; i++) {
+          const t = setTimeout(() => {}, 1000);
+          await tick();
+          clearTimeout(t);
+        }
+      }, 3, 1);
+      return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
+    },
+  },
+  references: { gevent: { per_s: 1e6 / 3.113, us_per_op: 3.113 } },
+  ratios: [
+    { label: 'greenio / raw timer+await', metric: 'per_s', numerator: 'greenio', denominator: 'raw' },
+    { label: 'greenio / Python gevent', metric: 'per_s', numerator: 'greenio', denominator: 'gevent' },
+  ],
+});
