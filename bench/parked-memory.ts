@@ -1,6 +1,6 @@
 // Heap bytes per parked greenlet: 100,000 greenlets waiting on one wait (joining one
 // greenlet that never ends), against 100,000 async functions awaiting one promise.
-import { sleep, spawn } from 'greenio';
+import { sleep, spawn } from '../src/index.js';
 import { defineWorkload, gc } from './lib.js';
 
 const N = Number(process.env.N ?? 100_000);

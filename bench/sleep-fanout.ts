@@ -1,6 +1,6 @@
 // 10,000 greenlets each sleep(10): wall time from the first spawn to joinAll's return,
 // against the ideal 10 ms and raw promises around setTimeout.
-import { joinAll, sleep, spawn } from 'greenio';
+import { joinAll, sleep, spawn } from '../src/index.js';
 import { defineWorkload, timeIt } from './lib.js';
 
 const N = Number(process.env.N ?? 10_000);

@@ -2,7 +2,7 @@
 // (Promise.all of async functions) and against the floor any per-task context pays
 // (the same async functions each run inside its own AsyncLocalStorage.run).
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { joinAll, spawn } from 'greenio';
+import { joinAll, spawn } from '../src/index.js';
 import { defineWorkload, timeIt } from './lib.js';
 
 const N = Number(process.env.N ?? 100_000);

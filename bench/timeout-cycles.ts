@@ -1,6 +1,6 @@
 // 100,000 withTimeout cycles around sleep(0), against the raw equivalent (a timer set
 // and cleared around an await of setImmediate) and a bare sleep(0).
-import { sleep, withTimeout } from 'greenio';
+import { sleep, withTimeout } from '../src/index.js';
 import { defineWorkload, timeIt } from './lib.js';
 
 const N = Number(process.env.N ?? 100_000);
