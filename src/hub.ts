@@ -23,8 +23,16 @@ export interface Kind {
   readonly name: string;
   /** A dense index, for per-greenlet tables. */
   readonly index: number;
-  /** A long-lived handle (socket, child, server) rather than a wait. */
+  /**
+   * A long-lived handle (socket, child, server) rather than a wait: a Timeout aborts it
+   * only if it was created inside the Timeout's reach (after it started).
+   */
   readonly resource: boolean;
+  /**
+   * Aborted by a kill only, never by a Timeout: a plain timer callback, which a
+   * Timeout could only clear (leaving whatever waits on it stuck forever).
+   */
+  readonly killOnly: boolean;
   count: number;
   totalMs: number;
   maxMs: number;
@@ -36,11 +44,18 @@ export interface Kind {
 const kinds = new Map<string, Kind>();
 const kindList: Kind[] = [];
 
-/** The interned `Kind` named `name` (created on first use). */
-export function kind(name: string, resource = false): Kind {
+/** How a kind of op is aborted (see `Kind`). */
+export interface KindOptions {
+  resource?: boolean;
+  killOnly?: boolean;
+}
+
+/** The interned `Kind` named `name` (created on first use; options count on first use only). */
+export function kind(name: string, options?: KindOptions | boolean): Kind {
   let k = kinds.get(name);
   if (k === undefined) {
-    k = { name, index: kindList.length, resource, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0 };
+    const o = typeof options === 'boolean' ? { resource: options } : options ?? {};
+    k = { name, index: kindList.length, resource: o.resource === true, killOnly: o.killOnly === true, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0 };
     kinds.set(name, k);
     kindList.push(k);
   }
@@ -82,7 +97,7 @@ export class Op<T = unknown> {
   constructor(
     readonly kind: Kind,
     readonly detail: unknown,
-    readonly flow: Flow,
+    public flow: Flow,
     readonly handler: OpHandler<T> | null,
     data: unknown,
   ) {
@@ -222,7 +237,7 @@ export class Core extends Flow {
   waitCount = 0;
   /** Rare state, created on first need (see `rare()`). */
   x: Rare | null = null;
-  /** IO totals: [count, ms, then per kind [count, totalMs, maxMs] at 2 + kind.index * 3]. */
+  /** IO totals: [count, ms, then per kind used: kind.index, count, totalMs, maxMs]. */
   io: number[] | null = null;
   /** When it started running, in whole ms of `performance.now()` (0 before). */
   startedAt = 0;
@@ -355,19 +370,55 @@ function finish(op: AnyOp): void {
   const k = op.kind;
   const ms = performance.now() - op.since;
   k.active--;
+  account(k, g, ms);
+  if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms });
+  if (op.res !== null && --g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
+}
+
+/** Add one op of `k` lasting `ms` to the kind's and the greenlet's totals. */
+export function account(k: Kind, g: Core, ms: number): void {
   k.count++;
   k.totalMs += ms;
   if (ms > k.maxMs) k.maxMs = ms;
   const io = (g.io ??= [0, 0]);
   io[0]!++;
   io[1]! += ms;
-  const i = 2 + k.index * 3;
-  if (io.length <= i) for (let j = io.length; j <= i + 2; j++) io[j] = 0;
-  io[i]!++;
-  io[i + 1] += ms;
-  if (ms > io[i + 2]) io[i + 2] = ms;
-  if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms });
-  if (op.res !== null && --g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
+  // A greenlet uses few kinds: a short linear list beats a table sized by every kind.
+  let i = 2;
+  while (i < io.length && io[i] !== k.index) i += 4;
+  if (i >= io.length) io.push(k.index, 0, 0, 0);
+  io[i + 1]!++;
+  io[i + 2]! += ms;
+  if (ms > io[i + 3]!) io[i + 3] = ms;
+}
+
+/** A greenlet's IO totals by kind: `[kind, count, totalMs, maxMs]` rows. */
+export function ioOf(g: Core): Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> {
+  const io = g.io;
+  const out: Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> = [];
+  if (io === null) return out;
+  for (let i = 2; i < io.length; i += 4) out.push({ kind: kindList[io[i]!]!, count: io[i + 1]!, totalMs: io[i + 2]!, maxMs: io[i + 3]! });
+  return out;
+}
+
+/**
+ * Move a tracked op (a handle) to the current flow: a socket accepted by a server is
+ * handed to the greenlet that serves it, so killing that greenlet closes it.
+ */
+export function adopt(op: AnyOp): void {
+  if ((op.bits & SETTLED) !== 0) return;
+  const to = als.getStore() ?? main;
+  if (op.flow === to) return;
+  const wait = op.res !== null;
+  const from = op.flow;
+  const cur = from.ops;
+  if (cur === op) from.ops = null;
+  else if (cur instanceof Set && cur.delete(op) && cur.size === 0) from.ops = null;
+  if (from.ops === null && from !== from.greenlet) from.greenlet.x?.subflows?.delete(from);
+  if (wait) from.greenlet.waitCount--;
+  op.flow = to;
+  op.kind.active--;
+  link(op);
 }
 
 // ---------------------------------------------------------------------------------
@@ -450,8 +501,7 @@ const closureHandler: OpHandler<unknown> = {
  * current flow, so an interrupt can abort it. Returns the op; call `op.end()` when it
  * completes. The caller checks `takePending()` first, to fail fast.
  */
-export function track<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown): Op<T> {
-  const flow = als.getStore() ?? main;
+export function track<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, flow: Flow = als.getStore() ?? main): Op<T> {
   const op = new Op<T>(k, detail, flow, handler, data);
   link(op);
   if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
@@ -500,12 +550,16 @@ function cancelOp(op: AnyOp, err: Error): boolean {
   return delivered;
 }
 
+// `since` < 0 means a kill: everything goes. Otherwise (a Timeout that started at
+// `since`): waits go, handles only if created after it started, kill-only ops stay.
 function cancelFlowOps(flow: Flow, err: Error, since: number): boolean {
   const cur = flow.ops;
   if (cur === null) return false;
   let delivered = false;
   for (const op of cur instanceof Set ? [...cur] : [cur]) {
-    if ((op.bits & SETTLED) === 0 && (!op.kind.resource || op.since >= since)) delivered = cancelOp(op, err) || delivered;
+    if ((op.bits & SETTLED) !== 0) continue;
+    const k = op.kind;
+    if (since < 0 || (!k.killOnly && (!k.resource || op.since >= since))) delivered = cancelOp(op, err) || delivered;
   }
   return delivered;
 }
@@ -513,9 +567,9 @@ function cancelFlowOps(flow: Flow, err: Error, since: number): boolean {
 /**
  * Interrupt `target` (a greenlet's root flow for a kill, a timeout's flow) with `err`:
  * every wait in it and in the flows within it is cancelled and rejected, and so are
- * handles (sockets, children) created at or after `since` (0: all, for a kill). When
- * nothing received the error, it stays pending and the flow's next wait throws it.
- * Returns true if delivered.
+ * handles (sockets, children) created at or after `since`; `since` < 0 (a kill) aborts
+ * every op, kill-only ones (plain timers) included. When nothing received the error, it
+ * stays pending and the flow's next wait throws it. Returns true if delivered.
  */
 export function interrupt(target: Flow, err: Error, since: number): boolean {
   const g = target.greenlet;
@@ -535,9 +589,9 @@ export function clearPending(flow: Flow, err: Error): void {
 
 /** Cancel every op a greenlet still holds (it died of a kill: none may call back later). */
 export function cancelAll(g: Core, err: Error): void {
-  cancelFlowOps(g, err, 0);
+  cancelFlowOps(g, err, -1);
   const subs = g.x === null ? null : g.x.subflows;
-  if (subs !== null) for (const f of [...subs]) cancelFlowOps(f, err, 0);
+  if (subs !== null) for (const f of [...subs]) cancelFlowOps(f, err, -1);
 }
 
 /** Every op a greenlet holds now, waits first. */

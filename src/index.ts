@@ -7,6 +7,20 @@ export { sleep, idle } from './sleep.js';
 export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, type Waitable } from './wait.js';
 export { Timeout, withTimeout, type WithTimeoutOptions } from './timeout.js';
 export { Local } from './local.js';
+export { Event, AsyncResult } from './event.js';
+export { Semaphore, BoundedSemaphore, Lock, RLock, type AcquireOptions } from './lock.js';
+export {
+  Queue,
+  JoinableQueue,
+  LifoQueue,
+  PriorityQueue,
+  SimpleQueue,
+  type QueueWaitOptions,
+  type QueueShutdownOptions,
+  type QueueJoinOptions,
+  type PriorityCompare,
+} from './queue.js';
+export { Channel } from './channel.js';
 export { config, type SyncIOMode } from './internal/config.js';
 export {
   GreenioError,

@@ -1,0 +1,224 @@
+// queue_pingpong (mirrors ../shared/bench/gevent/queue_pingpong.py): one producer greenlet
+// puts M items, one consumer greenlet gets them, through Queue(1), Queue(100), an unbounded
+// Queue() and a Channel; plus M/5 ping→pong round trips over two Queue(1). Items (or round
+// trips) per second. Baseline in the same run: a minimal hand-written promise hand-off
+// queue and channel in raw Node, with plain async functions for producer and consumer.
+import { joinAll, spawn } from '../src/index.js';
+import { Queue } from '../src/queue.js';
+import { Channel } from '../src/channel.js';
+import { defineWorkload, timeIt, type Ratio } from './lib.js';
+
+const M = Number(process.env.M ?? 1_000_000);
+const RT = Math.floor(M / 5);
+
+interface Pipe {
+  put(item: number | null): Promise<void>;
+  get(): Promise<number | null>;
+}
+
+async function greenOneWay(q: Pipe): Promise<void> {
+  const producer = spawn(async () => {
+    for (let i = 0; i < M; i++) await q.put(i);
+    await q.put(null);
+  });
+  const consumer = spawn(async () => {
+    let n = 0;
+    while ((await q.get()) !== null) n++;
+    return n;
+  });
+  await joinAll([producer, consumer], { raiseError: true });
+  if (consumer.value !== M) throw new Error(`consumer got ${consumer.value} items, expected ${M}`);
+}
+
+async function greenRoundTrip(a: Pipe, b: Pipe): Promise<void> {
+  const pinger = spawn(async () => {
+    for (let i = 0; i < RT; i++) {
+      await a.put(i);
+      if ((await b.get()) !== i) throw new Error('out of order');
+    }
+    await a.put(null);
+  });
+  const ponger = spawn(async () => {
+    for (;;) {
+      const x = await a.get();
+      if (x === null) return;
+      await b.put(x);
+    }
+  });
+  await joinAll([pinger, ponger], { raiseError: true });
+}
+
+// ---- The raw baseline: what a careful hand-written promise queue costs, nothing more.
+
+const DONE: Promise<void> = Promise.resolve();
+
+/** A growable ring buffer (Array#shift would make the unbounded case quadratic). */
+class Ring<T> {
+  buf: (T | undefined)[] = new Array<T | undefined>(16).fill(undefined);
+  head = 0;
+  length = 0;
+  push(x: T): void {
+    if (this.length === this.buf.length) {
+      const next = new Array<T | undefined>(this.buf.length * 2).fill(undefined);
+      for (let i = 0; i < this.length; i++) next[i] = this.buf[(this.head + i) % this.buf.length];
+      this.buf = next;
+      this.head = 0;
+    }
+    this.buf[(this.head + this.length++) % this.buf.length] = x;
+  }
+  shift(): T | undefined {
+    if (this.length === 0) return undefined;
+    const x = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) % this.buf.length;
+    this.length--;
+    return x;
+  }
+}
+
+class RawQueue<T> {
+  items = new Ring<T>();
+  getters = new Ring<(v: T) => void>();
+  putters = new Ring<{ item: T; done: () => void }>();
+  constructor(readonly max: number) {}
+  put(item: T): Promise<void> {
+    const g = this.getters.shift();
+    if (g !== undefined) {
+      g(item);
+      return DONE;
+    }
+    if (this.max === 0 || this.items.length < this.max) {
+      this.items.push(item);
+      return DONE;
+    }
+    return new Promise((done) => this.putters.push({ item, done }));
+  }
+  get(): Promise<T> {
+    if (this.items.length > 0) {
+      const x = this.items.shift() as T;
+      const p = this.putters.shift();
+      if (p !== undefined) {
+        this.items.push(p.item);
+        p.done();
+      }
+      return Promise.resolve(x);
+    }
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+}
+
+class RawChannel<T> {
+  getters = new Ring<(v: T) => void>();
+  putters = new Ring<{ item: T; done: () => void }>();
+  put(item: T): Promise<void> {
+    const g = this.getters.shift();
+    if (g !== undefined) {
+      g(item);
+      return DONE;
+    }
+    return new Promise((done) => this.putters.push({ item, done }));
+  }
+  get(): Promise<T> {
+    const p = this.putters.shift();
+    if (p !== undefined) {
+      p.done();
+      return Promise.resolve(p.item);
+    }
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+}
+
+async function rawOneWay(q: Pipe): Promise<void> {
+  const producer = async () => {
+    for (let i = 0; i < M; i++) await q.put(i);
+    await q.put(null);
+  };
+  const consumer = async () => {
+    let n = 0;
+    while ((await q.get()) !== null) n++;
+    return n;
+  };
+  const [, n] = await Promise.all([producer(), consumer()]);
+  if (n !== M) throw new Error(`consumer got ${n} items, expected ${M}`);
+}
+
+async function rawRoundTrip(a: Pipe, b: Pipe): Promise<void> {
+  const pinger = async () => {
+    for (let i = 0; i < RT; i++) {
+      await a.put(i);
+      if ((await b.get()) !== i) throw new Error('out of order');
+    }
+    await a.put(null);
+  };
+  const ponger = async () => {
+    for (;;) {
+      const x = await a.get();
+      if (x === null) return;
+      await b.put(x);
+    }
+  };
+  await Promise.all([pinger(), ponger()]);
+}
+
+// ---- Shapes, measured the same way for both variants.
+
+interface Impl {
+  queue(max: number): Pipe;
+  channel(): Pipe;
+  oneWay(q: Pipe): Promise<void>;
+  roundTrip(a: Pipe, b: Pipe): Promise<void>;
+}
+
+async function measure(impl: Impl): Promise<Record<string, number>> {
+  // Few runs: each moves a million items (the harness already runs several processes).
+  const rate = async (n: number, fn: () => Promise<void>) => n / ((await timeIt(fn, 3, 1)) / 1000);
+  return {
+    queue_max1_items_per_s: await rate(M, () => impl.oneWay(impl.queue(1))),
+    queue_max100_items_per_s: await rate(M, () => impl.oneWay(impl.queue(100))),
+    queue_unbounded_items_per_s: await rate(M, () => impl.oneWay(impl.queue(0))),
+    channel_items_per_s: await rate(M, () => impl.oneWay(impl.channel())),
+    roundtrip_queue1_rt_per_s: await rate(RT, () => impl.roundTrip(impl.queue(1), impl.queue(1))),
+  };
+}
+
+const metrics = [
+  ['queue_max1_items_per_s', 'Queue(1)'],
+  ['queue_max100_items_per_s', 'Queue(100)'],
+  ['queue_unbounded_items_per_s', 'Queue()'],
+  ['channel_items_per_s', 'Channel'],
+  ['roundtrip_queue1_rt_per_s', 'round trips'],
+] as const;
+
+export default defineWorkload({
+  name: 'queue_pingpong',
+  description: `${M} items producer→consumer through Queue(1), Queue(100), Queue(), Channel; ${RT} round trips over two Queue(1); per second`,
+  variants: {
+    greenio: () =>
+      measure({
+        queue: (max) => new Queue<number | null>(max),
+        channel: () => new Channel<number | null>(),
+        oneWay: greenOneWay,
+        roundTrip: greenRoundTrip,
+      }),
+    raw: () =>
+      measure({
+        queue: (max) => new RawQueue<number | null>(max),
+        channel: () => new RawChannel<number | null>(),
+        oneWay: rawOneWay,
+        roundTrip: rawRoundTrip,
+      }),
+  },
+  references: {
+    gevent: {
+      queue_max1_items_per_s: 282_869,
+      queue_max100_items_per_s: 5_292_314,
+      queue_unbounded_items_per_s: 6_623_320,
+      channel_items_per_s: 409_085,
+      roundtrip_queue1_rt_per_s: 222_317,
+    },
+  },
+  ratios: metrics.flatMap(([metric, label]): Ratio[] => [
+    { label: `${label}: greenio / Python gevent`, metric, numerator: 'greenio', denominator: 'gevent', target: 10 },
+    { label: `${label}: greenio / raw promise queue`, metric, numerator: 'greenio', denominator: 'raw' },
+  ]),
+});

@@ -1,0 +1,357 @@
+/**
+ * `Event` and `AsyncResult` (gevent.event): one greenlet wakes many. `set()` only
+ * schedules: waiters resume later, in the order they began waiting, and every wait goes
+ * through the hub, so kill and Timeout interrupt it and leave no waiter registered.
+ * Limits: an Event says the flag was set at least once while a waiter waited, not that
+ * it is still set when the waiter runs (gevent's rule); both work within one process only.
+ */
+import * as hub from './hub.js';
+import { Op, type AnyOp, type OpHandler } from './hub.js';
+import type { GetOptions } from './greenlet.js';
+import { runSoon } from './internal/soon.js';
+import { checkBoolean, checkFunction, checkOptions, checkTimeout } from './internal/validate.js';
+import { kAddWatcher, kRemoveWatcher, type Waitable, type Watcher } from './internal/waitable.js';
+import { TimeoutError } from './errors.js';
+
+const K_EVENT = hub.kind('event.wait');
+const K_GET = hub.kind('asyncresult.get');
+const K_WAIT = hub.kind('asyncresult.wait');
+
+const TRUE: Promise<boolean> = Promise.resolve(true);
+
+// ---------------------------------------------------------------------------------
+// The waiter list: blocked ops and wait()/iwait() watchers, in arrival order. Doubly
+// linked so an interrupted waiter leaves in O(1) (10,000 waiters with timeouts must not
+// cost 10,000² steps); one small node per blocked wait.
+
+/** A user callback of `AsyncResult.link`, kept in the same list to keep registration order. */
+type LinkFn = (source: never) => unknown;
+type Item = AnyOp | Watcher | LinkFn;
+
+interface Node {
+  item: Item;
+  prev: Node | null;
+  next: Node | null;
+  /** The list holding it; null once it left (woken, cancelled, timed out). */
+  list: WaitList | null;
+  /** Arrival number: a wake-up takes only the waiters that arrived before it. */
+  seq: number;
+}
+
+class WaitList {
+  head: Node | null = null;
+  tail: Node | null = null;
+  size = 0;
+  seq = 0;
+
+  push(item: Item): Node {
+    const n: Node = { item, prev: this.tail, next: null, list: this, seq: this.seq++ };
+    if (this.tail === null) this.head = n;
+    else this.tail.next = n;
+    this.tail = n;
+    this.size++;
+    return n;
+  }
+
+  remove(n: Node): void {
+    if (n.list !== this) return;
+    if (n.prev === null) this.head = n.next;
+    else n.prev.next = n.next;
+    if (n.next === null) this.tail = n.prev;
+    else n.next.prev = n.prev;
+    n.prev = n.next = null;
+    n.list = null;
+    this.size--;
+  }
+
+  /** Remove the first node holding `item` (or every one, with `all`). */
+  removeItem(item: Item, all: boolean): void {
+    for (let n = this.head; n !== null; ) {
+      const next = n.next;
+      if (n.item === item) {
+        this.remove(n);
+        if (!all) return;
+      }
+      n = next;
+    }
+  }
+
+  /**
+   * Take every waiter present now, first come first served, and hand each to `wake`.
+   * One at a time, so the list stays consistent whatever a wake-up triggers (a
+   * diagnostics subscriber that kills a later waiter); waiters that arrive meanwhile
+   * are not taken.
+   */
+  drain<S>(wake: (item: Item, source: S) => void, source: S): void {
+    const end = this.seq;
+    for (let n = this.head; n !== null && n.seq < end; n = this.head) {
+      this.remove(n);
+      wake(n.item, source);
+    }
+  }
+}
+
+/**
+ * Handler of a wait parked in a WaitList: `hub.wait` is given the list as `op.data`;
+ * `start` swaps it for the op's node. `onTimeout` gives the op's own timeout its result.
+ */
+function parkedHandler<T>(onTimeout?: (op: AnyOp) => void): OpHandler<T> {
+  const h: OpHandler<T> = {
+    start(op) {
+      op.data = (op.data as WaitList).push(op);
+    },
+    cancel(op) {
+      const n = op.data as Node;
+      n.list?.remove(n);
+    },
+  };
+  // Without `onTimeout`, the hub's default applies: cancel, then a TimeoutError.
+  if (onTimeout !== undefined) {
+    h.timeout = (op) => {
+      const n = op.data as Node;
+      n.list?.remove(n);
+      onTimeout(op);
+    };
+  }
+  return h;
+}
+
+function waitingText(list: WaitList): string {
+  return list.size === 0 ? '' : `, ${list.size} waiting`;
+}
+
+// ---------------------------------------------------------------------------------
+// Event
+
+const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
+
+/**
+ * A flag greenlets can wait for (gevent's `Event`, Python's `threading.Event`): `set()`
+ * wakes every greenlet waiting in `wait()`, in the order they began waiting; once set,
+ * `wait()` returns at once until `clear()`. It is a waitable: `wait([event])` and
+ * `iwait()` accept it.
+ * @example
+ * import { Event, spawn } from 'greenio';
+ * const ready = new Event();
+ * const g = spawn(async () => ((await ready.wait()) ? 'go' : 'timed out'));
+ * ready.set();
+ * console.log(await g.get()); // 'go'
+ */
+export class Event implements Waitable {
+  #flag = false;
+  readonly #waiters = new WaitList();
+
+  /** True while the flag is set. */
+  isSet(): boolean {
+    return this.#flag;
+  }
+
+  /** Same as `isSet()` (the waitable protocol, as `Greenlet.ready()`). */
+  ready(): boolean {
+    return this.#flag;
+  }
+
+  /**
+   * Set the flag and wake every greenlet waiting now, in the order they began
+   * waiting. Never switches: the waiters run after the caller's current synchronous
+   * run. A no-op if already set.
+   */
+  set(): void {
+    if (this.#flag) return;
+    this.#flag = true;
+    this.#waiters.drain(wakeEventWaiter, this);
+  }
+
+  /** Reset the flag: later `wait()` calls block until the next `set()`. */
+  clear(): void {
+    this.#flag = false;
+  }
+
+  /**
+   * Wait until the flag is set: resolves `true` (at once if already set), or `false`
+   * when `timeout` ms pass first. `true` means the flag was set while waiting, even if
+   * it was cleared again before this greenlet ran. An outer `Timeout` or a kill
+   * passes through (the wait throws it).
+   */
+  wait(timeout?: number): Promise<boolean> {
+    const ms = checkTimeout('timeout', timeout);
+    if (this.#flag) return TRUE;
+    return hub.wait<boolean>(K_EVENT, this, EVENT_WAIT, this.#waiters, ms);
+  }
+
+  /** `<Event set>`, `<Event clear, 3 waiting>`. */
+  toString(): string {
+    return `<Event ${this.#flag ? 'set' : 'clear'}${waitingText(this.#waiters)}>`;
+  }
+
+  /** @internal For run-info: what a waiting greenlet waits on. */
+  describe(): string {
+    return this.toString();
+  }
+
+  /** @internal */
+  [kAddWatcher](w: Watcher): void {
+    if (this.#flag) w.onReady(this);
+    else this.#waiters.push(w);
+  }
+
+  /** @internal */
+  [kRemoveWatcher](w: Watcher): void {
+    this.#waiters.removeItem(w, false);
+  }
+}
+
+function wakeEventWaiter(item: Item, ev: Event): void {
+  if (item instanceof Op) item.resolve(true);
+  else (item as Watcher).onReady(ev);
+}
+
+// ---------------------------------------------------------------------------------
+// AsyncResult
+
+const PENDING = 0;
+const VALUE = 1;
+const FAILED = 2;
+
+const AR_GET: OpHandler<unknown> = parkedHandler();
+const AR_WAIT: OpHandler<unknown> = parkedHandler((op) => op.resolve(undefined));
+
+/**
+ * A value or an error that arrives once, for any number of waiters (gevent's
+ * `AsyncResult`): `set(value)` or `setException(err)` stores it and wakes everyone in
+ * `get()`/`wait()` and every `link` callback, in the order they came. Not a thenable,
+ * like `Greenlet` (API.md): `await result.get()`. It is a waitable: `wait([result])`.
+ *
+ * Setting it again is allowed, as in gevent: the latest `set()`/`setException()` is
+ * what later `get()`, `wait()`, `value` and `exception` see. Waiters and links already
+ * woken by the first one are not woken again (unlike gevent, where the stored value
+ * wins over a later exception, the latest call replaces the whole outcome).
+ * @example
+ * import { AsyncResult, spawn, sleep } from 'greenio';
+ * const result = new AsyncResult<number>();
+ * spawn(async () => {
+ *   await sleep(10);
+ *   result.set(42);
+ * });
+ * console.log(await result.get()); // 42
+ */
+export class AsyncResult<T = unknown> implements Waitable {
+  #state = PENDING;
+  #value: T | undefined = undefined;
+  #exception: unknown = undefined;
+  readonly #waiters = new WaitList();
+
+  /** True once it holds a value or an error. */
+  ready(): boolean {
+    return this.#state !== PENDING;
+  }
+
+  /** True once it holds a value (not an error). */
+  successful(): boolean {
+    return this.#state === VALUE;
+  }
+
+  /** The value given to `set()`, or undefined. */
+  get value(): T | undefined {
+    return this.#value;
+  }
+
+  /** The error given to `setException()`, or undefined. */
+  get exception(): unknown {
+    return this.#exception;
+  }
+
+  /** Store `value` and wake every waiter and link. Never switches. */
+  set(value: T): void {
+    this.#state = VALUE;
+    this.#value = value;
+    this.#exception = undefined;
+    this.#waiters.drain(wakeResultWaiter, this as AsyncResult<unknown>);
+  }
+
+  /**
+   * Store `error` (any value, as `throw` allows) and wake every waiter and link:
+   * `get()` rejects with it, `wait()` resolves undefined. Never switches.
+   */
+  setException(error: unknown): void {
+    this.#state = FAILED;
+    this.#value = undefined;
+    this.#exception = error;
+    this.#waiters.drain(wakeResultWaiter, this as AsyncResult<unknown>);
+  }
+
+  /**
+   * The value, or throw the stored error. Blocks until it is ready; with `timeout`,
+   * throws a `TimeoutError` after that many ms; with `block: false`, throws a
+   * `TimeoutError` at once when not ready. An outer `Timeout` or a kill passes through.
+   */
+  get(options?: GetOptions): Promise<T> {
+    const o = checkOptions('options', options);
+    const block = checkBoolean('block', o.block, true);
+    const ms = checkTimeout('timeout', o.timeout);
+    if (this.#state === VALUE) return Promise.resolve(this.#value as T);
+    if (this.#state === FAILED) return Promise.reject(this.#exception);
+    if (!block) return Promise.reject(new TimeoutError(undefined, 'the AsyncResult is not ready'));
+    return hub.wait<T>(K_GET, this, AR_GET as OpHandler<T>, this.#waiters, ms);
+  }
+
+  /**
+   * Wait until it is ready, and resolve to the value: `undefined` if it holds an error
+   * or `timeout` ms pass first (gevent's `wait`, which never throws the stored error).
+   */
+  wait(timeout?: number): Promise<T | undefined> {
+    const ms = checkTimeout('timeout', timeout);
+    if (this.#state !== PENDING) return Promise.resolve(this.#value);
+    return hub.wait<T | undefined>(K_WAIT, this, AR_WAIT as OpHandler<T | undefined>, this.#waiters, ms);
+  }
+
+  /**
+   * Call `callback(result)` once it is ready: asynchronously, in registration order
+   * (with the waiters), even if it is ready already. One that throws is reported on
+   * stderr and does not stop the others.
+   */
+  link(callback: (result: this) => unknown): void {
+    checkFunction('callback', callback);
+    if (this.#state !== PENDING) runSoon(callback, this);
+    else this.#waiters.push(callback as LinkFn);
+  }
+
+  /** Remove every pending link of `callback`. */
+  unlink(callback: (result: this) => unknown): void {
+    this.#waiters.removeItem(callback as LinkFn, true);
+  }
+
+  /** `<AsyncResult pending, 2 waiting>`, `<AsyncResult value>`, `<AsyncResult exception>`. */
+  toString(): string {
+    const st = this.#state === PENDING ? 'pending' : this.#state === VALUE ? 'value' : 'exception';
+    return `<AsyncResult ${st}${waitingText(this.#waiters)}>`;
+  }
+
+  /** @internal For run-info: what a waiting greenlet waits on. */
+  describe(): string {
+    return this.toString();
+  }
+
+  /** @internal */
+  [kAddWatcher](w: Watcher): void {
+    if (this.#state !== PENDING) w.onReady(this);
+    else this.#waiters.push(w);
+  }
+
+  /** @internal */
+  [kRemoveWatcher](w: Watcher): void {
+    this.#waiters.removeItem(w, false);
+  }
+}
+
+function wakeResultWaiter(item: Item, r: AsyncResult<unknown>): void {
+  if (item instanceof Op) {
+    if (r.successful()) item.resolve(r.value);
+    else if (item.handler === AR_GET) item.reject(r.exception);
+    else item.resolve(undefined);
+  } else if (typeof item === 'function') {
+    runSoon(item as (r: AsyncResult<unknown>) => unknown, r);
+  } else {
+    item.onReady(r);
+  }
+}

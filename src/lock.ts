@@ -1,0 +1,339 @@
+/**
+ * Semaphores and locks (gevent.lock): `Semaphore`, `BoundedSemaphore`, `Lock` and the
+ * greenlet-owned, re-entrant `RLock`. FIFO: a release hands its permit straight to the
+ * first waiter, so no later acquirer barges ahead; every wait goes through the hub, so a
+ * killed or timed-out acquirer leaves the lock exactly as if it had never waited.
+ * Limits: a permit handed over is kept even if its waiter is killed before it runs (the
+ * kill lands at its next wait: release in `finally`, or use `with()`); one process only.
+ */
+import * as hub from './hub.js';
+import type { Op, OpHandler } from './hub.js';
+import { getCurrent, type Greenlet } from './greenlet.js';
+import { checkBoolean, checkFunction, checkInt, checkOptions, checkTimeout } from './internal/validate.js';
+import { GreenioError } from './errors.js';
+
+const K_ACQUIRE = hub.kind('semaphore.acquire');
+
+const TRUE: Promise<boolean> = Promise.resolve(true);
+const FALSE: Promise<boolean> = Promise.resolve(false);
+
+/** Options of `acquire()`. */
+export interface AcquireOptions {
+  /** Wait for a permit (default true); with false, resolve false at once if none is free. */
+  block?: boolean;
+  /** With `block`, give up after this many ms and resolve false. */
+  timeout?: number;
+}
+
+// ---------------------------------------------------------------------------------
+// Waiting acquirers, FIFO. Doubly linked so that a killed or timed-out waiter leaves in
+// O(1); `op.data` is the op's node while it waits.
+
+interface Waiter {
+  op: Op<boolean>;
+  prev: Waiter | null;
+  next: Waiter | null;
+  /** The queue holding it; null once it left. */
+  queue: WaitQueue | null;
+}
+
+class WaitQueue {
+  head: Waiter | null = null;
+  tail: Waiter | null = null;
+  size = 0;
+
+  push(op: Op<boolean>): Waiter {
+    const w: Waiter = { op, prev: this.tail, next: null, queue: this };
+    if (this.tail === null) this.head = w;
+    else this.tail.next = w;
+    this.tail = w;
+    this.size++;
+    return w;
+  }
+
+  remove(w: Waiter): void {
+    if (w.queue !== this) return;
+    if (w.prev === null) this.head = w.next;
+    else w.prev.next = w.next;
+    if (w.next === null) this.tail = w.prev;
+    else w.next.prev = w.prev;
+    w.prev = w.next = null;
+    w.queue = null;
+    this.size--;
+  }
+
+  /** Remove and return the first waiter still waiting, or null. */
+  shift(): Op<boolean> | null {
+    for (let w = this.head; w !== null; w = this.head) {
+      this.remove(w);
+      // Every queued op is unsettled (cancel and timeout remove theirs at once); the
+      // check only guards the invariant: a permit must never go to a settled op.
+      if (!w.op.settled) return w.op;
+    }
+    return null;
+  }
+}
+
+const ACQUIRE: OpHandler<boolean> = {
+  start(op) {
+    op.data = (op.data as WaitQueue).push(op);
+  },
+  cancel(op) {
+    const w = op.data as Waiter;
+    w.queue?.remove(w);
+  },
+  timeout(op) {
+    const w = op.data as Waiter;
+    w.queue?.remove(w);
+    op.resolve(false);
+  },
+};
+
+/** `acquire()`'s options: its timeout in ms (undefined: none), or NO_BLOCK. */
+const NO_BLOCK = -1;
+function acquireTimeout(options: AcquireOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  const o = checkOptions('options', options);
+  const block = checkBoolean('block', o.block, true);
+  const ms = checkTimeout('timeout', o.timeout);
+  return block ? ms : NO_BLOCK;
+}
+
+function waitingText(q: WaitQueue): string {
+  return q.size === 0 ? '' : `, ${q.size} waiting`;
+}
+
+/** Run `fn` holding `lock`, and release it however `fn` ends. */
+async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Promise<T> {
+  await lock.acquire();
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Semaphore, BoundedSemaphore, Lock
+
+/**
+ * A counter of permits (gevent's `Semaphore`): `acquire()` takes one, waiting while
+ * none is free; `release()` gives one back, straight to the first waiter if any.
+ * Waiters are served in the order they came. Any greenlet may release (it tracks no
+ * owner); releasing more than was acquired raises the counter (see `BoundedSemaphore`).
+ * @example
+ * import { Semaphore, spawn, joinAll, sleep } from 'greenio';
+ * const sem = new Semaphore(2); // at most two at a time
+ * const gs = [1, 2, 3, 4].map((n) => spawn(() => sem.with(async () => {
+ *   await sleep(10);
+ *   return n;
+ * })));
+ * await joinAll(gs);
+ */
+export class Semaphore {
+  #counter: number;
+  readonly #waiters = new WaitQueue();
+
+  /** `value`: the permits free at first, an integer >= 0 (default 1). */
+  constructor(value: number = 1) {
+    checkInt('value', value, 0);
+    this.#counter = value;
+  }
+
+  /** Permits free now (0 while anyone waits). */
+  get counter(): number {
+    return this.#counter;
+  }
+
+  /** True when `acquire()` would wait (no permit free). */
+  locked(): boolean {
+    return this.#counter <= 0;
+  }
+
+  /**
+   * Take a permit. Resolves `true` once taken (at once if one is free and nobody
+   * waits), `false` when `timeout` ms pass first, or at once with `block: false` if
+   * none is free. An outer `Timeout` or a kill passes through, and the waiter leaves
+   * the queue as if it had never waited.
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    const ms = acquireTimeout(options);
+    if (this.#counter > 0) {
+      this.#counter--;
+      return TRUE;
+    }
+    if (ms === NO_BLOCK) return FALSE;
+    return hub.wait<boolean>(K_ACQUIRE, this, ACQUIRE, this.#waiters, ms);
+  }
+
+  /**
+   * Give a permit back: to the first waiter if any (it resumes later: never switches),
+   * else to the counter.
+   */
+  release(): void {
+    const op = this.#waiters.shift();
+    if (op !== null) op.resolve(true); // handed over: the counter does not move
+    else this.#counter++;
+  }
+
+  /** Run `fn` holding a permit; release it however `fn` ends (returns or throws). */
+  with<T>(fn: () => T | Promise<T>): Promise<T> {
+    checkFunction('fn', fn);
+    return holding(this, fn);
+  }
+
+  /** `<Semaphore counter=0, 3 waiting>`. */
+  toString(): string {
+    return `<${this.constructor.name} counter=${this.#counter}${waitingText(this.#waiters)}>`;
+  }
+
+  /** @internal For run-info: what a waiting greenlet waits on. */
+  describe(): string {
+    return this.toString();
+  }
+}
+
+/**
+ * A `Semaphore` that refuses to be released past its initial value: that throws a
+ * `GreenioError` with code `'GREENIO_OVER_RELEASE'` (gevent raises `ValueError`), since
+ * it is nearly always a bug (a release without its acquire).
+ * @example
+ * import { BoundedSemaphore } from 'greenio';
+ * const sem = new BoundedSemaphore(1);
+ * await sem.acquire();
+ * sem.release();
+ * try {
+ *   sem.release();
+ * } catch (e) {
+ *   console.log((e as { code?: string }).code); // 'GREENIO_OVER_RELEASE'
+ * }
+ */
+export class BoundedSemaphore extends Semaphore {
+  readonly #initial: number;
+
+  constructor(value: number = 1) {
+    super(value);
+    this.#initial = value;
+  }
+
+  /** Like `Semaphore.release()`, but throws when every permit is already free. */
+  override release(): void {
+    if (this.counter >= this.#initial) {
+      throw new GreenioError(`${this.constructor.name} released too many times (initial value ${this.#initial})`, 'GREENIO_OVER_RELEASE');
+    }
+    super.release();
+  }
+}
+
+/**
+ * A mutex: a `BoundedSemaphore(1)`. Not owned: any greenlet may release it (see `RLock`).
+ * @example
+ * import { Lock } from 'greenio';
+ * const lock = new Lock();
+ * await lock.with(async () => {
+ *   // one greenlet at a time here
+ * });
+ */
+export class Lock extends BoundedSemaphore {
+  constructor() {
+    super(1);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// RLock
+
+/**
+ * A re-entrant mutex owned by the greenlet that acquired it (gevent's `RLock`): its
+ * owner may acquire it again (each `acquire()` needs its `release()`); another greenlet
+ * waits, FIFO. `release()` by a greenlet that does not own it throws a `GreenioError`
+ * with code `'GREENIO_NOT_OWNER'`. Outside any spawned greenlet the owner is the main
+ * greenlet, which every async flow of the main program shares.
+ * @example
+ * import { RLock } from 'greenio';
+ * const lock = new RLock();
+ * await lock.with(() => lock.with(async () => {
+ *   console.log(lock.count); // 2: its owner re-entered it
+ * }));
+ */
+export class RLock {
+  #owner: Greenlet | null = null;
+  #count = 0;
+  readonly #waiters = new WaitQueue();
+
+  /** The greenlet that holds it, or null. */
+  get owner(): Greenlet | null {
+    return this.#owner;
+  }
+
+  /** How many times its owner holds it (0 when free). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** True while some greenlet holds it. */
+  locked(): boolean {
+    return this.#owner !== null;
+  }
+
+  /**
+   * Take it: at once if free or already ours (the count goes up), else wait in FIFO
+   * order. Resolves `false` on `timeout`, or at once with `block: false` when another
+   * greenlet holds it. An outer `Timeout` or a kill passes through.
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    const ms = acquireTimeout(options);
+    const me = getCurrent();
+    if (this.#owner === me) {
+      this.#count++;
+      return TRUE;
+    }
+    if (this.#owner === null) {
+      this.#owner = me;
+      this.#count = 1;
+      return TRUE;
+    }
+    if (ms === NO_BLOCK) return FALSE;
+    return hub.wait<boolean>(K_ACQUIRE, this, ACQUIRE, this.#waiters, ms);
+  }
+
+  /**
+   * Undo one `acquire()` of the current greenlet; the last one frees it, handing it to
+   * the first waiter (never switches). Throws `GREENIO_NOT_OWNER` if the current
+   * greenlet does not hold it.
+   */
+  release(): void {
+    const me = getCurrent();
+    if (this.#owner !== me) {
+      const who = this.#owner === null ? 'nobody holds it' : `it is held by ${this.#owner.name}`;
+      throw new GreenioError(`cannot release an RLock ${me.name} does not hold: ${who}`, 'GREENIO_NOT_OWNER');
+    }
+    if (--this.#count > 0) return;
+    const op = this.#waiters.shift();
+    if (op === null) {
+      this.#owner = null;
+      return;
+    }
+    // Owned from now on by the waiter's greenlet, even before it runs.
+    this.#owner = op.flow.greenlet as Greenlet;
+    this.#count = 1;
+    op.resolve(true);
+  }
+
+  /** Run `fn` holding it; release it however `fn` ends (returns or throws). */
+  with<T>(fn: () => T | Promise<T>): Promise<T> {
+    checkFunction('fn', fn);
+    return holding(this, fn);
+  }
+
+  /** `<RLock owned by Greenlet-3 x2, 1 waiting>`, `<RLock free>`. */
+  toString(): string {
+    const o = this.#owner;
+    return `<RLock ${o === null ? 'free' : `owned by ${o.name} x${this.#count}`}${waitingText(this.#waiters)}>`;
+  }
+
+  /** @internal For run-info: what a waiting greenlet waits on. */
+  describe(): string {
+    return this.toString();
+  }
+}
