@@ -203,7 +203,7 @@ export class Greenlet<T = unknown> extends Core {
     }
     this._rare.killed = err;
     if (hub.currentCore() === this) return Promise.reject(err); // gevent raises it right here
-    hub.interrupt(this, err, 0);
+    hub.interrupt(this, err, -1);
     hub.watchAbandon(this);
     if (o.block === false) return RESOLVED;
     return this.join(ms);
