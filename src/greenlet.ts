@@ -264,6 +264,7 @@ export class Greenlet<T = unknown> extends Core {
   /** @internal Record the outcome, once; notify joiners now and links soon. */
   _finish(ok: boolean, v: unknown): void {
     if (this.state === State.Dead) return; // abandoned earlier: nothing changes its outcome
+    const threw = !ok;
     if (!ok && (v instanceof GreenletExit || isQuietTimeoutOf(v, this))) {
       ok = true;
       if (!(v instanceof GreenletExit)) v = undefined;
@@ -273,9 +274,12 @@ export class Greenlet<T = unknown> extends Core {
     if (!ok) this._bits |= FAILED;
     hub.unregister(this);
     const r = this.x as GreenletRare | null;
-    if (r !== null && r.killed !== null) {
-      r.exitError = r.killed;
-      hub.cancelAll(this, r.killed); // nothing it registered may call back after its death
+    if (r !== null && r.killed !== null) r.exitError = r.killed;
+    // Died of a kill or an error: nothing it registered may call back after its death,
+    // and nothing it opened stays open. (Returning normally keeps a server or an
+    // interval it started running.)
+    if (threw || (r !== null && r.killed !== null)) {
+      hub.releaseAll(this, r?.killed ?? (v instanceof Error ? v : new GreenletExit('greenlet failed')));
     }
     if (endChannel.hasSubscribers) endChannel.publish({ greenlet: this, ok, value: v });
     const w = this._w;
@@ -382,7 +386,8 @@ function beginGreenlet(g: Greenlet): void {
   if (startChannel.hasSubscribers) startChannel.publish({ greenlet: g });
   let r: unknown;
   try {
-    r = g._fn!(...(g.args as never[]));
+    const fn = g._fn!; // called as a plain function: `this` is undefined, as for any call
+    r = fn(...(g.args as never[]));
   } catch (e) {
     g._finish(false, e);
     return;

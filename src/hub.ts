@@ -78,7 +78,8 @@ export function allKinds(): readonly Kind[] {
  */
 export interface OpHandler<T = unknown> {
   start?(op: Op<T>): void;
-  cancel?(op: Op<T>, reason: Error): boolean | void;
+  /** `silent`: the owner is dead: abort, but call no user callback (not even with `reason`). */
+  cancel?(op: Op<T>, reason: Error, silent?: boolean): boolean | void;
   timeout?(op: Op<T>): void;
 }
 
@@ -592,6 +593,26 @@ export function cancelAll(g: Core, err: Error): void {
   cancelFlowOps(g, err, -1);
   const subs = g.x === null ? null : g.x.subflows;
   if (subs !== null) for (const f of [...subs]) cancelFlowOps(f, err, -1);
+}
+
+/**
+ * A greenlet died of a kill or an error: abort what it still holds (callback IO,
+ * timers, sockets, children) without calling any of its callbacks, which must never
+ * run after its death. Promise waits are left to settle (only floating promises remain).
+ */
+export function releaseAll(g: Core, err: Error): void {
+  const release = (f: Flow): void => {
+    const cur = f.ops;
+    if (cur === null) return;
+    for (const op of cur instanceof Set ? [...cur] : [cur]) {
+      if ((op.bits & SETTLED) !== 0 || op.res !== null) continue;
+      finish(op);
+      op.handler?.cancel?.(op, err, true);
+    }
+  };
+  release(g);
+  const subs = g.x === null ? null : g.x.subflows;
+  if (subs !== null) for (const f of [...subs]) release(f);
 }
 
 /** Every op a greenlet holds now, waits first. */

@@ -21,6 +21,7 @@ export {
   type PriorityCompare,
 } from './queue.js';
 export { Channel } from './channel.js';
+export { Group, Pool, type Spawned, type MapInput, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool.js';
 export { config, type SyncIOMode } from './internal/config.js';
 export {
   GreenioError,

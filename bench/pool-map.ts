@@ -1,0 +1,87 @@
+// pool_map (mirrors ../shared/bench/gevent/pool_map.py): Pool(100).imapUnordered and
+// Pool(100).imap over 100,000 tasks that each wait one event-loop turn (`sleep(0)`),
+// beside p-map and p-limit at concurrency 100 running the same task (a setImmediate
+// promise: one loop turn, as they have no greenio sleep). Tasks per second.
+import pLimit from 'p-limit';
+import pMap from 'p-map';
+import { sleep } from '../src/sleep.js';
+import { Pool } from '../src/pool.js';
+import { defineWorkload, timeIt } from './lib.js';
+
+const N = Number(process.env.N ?? 100_000);
+const SIZE = 100;
+
+function* range(n: number): Generator<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+async function task(x: number): Promise<number> {
+  await sleep(0);
+  return x;
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+async function plainTask(x: number): Promise<number> {
+  await turn();
+  return x;
+}
+
+function check(count: number, total: number): void {
+  if (count !== N || total !== (N * (N - 1)) / 2) throw new Error(`lost tasks: ${count} results, sum ${total}`);
+}
+
+async function greenio(method: 'imap' | 'imapUnordered'): Promise<number> {
+  const ms = await timeIt(async () => {
+    const pool = new Pool(SIZE);
+    let total = 0;
+    let count = 0;
+    for await (const v of pool[method](task, range(N))) {
+      total += v;
+      count++;
+    }
+    check(count, total);
+  });
+  return N / (ms / 1000);
+}
+
+export default defineWorkload({
+  name: 'pool_map',
+  description: `Pool(${SIZE}) over ${N} tasks that each wait one loop turn; tasks per second`,
+  variants: {
+    async imap_unordered() {
+      return { per_s: await greenio('imapUnordered') };
+    },
+    async imap_ordered() {
+      return { per_s: await greenio('imap') };
+    },
+    async p_map() {
+      const ms = await timeIt(async () => {
+        const out = await pMap(range(N), plainTask, { concurrency: SIZE });
+        let total = 0;
+        for (const v of out) total += v;
+        check(out.length, total);
+      });
+      return { per_s: N / (ms / 1000) };
+    },
+    async p_limit() {
+      const ms = await timeIt(async () => {
+        const limit = pLimit(SIZE);
+        const ps: Promise<number>[] = [];
+        for (const i of range(N)) ps.push(limit(plainTask, i));
+        const out = await Promise.all(ps);
+        let total = 0;
+        for (const v of out) total += v;
+        check(out.length, total);
+      });
+      return { per_s: N / (ms / 1000) };
+    },
+  },
+  references: { gevent_unordered: { per_s: 87_527 }, gevent_ordered: { per_s: 83_240 } },
+  ratios: [
+    { label: 'imapUnordered / Python gevent', metric: 'per_s', numerator: 'imap_unordered', denominator: 'gevent_unordered', target: 5 },
+    { label: 'imapUnordered / p-map', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map', target: 1 },
+    { label: 'imapUnordered / p-limit', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_limit' },
+    { label: 'imap (ordered) / Python gevent', metric: 'per_s', numerator: 'imap_ordered', denominator: 'gevent_ordered' },
+    { label: 'imap (ordered) / p-map', metric: 'per_s', numerator: 'imap_ordered', denominator: 'p_map' },
+  ],
+});

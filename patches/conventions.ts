@@ -1,0 +1,231 @@
+/**
+ * One wrapper factory per calling convention (DESIGN.md "Patching rules"): callback,
+ * promise and handle (socket, server, child, request). Each attributes the operation to
+ * the current flow through the hub and makes kill/Timeout abort it; results, errors,
+ * `this` and argument handling are the original's (a synchronous throw for bad
+ * arguments passes through untouched). Sync calls are in `sync.ts`.
+ * Limit: an aborted operation the OS cannot stop (a getaddrinfo, a blocked open) keeps
+ * its libuv thread until it returns; its late result is dropped and released.
+ */
+import * as hub from '../src/hub.js';
+import type { AnyOp, Kind, OpHandler } from '../src/hub.js';
+import { kOp } from '../src/internal/symbols.js';
+import type { AnyFunction } from '../src/internal/wrap.js';
+
+const als = hub.als;
+
+/** How a late result (arriving after its op was cancelled) is released: close an fd. */
+export type LateHandler = (value: unknown) => void;
+
+export interface CallbackSpec {
+  kind: Kind;
+  /** A cleanup call (close): never refused for a pending interrupt or a killed greenlet. */
+  cleanup?: boolean;
+  /** Release what a late success holds (the result arguments after `err`). */
+  onLate?: (...results: unknown[]) => void;
+  /**
+   * Give the call an AbortSignal so a cancel stops the work natively (readFile between
+   * chunks): returns the arguments to call with, or undefined to leave them as they are.
+   */
+  withSignal?: (args: unknown[], signal: AbortSignal) => unknown[] | undefined;
+}
+
+interface CallbackState {
+  cb: AnyFunction;
+  ac: AbortController | null;
+}
+
+const CALLBACK: OpHandler<unknown> = {
+  cancel(op, reason, silent) {
+    const s = op.data as CallbackState;
+    s.ac?.abort(reason);
+    if (silent === true) return false;
+    // As Node does for an AbortSignal: the callback is called once, with the error.
+    process.nextTick(s.cb, reason);
+    return true;
+  },
+};
+
+/** Wrap an error-first-callback function (`fs.stat(path, cb)`). */
+export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => AnyFunction {
+  const { kind, onLate, withSignal, cleanup } = spec;
+  return (original) =>
+    ({ wrapper(this: unknown) {
+      const n = arguments.length;
+      const cb = n > 0 ? (arguments[n - 1] as unknown) : undefined;
+      if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
+      const flow = als.getStore() ?? hub.main;
+      const pending = cleanup === true ? null : hub.takePending(flow);
+      if (pending !== null) {
+        process.nextTick(cb as AnyFunction, pending);
+        return undefined;
+      }
+      let args: unknown[] = Array.prototype.slice.call(arguments);
+      const state: CallbackState = { cb: cb as AnyFunction, ac: null };
+      if (withSignal !== undefined) {
+        state.ac = new AbortController();
+        args = withSignal(args, state.ac.signal) ?? args;
+      }
+      const op = hub.track(kind, args[0], CALLBACK, state, flow);
+      args[args.length - 1] = function (this: unknown, err: unknown) {
+        if (!op.end()) {
+          if (onLate !== undefined && err == null) onLate(...Array.prototype.slice.call(arguments, 1));
+          return undefined;
+        }
+        return Reflect.apply(cb as AnyFunction, this, arguments);
+      };
+      try {
+        return Reflect.apply(original, this, args);
+      } catch (e) {
+        op.end();
+        throw e;
+      }
+    } }).wrapper;
+}
+
+export interface PromiseSpec {
+  kind: Kind;
+  /** A cleanup call (FileHandle.close): never refused for a pending interrupt. */
+  cleanup?: boolean;
+  /** Look at every successful result (with the call's AbortController, if it made one). */
+  onValue?: (value: unknown, ac: AbortController | null) => void;
+  /** Abort natively what the call on `self` started (a body read: abort its request). */
+  abortSelf?: (self: unknown, reason: Error) => void;
+  /** Release what a late success holds (a FileHandle). */
+  onLate?: LateHandler;
+  /** As for callbacks: call with a signal so a cancel stops the work natively. */
+  withSignal?: (args: unknown[], signal: AbortSignal) => unknown[] | undefined;
+  /** The op's detail from the arguments (default: the first argument). */
+  detail?: (args: ArrayLike<unknown>, self: unknown) => unknown;
+}
+
+interface PromiseState {
+  p: Promise<unknown>;
+  ac: AbortController | null;
+  spec: PromiseSpec;
+  self: unknown;
+}
+
+const PROMISE: OpHandler<unknown> = {
+  start(op) {
+    const s = op.data as PromiseState;
+    s.p.then(
+      (v) => {
+        s.spec.onValue?.(v, s.ac);
+        if (op.settled) s.spec.onLate?.(v);
+        else op.resolve(v);
+      },
+      (e: unknown) => op.reject(e),
+    );
+  },
+  cancel(op, reason) {
+    const s = op.data as PromiseState;
+    s.ac?.abort(reason);
+    s.spec.abortSelf?.(s.self, reason);
+  },
+};
+
+/** Wrap a promise-returning function (`fsp.readFile(path)`): the promise becomes a hub wait. */
+export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => AnyFunction {
+  const { kind, withSignal, detail, cleanup } = spec;
+  return (original) =>
+    ({ wrapper(this: unknown) {
+      const flow = als.getStore() ?? hub.main;
+      const pending = cleanup === true ? null : hub.takePending(flow);
+      if (pending !== null) return Promise.reject(pending);
+      let ac: AbortController | null = null;
+      let p: unknown;
+      if (withSignal !== undefined) {
+        ac = new AbortController();
+        const args = Array.prototype.slice.call(arguments) as unknown[];
+        p = Reflect.apply(original, this, withSignal(args, ac.signal) ?? args);
+      } else {
+        p = Reflect.apply(original, this, arguments);
+      }
+      if (!(p instanceof Promise)) return p;
+      const state: PromiseState = { p, ac, spec, self: this };
+      return hub.wait(kind, detail === undefined ? arguments[0] : detail(arguments, this), PROMISE, state);
+    } }).wrapper;
+}
+
+/** Options of `trackHandle`. */
+export interface HandleSpec {
+  kind: Kind;
+  /** Abort the handle (destroy a socket, kill a child, close a server); `silent`: no 'error' event. */
+  abort: (handle: object, reason: Error, silent: boolean) => boolean | void;
+  /** The event that means the handle is finished (default `'close'`). */
+  endEvent?: string;
+}
+
+interface HandleState {
+  handle: object;
+  abort: HandleSpec['abort'];
+}
+
+const HANDLE: OpHandler<unknown> = {
+  cancel(op, reason, silent) {
+    const s = op.data as HandleState;
+    return s.abort(s.handle, reason, silent === true) === true;
+  },
+};
+
+type Emitter = { once(event: string, fn: () => void): unknown };
+
+/**
+ * Make `handle` (an EventEmitter) an op of the current flow until it emits `endEvent`,
+ * so a kill aborts it. Idempotent per handle; the op is kept on `handle[kOp]`.
+ */
+export function trackHandle(handle: object, detail: unknown, spec: HandleSpec): AnyOp | undefined {
+  const h = handle as Record<symbol, AnyOp | undefined>;
+  const existing = h[kOp];
+  if (existing !== undefined && !existing.settled) return existing;
+  const op = hub.track(spec.kind, detail, HANDLE, { handle, abort: spec.abort } satisfies HandleState);
+  Object.defineProperty(handle, kOp, { value: op, configurable: true, writable: true, enumerable: false });
+  (handle as Emitter).once(spec.endEvent ?? 'close', () => op.end());
+  return op;
+}
+
+/** Marks greenio's own listeners, so they do not count as the user listening. */
+export const kGreenioListener = Symbol('greenio.listener');
+const swallow = Object.assign((): void => {}, { [kGreenioListener]: true });
+
+/**
+ * Destroy a stream-like handle with `reason`: its user's `'error'` listeners receive it
+ * (a hand-made promise around the handle rejects). Returns true if one did. An `'error'`
+ * nobody listens to must not crash the process, so greenio listens too.
+ */
+export function destroyHandle(handle: object, reason: Error, silent = false): boolean {
+  const h = handle as {
+    destroy(e?: Error): void;
+    listeners(e: string): Array<{ [kGreenioListener]?: boolean }>;
+    once(e: string, f: () => void): void;
+    destroyed?: boolean;
+  };
+  if (h.destroyed === true) return false;
+  if (silent) {
+    h.destroy();
+    return false;
+  }
+  const delivered = h.listeners('error').some((l) => l[kGreenioListener] !== true);
+  h.once('error', swallow);
+  h.destroy(reason);
+  return delivered;
+}
+
+/** Add `signal` to an options argument at `index` (object, string encoding, or absent). */
+export function optionsWithSignal(args: unknown[], index: number, signal: AbortSignal): unknown[] | undefined {
+  const last = args.length - 1;
+  const hasCallback = typeof args[last] === 'function';
+  const end = hasCallback ? last : args.length;
+  const o = index < end ? args[index] : undefined;
+  let opts: object;
+  if (o === undefined || o === null) opts = { signal };
+  else if (typeof o === 'string') opts = { encoding: o, signal };
+  else if (typeof o === 'object' && !('signal' in o) && Object.getPrototypeOf(o) === Object.prototype) opts = { ...o, signal };
+  else return undefined; // a user signal or an exotic options object: leave the call alone
+  const out = args.slice();
+  if (index < end) out[index] = opts;
+  else if (hasCallback) out.splice(last, 0, ...new Array(index - last).fill(undefined), opts);
+  else out[index] = opts;
+  return out;
+}

@@ -1,0 +1,119 @@
+/**
+ * The fs patch: the callback API, `fs.promises` (the same object as `node:fs/promises`),
+ * `FileHandle` methods (patched on the first `open`), and the `*Sync` functions for
+ * detection. Streams go through the public `fs.open/read/close`, so they are covered.
+ * A cancelled op's late result is released: an fd or FileHandle that opens after a kill
+ * is closed at once. `readFile`/`writeFile` get an AbortSignal so a kill stops a large
+ * read between chunks. Limit: a blocked `open()` (a FIFO) keeps its libuv thread.
+ */
+import * as hub from '../src/hub.js';
+import type { AnyFunction } from '../src/internal/wrap.js';
+import { callbackWrapper, optionsWithSignal, promiseWrapper } from './conventions.js';
+import { patchAllFns, patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { guardModuleLoad, syncWrapper } from './sync.js';
+
+type FsModule = typeof import('node:fs');
+const NAME = 'fs';
+
+const CALLBACK = [
+  'access', 'appendFile', 'chmod', 'chown', 'close', 'copyFile', 'cp', 'fchmod', 'fchown', 'fdatasync', 'fstat',
+  'fsync', 'ftruncate', 'futimes', 'lchown', 'lutimes', 'link', 'lstat', 'mkdir', 'mkdtemp', 'open', 'opendir',
+  'read', 'readdir', 'readFile', 'readlink', 'readv', 'realpath', 'rename', 'rm', 'rmdir', 'stat', 'statfs',
+  'symlink', 'truncate', 'unlink', 'utimes', 'write', 'writeFile', 'writev',
+] as const;
+const PROMISES = [
+  'access', 'appendFile', 'chmod', 'chown', 'copyFile', 'cp', 'lchown', 'lutimes', 'link', 'lstat', 'mkdir',
+  'mkdtemp', 'open', 'opendir', 'readdir', 'readFile', 'readlink', 'realpath', 'rename', 'rm', 'rmdir', 'stat',
+  'statfs', 'symlink', 'truncate', 'unlink', 'utimes', 'writeFile',
+] as const;
+const FILE_HANDLE = [
+  'appendFile', 'chmod', 'chown', 'close', 'datasync', 'read', 'readFile', 'readv', 'stat', 'sync', 'truncate',
+  'utimes', 'write', 'writeFile', 'writev',
+] as const;
+const SYNC = [
+  'accessSync', 'appendFileSync', 'chmodSync', 'chownSync', 'closeSync', 'copyFileSync', 'cpSync', 'existsSync',
+  'fstatSync', 'fsyncSync', 'ftruncateSync', 'linkSync', 'lstatSync', 'mkdirSync', 'mkdtempSync', 'openSync',
+  'opendirSync', 'readFileSync', 'readSync', 'readdirSync', 'readlinkSync', 'readvSync', 'realpathSync',
+  'renameSync', 'rmSync', 'rmdirSync', 'statSync', 'symlinkSync', 'truncateSync', 'unlinkSync', 'utimesSync',
+  'writeFileSync', 'writeSync', 'writevSync',
+] as const;
+
+// Cleanup must never be refused or lost: a close runs even in a killed greenlet.
+const CLEANUP = new Set(['close']);
+
+const kinds = new Map<string, hub.Kind>();
+function kindOf(name: string): hub.Kind {
+  let k = kinds.get(name);
+  if (k === undefined) kinds.set(name, (k = hub.kind(`fs.${name}`)));
+  return k;
+}
+
+let fs: FsModule | undefined;
+const closeLateFd = (fd: unknown): void => {
+  if (typeof fd === 'number') fs!.close(fd, () => {});
+};
+const closeLateHandle = (h: unknown): void => {
+  void (h as { close?: () => Promise<void> }).close?.().catch(() => {});
+};
+
+function callbackFor(name: string): (o: AnyFunction) => AnyFunction {
+  if (CLEANUP.has(name)) return callbackWrapper({ kind: kindOf(name), cleanup: true });
+  if (name === 'open') return callbackWrapper({ kind: kindOf(name), onLate: closeLateFd });
+  if (name === 'readFile') return callbackWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 1, s) });
+  if (name === 'writeFile') return callbackWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 2, s) });
+  return callbackWrapper({ kind: kindOf(name) });
+}
+
+function promiseFor(name: string): (o: AnyFunction) => AnyFunction {
+  if (name === 'open') return promiseWrapper({ kind: kindOf(name), onLate: closeLateHandle, onValue: patchFileHandle });
+  if (name === 'readFile') return promiseWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 1, s) });
+  if (name === 'writeFile') return promiseWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 2, s) });
+  return promiseWrapper({ kind: kindOf(name) });
+}
+
+function handleMethodFor(name: string): (o: AnyFunction) => AnyFunction {
+  const kind = kindOf(`FileHandle.${name}`);
+  const detail = (_args: ArrayLike<unknown>, self: unknown): unknown => (self as { fd?: number }).fd;
+  if (name === 'close') return promiseWrapper({ kind, detail, cleanup: true });
+  if (name === 'readFile') return promiseWrapper({ kind, detail, withSignal: (a, s) => optionsWithSignal(a, 0, s) });
+  if (name === 'writeFile') return promiseWrapper({ kind, detail, withSignal: (a, s) => optionsWithSignal(a, 1, s) });
+  return promiseWrapper({ kind, detail });
+}
+
+let handleProtoPatched = false;
+/** The FileHandle class is not exported: patch its prototype from the first handle seen. */
+function patchFileHandle(h: unknown): void {
+  if (handleProtoPatched || !active || h === null || typeof h !== 'object') return;
+  handleProtoPatched = true;
+  patchAllFns(NAME, 'fs/promises', 'FileHandle.prototype.', Object.getPrototypeOf(h) as object, FILE_HANDLE, handleMethodFor);
+}
+
+let active = false;
+
+export const fsPatch: Patch = {
+  name: NAME,
+  modules: ['fs', 'fs/promises'],
+  implements: {
+    callback: CALLBACK,
+    promise: [...PROMISES.map((n) => `promises.${n}`), ...FILE_HANDLE.map((n) => `FileHandle.prototype.${n}`)],
+    sync: SYNC,
+    stream: ['createReadStream', 'createWriteStream'],
+  },
+  patch() {
+    if (active) return;
+    active = true;
+    fs = requireBuiltin('node:fs') as FsModule;
+    guardModuleLoad(NAME);
+    // realpath.native first: the wrapper of realpath then carries the wrapped native.
+    patchFn(NAME, 'fs', 'realpath.native', fs.realpath, 'native', callbackFor('realpath'));
+    patchAllFns(NAME, 'fs', '', fs, CALLBACK, callbackFor);
+    patchAllFns(NAME, 'fs', '', fs, SYNC, (n) => syncWrapper(`fs.${n}`));
+    patchAllFns(NAME, 'fs/promises', 'promises.', fs.promises, PROMISES, promiseFor);
+  },
+  unpatch() {
+    if (!active) return;
+    active = false;
+    handleProtoPatched = false;
+    unpatchOwner(NAME);
+  },
+};

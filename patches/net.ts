@@ -1,0 +1,90 @@
+/**
+ * The net patch: a socket belongs to the flow that connected it, a server to the flow
+ * that called `listen`, and an accepted socket to the flow its server's `'connection'`
+ * listeners run in (a StreamServer hands it to the greenlet that serves it). A kill
+ * destroys them (the reason goes to `'error'` listeners, if any). Reads and writes are
+ * not wrapped one by one (that would tax every packet): waiting for data is a wait
+ * through the stream patch (`events.once`, async iteration).
+ * Limit: `net.connect({ signal })` with the caller's own signal works as in Node.
+ */
+import * as hub from '../src/hub.js';
+import type { AnyFunction } from '../src/internal/wrap.js';
+import { destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
+import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+
+const NAME = 'net';
+const K_SOCKET = hub.kind('net.socket', { resource: true });
+const K_SERVER = hub.kind('net.server', { resource: true });
+
+type Socket = import('node:net').Socket;
+type Server = import('node:net').Server;
+
+export const SOCKET: HandleSpec = {
+  kind: K_SOCKET,
+  abort: (s, reason, silent) => destroyHandle(s, reason, silent),
+};
+
+const SERVER: HandleSpec = {
+  kind: K_SERVER,
+  abort: (s) => {
+    (s as Server).close();
+    return false;
+  },
+};
+
+function remote(sock: Socket): string {
+  return sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : '';
+}
+
+function onConnection(this: Server, sock: Socket): void {
+  trackHandle(sock, remote(sock), SOCKET);
+}
+
+function connectWrapper(original: AnyFunction): AnyFunction {
+  return ({ wrapper(this: Socket) {
+    const flow = hub.currentFlow();
+    const pending = hub.takePending(flow);
+    const sock = Reflect.apply(original, this, arguments) as Socket;
+    // net.connect() passes its normalised [options, callback] array as one argument.
+    const first: unknown = Array.isArray(arguments[0]) ? (arguments[0] as unknown[])[0] : arguments[0];
+    const opts = first as { port?: unknown; host?: unknown; path?: unknown } | unknown;
+    const detail = typeof opts === 'object' && opts !== null
+      ? ((opts as { path?: unknown }).path ?? `${(opts as { host?: unknown }).host ?? 'localhost'}:${(opts as { port?: unknown }).port}`)
+      : Array.isArray(opts) ? '' : `${arguments[1] ?? 'localhost'}:${String(opts)}`;
+    trackHandle(sock, detail, SOCKET);
+    // A greenlet that was already killed (or whose Timeout fired) gets no connection.
+    if (pending !== null) process.nextTick(() => destroyHandle(sock, pending));
+    return sock;
+  } }).wrapper;
+}
+
+function listenWrapper(original: AnyFunction): AnyFunction {
+  return ({ wrapper(this: Server) {
+    const server = Reflect.apply(original, this, arguments) as Server;
+    if (!this.listeners('connection').includes(onConnection)) this.prependListener('connection', onConnection);
+    trackHandle(this, typeof arguments[0] === 'number' ? arguments[0] : '', SERVER);
+    return server;
+  } }).wrapper;
+}
+
+let active = false;
+
+export const netPatch: Patch = {
+  name: NAME,
+  modules: ['net'],
+  implements: {
+    handle: ['Socket.prototype.connect', 'Server.prototype.listen'],
+  },
+  patch() {
+    if (active) return;
+    active = true;
+    const net = requireBuiltin('node:net') as typeof import('node:net');
+    patchFn(NAME, 'net', 'Socket.prototype.connect', net.Socket.prototype, 'connect', connectWrapper);
+    patchFn(NAME, 'net', 'Server.prototype.listen', net.Server.prototype, 'listen', listenWrapper);
+  },
+  unpatch() {
+    if (!active) return;
+    active = false;
+    unpatchOwner(NAME);
+  },
+};

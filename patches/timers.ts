@@ -1,0 +1,105 @@
+/**
+ * The timers patch: global `setTimeout`/`setInterval`/`setImmediate` and their `clear*`,
+ * the same functions of `node:timers` (separate slots), and `node:timers/promises`.
+ * A callback timer belongs to the flow that set it: a kill clears it (its callback is
+ * never called), a Timeout leaves it alone (clearing it could only strand whatever
+ * waits on it). The promise forms are waits: kill and Timeout abort them natively.
+ * Limits: an `unref()`ed timer is left to its library (it is infrastructure: keep-alive,
+ * fast-timer wheels) when its greenlet is killed; `clearTimeout(numericId)` is not seen.
+ */
+import * as hub from '../src/hub.js';
+import type { AnyOp, OpHandler } from '../src/hub.js';
+import { kOp } from '../src/internal/symbols.js';
+import type { AnyFunction } from '../src/internal/wrap.js';
+import { optionsWithSignal, promiseWrapper } from './conventions.js';
+import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+
+const NAME = 'timers';
+const K_TIMER = hub.kind('timer', { killOnly: true });
+const K_INTERVAL = hub.kind('interval', { killOnly: true });
+const K_IMMEDIATE = hub.kind('immediate', { killOnly: true });
+const K_SLEEP = hub.kind('sleep');
+
+type Clear = (handle: unknown) => void;
+interface TimerState {
+  handle: { hasRef?: () => boolean } | null;
+  clear: Clear;
+}
+
+const TIMER: OpHandler<unknown> = {
+  cancel(op) {
+    const s = op.data as TimerState;
+    // An unref'd timer is infrastructure (a library's keep-alive or timer wheel): left running.
+    if (s.handle !== null && s.handle.hasRef?.() !== false) s.clear(s.handle);
+    return false;
+  },
+};
+
+function setterWrapper(kind: hub.Kind, repeat: boolean, clear: Clear): (o: AnyFunction) => AnyFunction {
+  return (original) =>
+    ({ wrapper(this: unknown, cb: unknown) {
+      if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
+      const state: TimerState = { handle: null, clear };
+      const op = hub.track(kind, kind === K_IMMEDIATE ? 0 : arguments[1], TIMER, state);
+      const args = Array.prototype.slice.call(arguments) as unknown[];
+      args[0] = repeat
+        ? cb
+        : function (this: unknown) {
+            op.end();
+            return Reflect.apply(cb as AnyFunction, this, arguments);
+          };
+      const handle = Reflect.apply(original, this, args) as TimerState['handle'];
+      state.handle = handle;
+      if (handle !== null && typeof handle === 'object') (handle as Record<symbol, unknown>)[kOp] = op;
+      return handle;
+    } }).wrapper;
+}
+
+function clearWrapper(): (o: AnyFunction) => AnyFunction {
+  return (original) =>
+    ({ wrapper(this: unknown, handle: unknown) {
+      if (handle !== null && typeof handle === 'object') {
+        const op = (handle as Record<symbol, AnyOp | undefined>)[kOp];
+        if (op !== undefined) op.end();
+      }
+      return Reflect.apply(original, this, arguments);
+    } }).wrapper;
+}
+
+let active = false;
+
+export const timersPatch: Patch = {
+  name: NAME,
+  modules: ['timers', 'timers/promises'],
+  implements: {
+    global: ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'],
+    callback: ['timers.setTimeout', 'timers.setInterval', 'timers.setImmediate', 'timers.clearTimeout', 'timers.clearInterval', 'timers.clearImmediate'],
+    promise: ['promises.setTimeout', 'promises.setImmediate'],
+  },
+  patch() {
+    if (active) return;
+    active = true;
+    const timers = requireBuiltin('node:timers') as typeof import('node:timers');
+    const tp = requireBuiltin('node:timers/promises') as typeof import('node:timers/promises');
+    for (const [obj, mod] of [[globalThis, 'global'], [timers, 'timers']] as const) {
+      // Each slot clears with its own original, captured before wrapping.
+      const ct = obj.clearTimeout as Clear;
+      const ci = obj.clearInterval as Clear;
+      const cim = obj.clearImmediate as Clear;
+      patchFn(NAME, mod, 'setTimeout', obj, 'setTimeout', setterWrapper(K_TIMER, false, ct));
+      patchFn(NAME, mod, 'setInterval', obj, 'setInterval', setterWrapper(K_INTERVAL, true, ci));
+      patchFn(NAME, mod, 'setImmediate', obj, 'setImmediate', setterWrapper(K_IMMEDIATE, false, cim));
+      patchFn(NAME, mod, 'clearTimeout', obj, 'clearTimeout', clearWrapper());
+      patchFn(NAME, mod, 'clearInterval', obj, 'clearInterval', clearWrapper());
+      patchFn(NAME, mod, 'clearImmediate', obj, 'clearImmediate', clearWrapper());
+    }
+    // timers/promises: setTimeout(ms, value, { signal }) and setImmediate(value, { signal }).
+    patchFn(NAME, 'timers/promises', 'setTimeout', tp, 'setTimeout', promiseWrapper({ kind: K_SLEEP, withSignal: (a, s) => optionsWithSignal(a, 2, s) }));
+    patchFn(NAME, 'timers/promises', 'setImmediate', tp, 'setImmediate', promiseWrapper({ kind: K_SLEEP, detail: () => 0, withSignal: (a, s) => optionsWithSignal(a, 1, s) }));
+  },
+  unpatch() {
+    if (!active) return;
+    active = false;
+    unpatchOwner(NAME);
+  },
+};

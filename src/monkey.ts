@@ -1,0 +1,243 @@
+/**
+ * `greenio/monkey`: patch Node's IO so that code never written for greenio runs under
+ * the scheduler (gevent's `monkey.patch_all`). Idempotent; `unpatchAll()` restores the
+ * exact original functions. ESM named imports of builtins see the patch (their bindings
+ * are re-synced). Limits: a function reference taken before the patch (CJS
+ * destructuring, a global captured in a variable) keeps the original; greenio warns
+ * once, naming the modules loaded before a late `patchAll()`.
+ */
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import './greenlet.js'; // the main greenlet must exist before the first patched call
+import { config, type SyncIOMode } from './internal/config.js';
+import { lookup } from './internal/originals.js';
+import { checkOptions, expected } from './internal/validate.js';
+import { isWrapped, wrap, type AnyFunction } from './internal/wrap.js';
+import {
+  allBuiltinPatches,
+  builtinPatches,
+  addModulePatch,
+  disableModulePatches,
+  enableModulePatches,
+  modulePatchOwner,
+  type ModulePatch,
+} from '../patches/index.js';
+
+export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
+export { syncWrapper } from '../patches/sync.js';
+export { kind } from './hub.js';
+export type { ModulePatch } from '../patches/index.js';
+
+/** Options of `patchAll()`: every module family is patched unless set to false. */
+export interface PatchAllOptions {
+  fs?: boolean;
+  net?: boolean;
+  dns?: boolean;
+  timers?: boolean;
+  childProcess?: boolean;
+  http?: boolean;
+  fetch?: boolean;
+  /** What a `*Sync` call inside a greenlet does (sets `config.syncIO`). */
+  syncIO?: SyncIOMode;
+  /** Warn (once) when modules were loaded before this late patch (default true). */
+  warnLate?: boolean;
+}
+
+/** What `patchAll()` did. */
+export interface PatchReport {
+  /** Patches applied by this call. */
+  patched: string[];
+  /** Patches that were already in place. */
+  alreadyPatched: string[];
+  /** Patches turned off by the options. */
+  skipped: string[];
+  /** Modules loaded before the patch (the late-patch warning's list; empty when early). */
+  lateModules: string[];
+}
+
+type BuiltinName = keyof typeof builtinPatches;
+const OPTION_OF: Record<BuiltinName, keyof PatchAllOptions> = {
+  fs: 'fs', net: 'net', streams: 'net', dns: 'dns', timers: 'timers', childProcess: 'childProcess', http: 'http', fetch: 'fetch',
+};
+const active = new Set<BuiltinName>();
+let preloading = false;
+let warned = false;
+
+function apply(name: BuiltinName): boolean {
+  if (active.has(name)) return false;
+  builtinPatches[name].patch();
+  active.add(name);
+  return true;
+}
+
+/**
+ * Patch every supported module (or those the options leave on). Call it first thing,
+ * or preload it: `node --import greenio/patch app.js`.
+ * @example
+ * import { patchAll } from 'greenio/monkey';
+ * patchAll({ syncIO: 'warn' });
+ */
+export function patchAll(options?: PatchAllOptions): PatchReport {
+  const o = checkOptions('options', options) as PatchAllOptions;
+  for (const k of Object.keys(o)) {
+    if (!['fs', 'net', 'dns', 'timers', 'childProcess', 'http', 'fetch', 'syncIO', 'warnLate'].includes(k)) {
+      throw new TypeError(expected('options', 'patchAll options (fs, net, dns, timers, childProcess, http, fetch, syncIO, warnLate)', k));
+    }
+  }
+  if (o.syncIO !== undefined) config.syncIO = o.syncIO;
+  const report: PatchReport = { patched: [], alreadyPatched: [], skipped: [], lateModules: [] };
+  const loaded = preloading || o.warnLate === false ? [] : lateModules();
+  for (const name of Object.keys(builtinPatches) as BuiltinName[]) {
+    const opt = o[OPTION_OF[name]];
+    if (opt !== undefined && typeof opt !== 'boolean') throw new TypeError(expected(OPTION_OF[name], 'a boolean', opt));
+    if (opt === false) report.skipped.push(name);
+    else if (apply(name)) report.patched.push(name);
+    else report.alreadyPatched.push(name);
+  }
+  enableModulePatches();
+  syncBuiltinESMExports();
+  // Only a call that patched something can have come too late for someone.
+  if (report.patched.length > 0) report.lateModules = loaded;
+  if (report.lateModules.length > 0 && !warned) {
+    warned = true;
+    const shown = report.lateModules.slice(0, 8).join(', ');
+    const more = report.lateModules.length > 8 ? ` and ${report.lateModules.length - 8} more` : '';
+    process.emitWarning(
+      `patchAll() ran after these modules were loaded: ${shown}${more}. Function references they took at load time ` +
+        `(const { readFile } = require('fs'), a global setTimeout kept in a variable) still point at the unpatched ` +
+        `functions. Preload greenio (node --import greenio/patch app.js) or call patchAll() before loading them.`,
+      { type: 'GreenioWarning', code: 'GREENIO_LATE_PATCH' },
+    );
+  }
+  return report;
+}
+
+function single(...names: BuiltinName[]): boolean {
+  let changed = false;
+  for (const n of names) changed = apply(n) || changed;
+  syncBuiltinESMExports();
+  return changed;
+}
+
+/** Patch `fs` and `fs/promises` only. Returns true if anything was patched now. */
+export const patchFs = (): boolean => single('fs', 'streams');
+/** Patch `net` (sockets, servers) and waits on stream data. */
+export const patchNet = (): boolean => single('net', 'streams');
+/** Patch `dns` and `dns/promises`. */
+export const patchDns = (): boolean => single('dns');
+/** Patch global timers, `timers` and `timers/promises`. */
+export const patchTimers = (): boolean => single('timers');
+/** Patch `child_process`. */
+export const patchChildProcess = (): boolean => single('childProcess');
+/** Patch `http` and `https` client requests (servers are `net` servers). */
+export const patchHttp = (): boolean => single('http', 'net', 'streams');
+/** Patch global `fetch` and response bodies. */
+export const patchFetch = (): boolean => single('fetch');
+
+/** Restore every original function (built-ins and third-party patches). */
+export function unpatchAll(): void {
+  for (const p of [...allBuiltinPatches].reverse()) p.unpatch();
+  active.clear();
+  disableModulePatches();
+  syncBuiltinESMExports();
+}
+
+const ALIASES: Record<string, BuiltinName> = {
+  fs: 'fs', 'fs/promises': 'fs', net: 'net', tls: 'net', dns: 'dns', 'dns/promises': 'dns', timers: 'timers',
+  'timers/promises': 'timers', child_process: 'childProcess', childProcess: 'childProcess', http: 'http',
+  https: 'http', fetch: 'fetch', events: 'streams', stream: 'streams', 'stream/promises': 'streams', streams: 'streams',
+};
+
+/** True if the module (`'fs'`, `'node:fs/promises'`, `'child_process'`, `'fetch'`) is patched now. */
+export function isModulePatched(name: string): boolean {
+  if (typeof name !== 'string') throw new TypeError(expected('name', 'a module name', name));
+  const n = ALIASES[name.replace(/^node:/, '')];
+  return n !== undefined && active.has(n);
+}
+
+/** True if `obj[name]` is currently a greenio wrapper. */
+export function isObjectPatched(obj: object, name: PropertyKey): boolean {
+  if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) throw new TypeError(expected('obj', 'an object', obj));
+  return isWrapped(obj, name);
+}
+
+/**
+ * The original (unpatched) function `name` of `module` (`'fs'`, `'timers'`, `'global'`
+ * for globals; a dotted path such as `'promises.readFile'` or `'Socket.prototype.connect'`).
+ */
+export function getOriginal(module: string, name: string): AnyFunction {
+  const mod = module.replace(/^node:/, '');
+  const key = mod === 'fs/promises' ? `promises.${name}` : mod === 'dns/promises' ? `promises.${name}` : name;
+  const m = mod === 'fs/promises' ? 'fs/promises' : mod;
+  const found = lookup(m, key) ?? lookup(m === 'fs/promises' ? 'fs/promises' : m, name);
+  if (found !== undefined) return found as AnyFunction;
+  const base: unknown = mod === 'global' ? globalThis : createRequire(import.meta.url)(`node:${mod}`);
+  let v: unknown = base;
+  for (const part of name.split('.')) v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[part];
+  if (typeof v !== 'function') throw new TypeError(`${module}.${name} is not a function`);
+  return v as AnyFunction;
+}
+
+/**
+ * Declare a patch for a third-party library: applied when the library is required (one
+ * `require-in-the-middle` hook serves all), or at once if it is loaded, while patched.
+ * Inside `patch(exports)`, use `wrapMethod` with the factories of this module.
+ * @example
+ * import { registerPatch, wrapMethod, promiseWrapper, kind } from 'greenio/monkey';
+ * registerPatch({
+ *   module: 'my-db',
+ *   patch(db) {
+ *     wrapMethod('my-db', (db as { Client: { prototype: object } }).Client.prototype, 'query',
+ *       promiseWrapper({ kind: kind('my-db.query') }));
+ *   },
+ * });
+ */
+export function registerPatch(def: ModulePatch): void {
+  const d = checkOptions('def', def) as Partial<ModulePatch>;
+  if (typeof d.module !== 'string' || d.module === '') throw new TypeError(expected('def.module', 'a module name', d.module));
+  if (typeof d.patch !== 'function') throw new TypeError(expected('def.patch', 'a function', d.patch));
+  addModulePatch(def);
+}
+
+/** Wrap `obj[name]` on behalf of the third-party patch of `module` (undone by `unpatchAll`). */
+export function wrapMethod(module: string, obj: object, name: PropertyKey, make: (original: AnyFunction) => AnyFunction): boolean {
+  return wrap(obj, name, make, modulePatchOwner({ module } as ModulePatch));
+}
+
+/** @internal The preload entry (`greenio/patch`) patches before the application loads. */
+export function patchFromPreload(options: PatchAllOptions): PatchReport {
+  preloading = true;
+  try {
+    return patchAll(options);
+  } finally {
+    preloading = false;
+  }
+}
+
+// greenio's own code: `<root>/src`, `<root>/patches` (under tsx) or `<root>/dist`.
+const here = dirname(fileURLToPath(import.meta.url));
+const greenioRoot = resolve(here, here.includes(`${sep}dist${sep}`) ? '../..' : '..');
+const ownDirs = ['dist', 'src', 'patches'].map((d) => `${greenioRoot}${sep}${d}${sep}`);
+
+/** CJS modules loaded before a late patch, other than greenio's own and its caller. */
+function lateModules(): string[] {
+  const cache = createRequire(import.meta.url).cache;
+  const caller = callerFile();
+  const out: string[] = [];
+  for (const file of Object.keys(cache)) {
+    if (file === caller || ownDirs.some((d) => file.startsWith(d))) continue;
+    if (/[/\\]node_modules[/\\](require-in-the-middle|module-details-from-path|resolve|is-core-module|hasown|function-bind|debug|ms|vitest|@vitest|tinypool|tinyrainbow|tsx|esbuild|get-tsconfig)[/\\]/.test(file)) continue;
+    out.push(relative(process.cwd(), file) || file);
+  }
+  return out;
+}
+
+function callerFile(): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, patchAll);
+  const line = (holder.stack ?? '').split('\n')[1] ?? '';
+  const m = /\(?((?:file:\/\/)?\/[^:()]+):\d+:\d+\)?$/.exec(line.trim());
+  if (!m) return undefined;
+  return m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1];
+}

@@ -1,0 +1,22 @@
+/**
+ * `greenio/patch`, the preload entry: `node --import greenio/patch app.js` patches all
+ * IO before the application loads (so nothing it captures is unpatched). Settings come
+ * from `GREENIO_*` variables: `GREENIO_SYNC_IO` (allow|warn|throw), `GREENIO_NO_PATCH`
+ * (comma list: fs,net,dns,timers,childProcess,http,fetch), and those of `config`.
+ * Instrumentation the CLI asks for (`GREENIO_TRACE`, `GREENIO_REPORT`) starts here too.
+ */
+import { patchFromPreload, type PatchAllOptions } from './monkey.js';
+
+const skip = (process.env.GREENIO_NO_PATCH ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const known = ['fs', 'net', 'dns', 'timers', 'childProcess', 'http', 'fetch'];
+const options: PatchAllOptions = {};
+for (const name of skip) {
+  if (!known.includes(name)) throw new TypeError(`GREENIO_NO_PATCH: unknown module \`${name}\` (known: ${known.join(', ')})`);
+  (options as Record<string, boolean>)[name] = false;
+}
+patchFromPreload(options);
+
+if (process.env.GREENIO_TRACE || process.env.GREENIO_REPORT || process.env.GREENIO_MONITOR === '1') {
+  // Loaded only when asked: a plain preload loads nothing but the patches.
+  await import('./instrument/preload.js');
+}

@@ -1,0 +1,577 @@
+/**
+ * Groups and pools of greenlets (gevent.pool). A `Group` tracks greenlets until they die:
+ * join them, kill them, map an input over them. A `Pool` also bounds how many run at once:
+ * its `spawn` waits for a free slot (back-pressure), through the hub, so a kill or Timeout
+ * interrupts that wait and no slot is lost. Limits: a `Group` has no bound (its `imap`
+ * reads the whole input at once), and a member that never dies keeps its slot forever.
+ */
+import * as hub from './hub.js';
+import { Op, type AnyOp, type OpHandler } from './hub.js';
+import { Greenlet, spawn, type KillOptions } from './greenlet.js';
+import { joinAll } from './wait.js';
+import { IMapIterator, mapAll, type MapHost, type SlotClient } from './internal/imap.js';
+import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from './internal/validate.js';
+import { kAddWatcher, removeFrom, type Watcher } from './internal/waitable.js';
+import { GreenletExit, QueueFull } from './errors.js';
+
+const K_JOIN = hub.kind('group.join');
+const K_SPAWN = hub.kind('pool.spawn');
+const K_ADD = hub.kind('pool.add');
+const K_AVAIL = hub.kind('pool.waitAvailable');
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const TRUE: Promise<boolean> = Promise.resolve(true);
+
+/** Options of `Group.join()`. */
+export interface GroupJoinOptions {
+  /** Stop waiting after this many ms (the join then resolves `false`). */
+  timeout?: number;
+  /** Throw the error of the first member that fails while waiting. */
+  raiseError?: boolean;
+}
+
+/** Options of `Pool.add()`. */
+export interface PoolAddOptions {
+  /** Wait for a free slot (default true); with false, a full pool rejects at once. */
+  block?: boolean;
+  /** With `block`, reject with `QueueFull` after this many ms. */
+  timeout?: number;
+}
+
+/** Options of `Pool.waitAvailable()`. */
+export interface WaitAvailableOptions {
+  /** Resolve `0` after this many ms without a free slot. */
+  timeout?: number;
+}
+
+/** What `spawn` gives: a `Greenlet` from a `Group`, a promise of one from a `Pool` (it may wait for a slot). */
+export type Spawned<G, T> = G extends Pool ? Promise<Greenlet<T>> : Greenlet<T>;
+
+/** Anything to map over: a sync or an async iterable. */
+export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
+
+function checkGreenlet(g: unknown): asserts g is Greenlet {
+  if (!(g instanceof Greenlet)) throw new TypeError(expected('greenlet', 'a Greenlet', g));
+  if (g.isMain) throw new TypeError('The main greenlet cannot be a member of a group');
+}
+
+// Marks a member's error as seen (no "nobody joined it" report) when join() throws it.
+const SEEN: Watcher = { onReady() {} };
+
+/**
+ * A set of greenlets that are still running, without a bound on their number: each member
+ * leaves when it dies. `join()` waits for all, `kill()` kills all, and `map` / `imap` /
+ * `imapUnordered` run a function over an input, one greenlet per item.
+ * @example
+ * import { Group, sleep } from 'greenio';
+ * const group = new Group();
+ * for (const ms of [30, 10, 20]) group.spawn(sleep, ms);
+ * console.log(group.size); // 3
+ * await group.join();
+ * console.log(group.size); // 0
+ */
+export class Group implements MapHost {
+  /** @internal */ readonly _members = new Set<Greenlet>();
+  /** @internal Members being killed (never killed twice: a second kill would interrupt their cleanup). */
+  _dying: Set<Greenlet> | null = null;
+  /** @internal Greenlets waiting in `join()`. */
+  _joiners: AnyOp[] | null = null;
+  /** @internal One watcher for every member: no allocation per member. */
+  readonly _watcher: Watcher = { onReady: (g) => void this._discard(g as Greenlet) };
+
+  /** A group holding `greenlets` (those still alive). */
+  constructor(greenlets?: Iterable<Greenlet>) {
+    if (greenlets !== undefined) {
+      checkIterable('greenlets', greenlets);
+      // Group's own add even in a subclass: a constructor must not call an override.
+      for (const g of greenlets) Group.prototype.add.call(this, g);
+    }
+  }
+
+  /** How many members it has now. */
+  get size(): number {
+    return this._members.size;
+  }
+
+  /** True if `greenlet` is a member. */
+  has(greenlet: Greenlet): boolean {
+    return this._members.has(greenlet);
+  }
+
+  /** The members, in the order they joined. */
+  [Symbol.iterator](): IterableIterator<Greenlet> {
+    return this._members.values();
+  }
+
+  /**
+   * Track `greenlet` until it dies (it need not be started). A dead greenlet is not
+   * added. The main greenlet cannot be (it never dies).
+   */
+  add(greenlet: Greenlet): void {
+    checkGreenlet(greenlet);
+    if (!greenlet.dead && !this._members.has(greenlet)) this._adopt(greenlet, this._watcher);
+  }
+
+  /** Stop tracking `greenlet` (it goes on running). */
+  discard(greenlet: Greenlet): void {
+    checkGreenlet(greenlet);
+    greenlet._unwatch(this._watcher);
+    this._discard(greenlet);
+  }
+
+  /**
+   * Spawn `fn(...args)` in a new member (`spawn()` then `add()`). From a `Group`, the
+   * greenlet; from a `Pool`, a promise of it (see `Pool.spawn`).
+   */
+  spawn<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, ...args: A): Spawned<this, Awaited<T>> {
+    checkFunction('fn', fn);
+    const g = spawn(fn, ...args);
+    this._adopt(g, this._watcher);
+    return g as unknown as Spawned<this, Awaited<T>>;
+  }
+
+  /**
+   * Wait until the group is empty: resolves `true` once it has been empty (at once if it
+   * is), `false` at `timeout`. With `raiseError`, throws the error of the first member
+   * that fails while it waits. Members added while it waits are waited for too.
+   */
+  join(options?: GroupJoinOptions): Promise<boolean> {
+    const o = checkOptions('options', options);
+    const ms = checkTimeout('timeout', o.timeout);
+    const raise = checkBoolean('raiseError', o.raiseError, false);
+    if (this._members.size === 0) return TRUE;
+    return hub.wait<boolean>(K_JOIN, this, raise ? JOIN_RAISE : JOIN, this, ms);
+  }
+
+  /**
+   * Kill every member with `error` (default `GreenletExit`), each once; by default wait
+   * until they are dead, killing members added meanwhile too. Unlike `killAll`, resolves
+   * at `timeout` even if some outlive it. A member that calls it is killed last (the
+   * error is thrown there, once the others are dead).
+   */
+  kill(error?: Error, options?: KillOptions): Promise<void> {
+    const err = error === undefined ? new GreenletExit() : error;
+    checkError('error', err);
+    const o = checkOptions('options', options);
+    const ms = checkTimeout('timeout', o.timeout);
+    const block = checkBoolean('block', o.block, true);
+    if (this._members.size === 0) return RESOLVED;
+    return this.#killAll(err, block, ms);
+  }
+
+  async #killAll(err: Error, block: boolean, ms: number | undefined): Promise<void> {
+    const me = hub.currentCore() as Greenlet;
+    const deadline = ms === undefined ? Infinity : performance.now() + ms;
+    for (;;) {
+      const targets: Greenlet[] = [];
+      const dying = (this._dying ??= new Set());
+      // A greenlet killed before it started dies inside kill(), leaving the set: safe
+      // while iterating, and members added meanwhile are visited too.
+      for (const g of this._members) {
+        if (g === me) continue;
+        if (!dying.has(g)) {
+          dying.add(g);
+          void g.kill(err, { block: false });
+        }
+        if (!g.dead) targets.push(g);
+      }
+      if (!block || targets.length === 0) break;
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      const done = await joinAll(targets, { timeout: left === Infinity ? undefined : left });
+      if (done.length < targets.length) break; // timed out: resolve anyway (gevent)
+    }
+    if (this._members.has(me)) {
+      this._dying!.add(me);
+      await me.kill(err);
+    }
+  }
+
+  /**
+   * Kill `greenlet` if it is a member not already being killed; by default wait for its
+   * death (up to `timeout`). A greenlet that is not a member is left alone.
+   */
+  killOne(greenlet: Greenlet, error?: Error, options?: KillOptions): Promise<void> {
+    checkGreenlet(greenlet);
+    const err = error === undefined ? new GreenletExit() : error;
+    checkError('error', err);
+    const o = checkOptions('options', options);
+    const ms = checkTimeout('timeout', o.timeout);
+    const block = checkBoolean('block', o.block, true);
+    if (!this._members.has(greenlet) || this._dying?.has(greenlet)) return RESOLVED;
+    (this._dying ??= new Set()).add(greenlet);
+    if (greenlet === hub.currentCore()) return greenlet.kill(err);
+    void greenlet.kill(err, { block: false });
+    return block ? greenlet.join(ms) : RESOLVED;
+  }
+
+  /**
+   * `fn(item)` for every item of `iterable` (sync or async), each in a member greenlet;
+   * resolves to the results in input order. Reads the input only as slots free up. The
+   * first task to fail (or be killed, or the input's own error) rejects it; tasks still
+   * running then go on (they are not killed) and their results are dropped.
+   * @example
+   * import { Pool, sleep } from 'greenio';
+   * const pool = new Pool(2);
+   * console.log(await pool.map(async (ms: number) => (await sleep(ms), ms), [30, 10, 20])); // [30, 10, 20]
+   */
+  map<T, R>(fn: (item: T) => R | Promise<R>, iterable: MapInput<T>): Promise<Awaited<R>[]> {
+    checkFunction('fn', fn);
+    checkIterable('iterable', iterable);
+    return mapAll(this, fn as (item: T) => Awaited<R>, iterable);
+  }
+
+  /**
+   * `fn(item)` over `iterable`, yielding the results in input order. On a `Pool`, at most
+   * `capacity` tasks are outstanding (running, or finished and not yet taken: no
+   * unbounded buffer, the input is read at most `capacity` items ahead of the consumer).
+   * A task's error (a kill's `GreenletExit` too) is thrown by the loop, which then stops;
+   * breaking out stops it too: the input is closed, no new task starts, and tasks still
+   * running finish on their own (as in gevent: they are not killed), results dropped.
+   * @example
+   * import { Pool } from 'greenio';
+   * const pool = new Pool(3);
+   * for await (const n of pool.imap(async (s: string) => s.length, ['a', 'bb', 'ccc'])) console.log(n); // 1, 2, 3
+   */
+  imap<T, R>(fn: (item: T) => R | Promise<R>, iterable: MapInput<T>): AsyncIterableIterator<Awaited<R>> {
+    checkFunction('fn', fn);
+    checkIterable('iterable', iterable);
+    return new IMapIterator<T, Awaited<R>>(this, fn as (item: T) => Awaited<R>, iterable, true);
+  }
+
+  /** Like `imap`, but yields each result as its task finishes (completion order). */
+  imapUnordered<T, R>(fn: (item: T) => R | Promise<R>, iterable: MapInput<T>): AsyncIterableIterator<Awaited<R>> {
+    checkFunction('fn', fn);
+    checkIterable('iterable', iterable);
+    return new IMapIterator<T, Awaited<R>>(this, fn as (item: T) => Awaited<R>, iterable, false);
+  }
+
+  /**
+   * Run `fn(...args)` in a member and resolve to its result (or throw its error). Called
+   * from a member of this group, runs `fn` right there instead: waiting for a slot of its
+   * own pool could wait forever (gevent).
+   */
+  apply<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>, args?: A): Promise<Awaited<R>> {
+    checkFunction('fn', fn);
+    if (args !== undefined && !Array.isArray(args)) throw new TypeError(expected('args', 'an array of arguments', args));
+    const a = (args ?? []) as A;
+    if (this._members.has(hub.currentCore() as Greenlet)) {
+      try {
+        return Promise.resolve(fn(...a)) as Promise<Awaited<R>>;
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const s = this.spawn(fn, ...a) as Greenlet<Awaited<R>> | Promise<Greenlet<Awaited<R>>>;
+    return s instanceof Greenlet ? s.get() : s.then(getOf);
+  }
+
+  /** `<Group 3 members>`. */
+  toString(): string {
+    return `<${this.constructor.name} ${this._members.size} member${this._members.size === 1 ? '' : 's'}>`;
+  }
+
+  /** @internal For run-info: what a waiting greenlet waits on. */
+  describe(): string {
+    return this.toString();
+  }
+
+  // -------------------------------------------------------------------------------
+  // Internal: membership, and the slot protocol of internal/imap.ts (a Group has no bound).
+
+  /** @internal */
+  _adopt(g: Greenlet, w: Watcher): void {
+    this._members.add(g);
+    if (w === this._watcher) g._watch(w); // membership alone does not observe its outcome
+    else g[kAddWatcher](w); // a map task's outcome is consumed: observed
+  }
+
+  /** @internal A member died or was discarded: forget it, wake joiners, free its slot. */
+  _discard(g: Greenlet): boolean {
+    if (!this._members.delete(g)) return false;
+    this._dying?.delete(g);
+    const js = this._joiners;
+    if (js !== null) {
+      if (g.dead && !g.successful()) rejectRaisers(js, g);
+      if (this._members.size === 0) {
+        this._joiners = null;
+        for (const op of js) op.resolve(true);
+      }
+    }
+    this._slotFreed();
+    return true;
+  }
+
+  /** @internal */
+  protected _slotFreed(): void {}
+  /** @internal */
+  get _window(): number {
+    return Infinity;
+  }
+  /** @internal */
+  _requestSlot(_f: SlotClient): boolean {
+    return true;
+  }
+  /** @internal */
+  _cancelSlot(_f: SlotClient): void {}
+  /** @internal */
+  _releaseSlot(): void {}
+  /** @internal */
+  _addTask(g: Greenlet, w: Watcher): void {
+    this._adopt(g, w);
+  }
+}
+
+function getOf<T>(g: Greenlet<T>): Promise<T> {
+  return g.get();
+}
+
+function rejectRaisers(js: AnyOp[], g: Greenlet): void {
+  for (let i = 0; i < js.length; ) {
+    const op = js[i]!;
+    if (op.handler !== JOIN_RAISE) {
+      i++;
+      continue;
+    }
+    js.splice(i, 1);
+    g[kAddWatcher](SEEN);
+    op.reject(g.exception);
+  }
+}
+
+const JOIN: OpHandler<boolean> = {
+  start(op) {
+    const group = op.data as Group;
+    (group._joiners ??= []).push(op);
+  },
+  cancel(op) {
+    removeFrom((op.data as Group)._joiners, op);
+  },
+  timeout(op) {
+    removeFrom((op.data as Group)._joiners, op);
+    op.resolve(false);
+  },
+};
+const JOIN_RAISE: OpHandler<boolean> = { ...JOIN };
+
+/** One place in a pool's FIFO of slot waiters (a blocked greenlet's op, or a map). @internal */
+class SlotNode {
+  prev: SlotNode | null = null;
+  next: SlotNode | null = null;
+  item: AnyOp | SlotClient | null = null;
+  queued = false;
+  /** `add()`'s timeout, for its message. */
+  ms: number | undefined = undefined;
+  constructor(
+    readonly pool: Pool,
+    readonly g: Greenlet | null,
+  ) {}
+}
+
+const SPAWN: OpHandler<Greenlet> = {
+  start(op) {
+    const n = op.data as SlotNode;
+    n.item = op;
+    n.pool._enqueue(n);
+  },
+  cancel(op) {
+    // The greenlet made for this wait never starts: nothing else to undo.
+    const n = op.data as SlotNode;
+    n.pool._unqueue(n);
+  },
+};
+const ADD: OpHandler<void> = {
+  start: SPAWN.start as OpHandler<void>['start'],
+  cancel: SPAWN.cancel as OpHandler<void>['cancel'],
+  timeout(op) {
+    const n = op.data as SlotNode;
+    n.pool._unqueue(n);
+    op.reject(new QueueFull(`pool is full: no slot freed within ${n.ms} ms`));
+  },
+};
+const AVAIL: OpHandler<number> = {
+  start: SPAWN.start as OpHandler<number>['start'],
+  cancel: SPAWN.cancel as OpHandler<number>['cancel'],
+  timeout(op) {
+    const n = op.data as SlotNode;
+    n.pool._unqueue(n);
+    op.resolve(0);
+  },
+};
+
+/**
+ * A group with at most `capacity` members: `spawn` waits for a free slot (back-pressure),
+ * in FIFO order with every other waiter. The greenlet is made at the call, so its `parent`
+ * and AsyncLocalStorage context are the caller's even when it waited for its slot.
+ * @example
+ * import { Pool, sleep } from 'greenio';
+ * const pool = new Pool(2);
+ * for (let i = 0; i < 5; i++) await pool.spawn(sleep, 10); // the third call waits
+ * for await (const n of pool.imap(async (x: number) => x * 2, [1, 2, 3])) console.log(n); // 2, 4, 6
+ * await pool.join();
+ */
+export class Pool extends Group {
+  /** The most members it holds at once (gevent's `pool.size`). */
+  readonly capacity: number;
+  /** @internal Slots granted to a map, not yet filled by its task. */
+  _reserved = 0;
+  #head: SlotNode | null = null;
+  #tail: SlotNode | null = null;
+
+  /** A pool of at most `capacity` greenlets at once (an integer >= 1). */
+  constructor(capacity: number) {
+    checkInt('capacity', capacity, 1);
+    super();
+    this.capacity = capacity;
+  }
+
+  /** How many more members it can take now without waiting. */
+  freeCount(): number {
+    const n = this.capacity - this._members.size - this._reserved;
+    return n > 0 ? n : 0;
+  }
+
+  /** True when `spawn` or `add` would wait. */
+  full(): boolean {
+    return this.freeCount() === 0;
+  }
+
+  /**
+   * Spawn `fn(...args)` in a new member once a slot is free: resolves to the greenlet
+   * (started) at once if one is, else when one frees up, in the order callers began
+   * waiting. A kill or Timeout of the caller while it waits leaves no slot taken and the
+   * greenlet never runs. Not a thenable, so `await pool.spawn(f)` gives the greenlet.
+   */
+  override spawn<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, ...args: A): Spawned<this, Awaited<T>> {
+    checkFunction('fn', fn);
+    if (this.#head === null && this.freeCount() > 0) {
+      const g = spawn(fn, ...args);
+      this._adopt(g, this._watcher);
+      return Promise.resolve(g) as unknown as Spawned<this, Awaited<T>>;
+    }
+    // Made now, started when a slot frees: it keeps this caller's context and parent.
+    const g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
+    return hub.wait<Greenlet>(K_SPAWN, g, SPAWN, new SlotNode(this, g)) as unknown as Spawned<this, Awaited<T>>;
+  }
+
+  /**
+   * Make `greenlet` a member (it should not be started yet: it could run before a slot
+   * frees), waiting for a slot: with `block: false` a full pool rejects at once with
+   * `QueueFull`, and so does a wait that reaches `timeout`. A dead greenlet or a member is
+   * left as is.
+   */
+  override add(greenlet: Greenlet, options?: PoolAddOptions): Promise<void> {
+    checkGreenlet(greenlet);
+    const o = checkOptions('options', options);
+    const ms = checkTimeout('timeout', o.timeout);
+    const block = checkBoolean('block', o.block, true);
+    if (greenlet.dead || this._members.has(greenlet)) return RESOLVED;
+    if (this.#head === null && this.freeCount() > 0) {
+      this._adopt(greenlet, this._watcher);
+      return RESOLVED;
+    }
+    if (!block) return Promise.reject(new QueueFull('pool is full'));
+    const n = new SlotNode(this, greenlet);
+    n.ms = ms;
+    return hub.wait<void>(K_ADD, greenlet, ADD, n, ms);
+  }
+
+  /**
+   * Wait until a slot is free, without taking it: resolves to the number of free slots
+   * (at once if there are any), or `0` at `timeout`.
+   */
+  waitAvailable(options?: WaitAvailableOptions): Promise<number> {
+    const o = checkOptions('options', options);
+    const ms = checkTimeout('timeout', o.timeout);
+    const free = this.freeCount();
+    if (free > 0) return Promise.resolve(free);
+    return hub.wait<number>(K_AVAIL, this, AVAIL, new SlotNode(this, null), ms);
+  }
+
+  /** `<Pool 3/10>`, `<Pool 10/10, 4 waiting>`. */
+  override toString(): string {
+    let waiting = 0;
+    for (let n = this.#head; n !== null; n = n.next) waiting++;
+    return `<Pool ${this._members.size + this._reserved}/${this.capacity}${waiting > 0 ? `, ${waiting} waiting` : ''}>`;
+  }
+
+  /** @internal */
+  _enqueue(n: SlotNode): void {
+    n.prev = this.#tail;
+    n.queued = true;
+    if (this.#tail === null) this.#head = n;
+    else this.#tail.next = n;
+    this.#tail = n;
+  }
+
+  /** @internal */
+  _unqueue(n: SlotNode): void {
+    if (!n.queued) return;
+    n.queued = false;
+    if (n.prev === null) this.#head = n.next;
+    else n.prev.next = n.next;
+    if (n.next === null) this.#tail = n.prev;
+    else n.next.prev = n.prev;
+    n.prev = n.next = null;
+  }
+
+  /** @internal Hand free slots to waiters, first come first served. Only schedules. */
+  _serve(): void {
+    for (let n = this.#head; n !== null && this.freeCount() > 0; n = this.#head) {
+      this._unqueue(n);
+      const w = n.item!;
+      if (!(w instanceof Op)) {
+        this._reserved++;
+        w._slotGranted();
+        continue;
+      }
+      const g = n.g;
+      if (w.handler === SPAWN) {
+        this._adopt(g!, this._watcher);
+        w.resolve(g);
+        g!.start();
+      } else if (w.handler === ADD) {
+        if (!g!.dead && !this._members.has(g!)) this._adopt(g!, this._watcher);
+        w.resolve(undefined);
+      } else {
+        w.resolve(this.freeCount()); // waitAvailable takes no slot: serve on
+      }
+    }
+  }
+
+  /** @internal */
+  protected override _slotFreed(): void {
+    if (this.#head !== null) this._serve();
+  }
+  /** @internal */
+  override get _window(): number {
+    return this.capacity;
+  }
+  /** @internal */
+  override _requestSlot(f: SlotClient): boolean {
+    if (this.#head === null && this.freeCount() > 0) {
+      this._reserved++;
+      return true;
+    }
+    const n = new SlotNode(this, null);
+    n.item = f;
+    this._enqueue(n);
+    return false;
+  }
+  /** @internal */
+  override _cancelSlot(f: SlotClient): void {
+    for (let n = this.#head; n !== null; n = n.next) {
+      if (n.item === f) return this._unqueue(n);
+    }
+  }
+  /** @internal */
+  override _releaseSlot(): void {
+    this._reserved--;
+    this._serve();
+  }
+  /** @internal */
+  override _addTask(g: Greenlet, w: Watcher): void {
+    this._reserved--;
+    this._adopt(g, w);
+  }
+}
