@@ -110,7 +110,7 @@ const rows: Row[] = [
   // Bad arguments: the patched function throws exactly what the original throws.
   { label: 'readFile(123n) throws synchronously', run: () => fs.readFile(123n as never, () => {}) },
   { label: 'stat(null) throws synchronously', run: () => fs.stat(null as never, () => {}) },
-  { label: 'readFile without a callback throws', run: () => (fs.readFile as (p: string) => void)(p('a.txt')) },
+  { label: 'readFile without a callback throws', run: () => (fs.readFile as unknown as (p: string) => void)(p('a.txt')) },
   { label: 'open with a bad mode throws', run: () => fs.open(p('a.txt'), 'r', 'xyz' as never, () => {}) },
   { label: 'promises.readFile(null) rejects', run: () => fsp.readFile(null as never) },
   { label: 'promises.stat({}) rejects', run: () => fsp.stat({} as never) },

@@ -1,0 +1,89 @@
+// Overhead of the fs patch: 100,000 fs.stat (callback and promise) at concurrency 64,
+// unpatched, patched (calls made in the main greenlet), and patched with each worker
+// its own greenlet; beside @opentelemetry/instrumentation-fs (no-op exporter) as the
+// peer anchor. Target: patched >= 0.95x unpatched.
+import { createRequire } from 'node:module';
+import { defineWorkload, timeIt } from './lib.js';
+
+const N = Number(process.env.N ?? 100_000);
+const C = 64;
+const require = createRequire(import.meta.url);
+
+type Fs = typeof import('node:fs');
+async function cbWorkers(fs: Fs, wrap: (fn: () => Promise<void>) => Promise<void>): Promise<number> {
+  const per = Math.ceil(N / C);
+  const worker = () => new Promise<void>((resolve, reject) => {
+    let left = per;
+    const next = (err?: Error | null) => {
+      if (err) return reject(err);
+      if (left-- === 0) return resolve();
+      fs.stat(__filename, next);
+    };
+    next();
+  });
+  return timeIt(() => Promise.all(Array.from({ length: C }, () => wrap(worker))), 5, 1);
+}
+async function promiseWorkers(fs: Fs, wrap: (fn: () => Promise<void>) => Promise<void>): Promise<number> {
+  const per = Math.ceil(N / C);
+  const worker = async () => {
+    for (let i = 0; i < per; i++) await fs.promises.stat(__filename);
+  };
+  return timeIt(() => Promise.all(Array.from({ length: C }, () => wrap(worker))), 5, 1);
+}
+const __filename = new URL(import.meta.url).pathname;
+const direct = (fn: () => Promise<void>) => fn();
+
+async function patched(style: 'cb' | 'p', inGreenlets: boolean) {
+  const { patchAll } = await import('../src/monkey.js');
+  const { spawn } = await import('../src/index.js');
+  patchAll({ warnLate: false });
+  const wrap = inGreenlets ? (fn: () => Promise<void>) => spawn(fn).get() : direct;
+  const fs = require('node:fs') as Fs;
+  const ms = style === 'cb' ? await cbWorkers(fs, wrap) : await promiseWorkers(fs, wrap);
+  return { per_s: N / (ms / 1000) };
+}
+
+async function otel(style: 'cb' | 'p') {
+  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
+  const { SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { FsInstrumentation } = await import('@opentelemetry/instrumentation-fs');
+  const api = await import('@opentelemetry/api');
+  const exporter = { export: (_s: unknown, done: (r: { code: number }) => void) => done({ code: 0 }), shutdown: async () => {} };
+  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter as never)] });
+  provider.register();
+  const inst = new FsInstrumentation();
+  inst.setTracerProvider(provider);
+  inst.enable();
+  const fs = require('node:fs') as Fs;
+  const tracer = api.trace.getTracer('bench');
+  // Spans are made for calls under an active span (the instrumentation's default).
+  const ms = await tracer.startActiveSpan('workload', async (span) => {
+    const r = style === 'cb' ? await cbWorkers(fs, direct) : await promiseWorkers(fs, direct);
+    span.end();
+    return r;
+  });
+  return { per_s: N / (ms / 1000) };
+}
+
+export default defineWorkload({
+  name: 'patch_fs',
+  description: `${N} fs.stat at concurrency ${C}: patched vs unpatched (ops/s)`,
+  variants: {
+    cb_unpatched: async () => ({ per_s: N / ((await cbWorkers(require('node:fs') as Fs, direct)) / 1000) }),
+    cb_patched: () => patched('cb', false),
+    cb_patched_greenlets: () => patched('cb', true),
+    cb_otel: () => otel('cb'),
+    promise_unpatched: async () => ({ per_s: N / ((await promiseWorkers(require('node:fs') as Fs, direct)) / 1000) }),
+    promise_patched: () => patched('p', false),
+    promise_patched_greenlets: () => patched('p', true),
+    promise_otel: () => otel('p'),
+  },
+  ratios: [
+    { label: 'callback: patched / unpatched', metric: 'per_s', numerator: 'cb_patched', denominator: 'cb_unpatched', target: 0.95 },
+    { label: 'callback: patched, 64 greenlets / unpatched', metric: 'per_s', numerator: 'cb_patched_greenlets', denominator: 'cb_unpatched', target: 0.95 },
+    { label: 'callback: OpenTelemetry fs / unpatched', metric: 'per_s', numerator: 'cb_otel', denominator: 'cb_unpatched' },
+    { label: 'promise: patched / unpatched', metric: 'per_s', numerator: 'promise_patched', denominator: 'promise_unpatched', target: 0.95 },
+    { label: 'promise: patched, 64 greenlets / unpatched', metric: 'per_s', numerator: 'promise_patched_greenlets', denominator: 'promise_unpatched', target: 0.95 },
+    { label: 'promise: OpenTelemetry fs / unpatched', metric: 'per_s', numerator: 'promise_otel', denominator: 'promise_unpatched' },
+  ],
+});
