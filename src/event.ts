@@ -11,6 +11,7 @@ import type { GetOptions } from './greenlet.js';
 import { runSoon } from './internal/soon.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout } from './internal/validate.js';
 import { kAddWatcher, kRemoveWatcher, type Waitable, type Watcher } from './internal/waitable.js';
+import { ParkedList, parkedHandler, type LinkFn, type Parked } from './internal/parked.js';
 import { TimeoutError } from './errors.js';
 
 const K_EVENT = hub.kind('event.wait');
@@ -18,110 +19,6 @@ const K_GET = hub.kind('asyncresult.get');
 const K_WAIT = hub.kind('asyncresult.wait');
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
-
-// ---------------------------------------------------------------------------------
-// The waiter list: blocked ops and wait()/iwait() watchers, in arrival order. Doubly
-// linked so an interrupted waiter leaves in O(1) (10,000 waiters with timeouts must not
-// cost 10,000² steps); one small node per blocked wait.
-
-/** A user callback of `AsyncResult.link`, kept in the same list to keep registration order. */
-type LinkFn = (source: never) => unknown;
-type Item = AnyOp | Watcher | LinkFn;
-
-interface Node {
-  item: Item;
-  prev: Node | null;
-  next: Node | null;
-  /** The list holding it; null once it left (woken, cancelled, timed out). */
-  list: WaitList | null;
-  /** Arrival number: a wake-up takes only the waiters that arrived before it. */
-  seq: number;
-}
-
-class WaitList {
-  head: Node | null = null;
-  tail: Node | null = null;
-  size = 0;
-  seq = 0;
-
-  push(item: Item): Node {
-    const n: Node = { item, prev: this.tail, next: null, list: this, seq: this.seq++ };
-    if (this.tail === null) this.head = n;
-    else this.tail.next = n;
-    this.tail = n;
-    this.size++;
-    return n;
-  }
-
-  remove(n: Node): void {
-    if (n.list !== this) return;
-    if (n.prev === null) this.head = n.next;
-    else n.prev.next = n.next;
-    if (n.next === null) this.tail = n.prev;
-    else n.next.prev = n.prev;
-    n.prev = n.next = null;
-    n.list = null;
-    this.size--;
-  }
-
-  /** Remove the first node holding `item` (or every one, with `all`). */
-  removeItem(item: Item, all: boolean): void {
-    for (let n = this.head; n !== null; ) {
-      const next = n.next;
-      if (n.item === item) {
-        this.remove(n);
-        if (!all) return;
-      }
-      n = next;
-    }
-  }
-
-  /**
-   * Take every waiter present now, first come first served, and hand each to `wake`.
-   * One at a time, so the list stays consistent whatever a wake-up triggers (a
-   * diagnostics subscriber that kills a later waiter); waiters that arrive meanwhile
-   * are not taken.
-   */
-  drain<S>(wake: (item: Item, source: S) => void, source: S): void {
-    const end = this.seq;
-    for (let n = this.head; n !== null && n.seq < end; n = this.head) {
-      this.remove(n);
-      wake(n.item, source);
-    }
-  }
-}
-
-/**
- * Handler of a wait parked in a WaitList: `hub.wait` is given the list as `op.data`;
- * `start` swaps it for the op's node. `onTimeout` gives the op's own timeout its result.
- */
-function parkedHandler<T>(onTimeout?: (op: AnyOp) => void): OpHandler<T> {
-  const h: OpHandler<T> = {
-    start(op) {
-      op.data = (op.data as WaitList).push(op);
-    },
-    cancel(op) {
-      const n = op.data as Node;
-      n.list?.remove(n);
-    },
-  };
-  // Without `onTimeout`, the hub's default applies: cancel, then a TimeoutError.
-  if (onTimeout !== undefined) {
-    h.timeout = (op) => {
-      const n = op.data as Node;
-      n.list?.remove(n);
-      onTimeout(op);
-    };
-  }
-  return h;
-}
-
-function waitingText(list: WaitList): string {
-  return list.size === 0 ? '' : `, ${list.size} waiting`;
-}
-
-// ---------------------------------------------------------------------------------
-// Event
 
 const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 
@@ -139,7 +36,7 @@ const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
  */
 export class Event implements Waitable {
   #flag = false;
-  readonly #waiters = new WaitList();
+  readonly #waiters = new ParkedList();
 
   /** True while the flag is set. */
   isSet(): boolean {
@@ -181,7 +78,7 @@ export class Event implements Waitable {
 
   /** `<Event set>`, `<Event clear, 3 waiting>`. */
   toString(): string {
-    return `<Event ${this.#flag ? 'set' : 'clear'}${waitingText(this.#waiters)}>`;
+    return `<Event ${this.#flag ? 'set' : 'clear'}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */
@@ -201,7 +98,7 @@ export class Event implements Waitable {
   }
 }
 
-function wakeEventWaiter(item: Item, ev: Event): void {
+function wakeEventWaiter(item: Parked, ev: Event): void {
   if (item instanceof Op) item.resolve(true);
   else (item as Watcher).onReady(ev);
 }
@@ -239,7 +136,7 @@ export class AsyncResult<T = unknown> implements Waitable {
   #state = PENDING;
   #value: T | undefined = undefined;
   #exception: unknown = undefined;
-  readonly #waiters = new WaitList();
+  readonly #waiters = new ParkedList();
 
   /** True once it holds a value or an error. */
   ready(): boolean {
@@ -324,7 +221,7 @@ export class AsyncResult<T = unknown> implements Waitable {
   /** `<AsyncResult pending, 2 waiting>`, `<AsyncResult value>`, `<AsyncResult exception>`. */
   toString(): string {
     const st = this.#state === PENDING ? 'pending' : this.#state === VALUE ? 'value' : 'exception';
-    return `<AsyncResult ${st}${waitingText(this.#waiters)}>`;
+    return `<AsyncResult ${st}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */
@@ -344,7 +241,7 @@ export class AsyncResult<T = unknown> implements Waitable {
   }
 }
 
-function wakeResultWaiter(item: Item, r: AsyncResult<unknown>): void {
+function wakeResultWaiter(item: Parked, r: AsyncResult<unknown>): void {
   if (item instanceof Op) {
     if (r.successful()) item.resolve(r.value);
     else if (item.handler === AR_GET) item.reject(r.exception);

@@ -7,9 +7,11 @@
  * kill lands at its next wait: release in `finally`, or use `with()`); one process only.
  */
 import * as hub from './hub.js';
-import type { Op, OpHandler } from './hub.js';
+import type { OpHandler } from './hub.js';
 import { getCurrent, type Greenlet } from './greenlet.js';
-import { checkBoolean, checkFunction, checkInt, checkOptions, checkTimeout } from './internal/validate.js';
+import { checkFunction, checkInt } from './internal/validate.js';
+import { ParkedList, parkedHandler } from './internal/parked.js';
+import { NO_BLOCK, parseWait } from './internal/waiters.js';
 import { GreenioError } from './errors.js';
 
 const K_ACQUIRE = hub.kind('semaphore.acquire');
@@ -25,83 +27,8 @@ export interface AcquireOptions {
   timeout?: number;
 }
 
-// ---------------------------------------------------------------------------------
-// Waiting acquirers, FIFO. Doubly linked so that a killed or timed-out waiter leaves in
-// O(1); `op.data` is the op's node while it waits.
-
-interface Waiter {
-  op: Op<boolean>;
-  prev: Waiter | null;
-  next: Waiter | null;
-  /** The queue holding it; null once it left. */
-  queue: WaitQueue | null;
-}
-
-class WaitQueue {
-  head: Waiter | null = null;
-  tail: Waiter | null = null;
-  size = 0;
-
-  push(op: Op<boolean>): Waiter {
-    const w: Waiter = { op, prev: this.tail, next: null, queue: this };
-    if (this.tail === null) this.head = w;
-    else this.tail.next = w;
-    this.tail = w;
-    this.size++;
-    return w;
-  }
-
-  remove(w: Waiter): void {
-    if (w.queue !== this) return;
-    if (w.prev === null) this.head = w.next;
-    else w.prev.next = w.next;
-    if (w.next === null) this.tail = w.prev;
-    else w.next.prev = w.prev;
-    w.prev = w.next = null;
-    w.queue = null;
-    this.size--;
-  }
-
-  /** Remove and return the first waiter still waiting, or null. */
-  shift(): Op<boolean> | null {
-    for (let w = this.head; w !== null; w = this.head) {
-      this.remove(w);
-      // Every queued op is unsettled (cancel and timeout remove theirs at once); the
-      // check only guards the invariant: a permit must never go to a settled op.
-      if (!w.op.settled) return w.op;
-    }
-    return null;
-  }
-}
-
-const ACQUIRE: OpHandler<boolean> = {
-  start(op) {
-    op.data = (op.data as WaitQueue).push(op);
-  },
-  cancel(op) {
-    const w = op.data as Waiter;
-    w.queue?.remove(w);
-  },
-  timeout(op) {
-    const w = op.data as Waiter;
-    w.queue?.remove(w);
-    op.resolve(false);
-  },
-};
-
-/** `acquire()`'s options: its timeout in ms (undefined: none), or NO_BLOCK. */
-const NO_BLOCK = -1;
-function acquireTimeout(options: AcquireOptions | undefined): number | undefined {
-  if (options === undefined) return undefined;
-  const o = checkOptions('options', options);
-  const block = checkBoolean('block', o.block, true);
-  const ms = checkTimeout('timeout', o.timeout);
-  return block ? ms : NO_BLOCK;
-}
-
-function waitingText(q: WaitQueue): string {
-  return q.size === 0 ? '' : `, ${q.size} waiting`;
-}
+// Waiting acquirers, FIFO, in a ParkedList; `op.data` is the op's node while it waits.
+const ACQUIRE: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 
 /** Run `fn` holding `lock`, and release it however `fn` ends. */
 async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Promise<T> {
@@ -132,7 +59,7 @@ async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Pr
  */
 export class Semaphore {
   #counter: number;
-  readonly #waiters = new WaitQueue();
+  readonly #waiters = new ParkedList();
 
   /** `value`: the permits free at first, an integer >= 0 (default 1). */
   constructor(value: number = 1) {
@@ -157,7 +84,7 @@ export class Semaphore {
    * the queue as if it had never waited.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    const ms = acquireTimeout(options);
+    const ms = parseWait(options);
     if (this.#counter > 0) {
       this.#counter--;
       return TRUE;
@@ -171,7 +98,7 @@ export class Semaphore {
    * else to the counter.
    */
   release(): void {
-    const op = this.#waiters.shift();
+    const op = this.#waiters.shiftOp<boolean>();
     if (op !== null) op.resolve(true); // handed over: the counter does not move
     else this.#counter++;
   }
@@ -184,7 +111,7 @@ export class Semaphore {
 
   /** `<Semaphore counter=0, 3 waiting>`. */
   toString(): string {
-    return `<${this.constructor.name} counter=${this.#counter}${waitingText(this.#waiters)}>`;
+    return `<${this.constructor.name} counter=${this.#counter}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */
@@ -259,7 +186,7 @@ export class Lock extends BoundedSemaphore {
 export class RLock {
   #owner: Greenlet | null = null;
   #count = 0;
-  readonly #waiters = new WaitQueue();
+  readonly #waiters = new ParkedList();
 
   /** The greenlet that holds it, or null. */
   get owner(): Greenlet | null {
@@ -282,7 +209,7 @@ export class RLock {
    * greenlet holds it. An outer `Timeout` or a kill passes through.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    const ms = acquireTimeout(options);
+    const ms = parseWait(options);
     const me = getCurrent();
     if (this.#owner === me) {
       this.#count++;
@@ -309,7 +236,7 @@ export class RLock {
       throw new GreenioError(`cannot release an RLock ${me.name} does not hold: ${who}`, 'GREENIO_NOT_OWNER');
     }
     if (--this.#count > 0) return;
-    const op = this.#waiters.shift();
+    const op = this.#waiters.shiftOp<boolean>();
     if (op === null) {
       this.#owner = null;
       return;
@@ -329,7 +256,7 @@ export class RLock {
   /** `<RLock owned by Greenlet-3 x2, 1 waiting>`, `<RLock free>`. */
   toString(): string {
     const o = this.#owner;
-    return `<RLock ${o === null ? 'free' : `owned by ${o.name} x${this.#count}`}${waitingText(this.#waiters)}>`;
+    return `<RLock ${o === null ? 'free' : `owned by ${o.name} x${this.#count}`}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */
