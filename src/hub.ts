@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { config } from './internal/config.js';
+import { account, type Kind } from './internal/kinds.js';
 import { ioEndChannel, ioStartChannel } from './internal/channels.js';
 import {
   originalClearTimeout,
@@ -15,57 +16,8 @@ import {
   originalSetTimeout,
 } from './internal/originals.js';
 
-// ---------------------------------------------------------------------------------
-// Kinds: interned names of what is waited on, each with process-wide counters.
-
-/** A kind of wait (`'sleep'`, `'fs.readFile'`, `'queue.get'`) and its totals. */
-export interface Kind {
-  readonly name: string;
-  /** A dense index, for per-greenlet tables. */
-  readonly index: number;
-  /**
-   * A long-lived handle (socket, child, server) rather than a wait: a Timeout aborts it
-   * only if it was created inside the Timeout's reach (after it started).
-   */
-  readonly resource: boolean;
-  /**
-   * Aborted by a kill only, never by a Timeout: a plain timer callback, which a
-   * Timeout could only clear (leaving whatever waits on it stuck forever).
-   */
-  readonly killOnly: boolean;
-  count: number;
-  totalMs: number;
-  maxMs: number;
-  active: number;
-  /** Results that arrived after their op was cancelled, and were dropped. */
-  dropped: number;
-}
-
-const kinds = new Map<string, Kind>();
-const kindList: Kind[] = [];
-
-/** How a kind of op is aborted (see `Kind`). */
-export interface KindOptions {
-  resource?: boolean;
-  killOnly?: boolean;
-}
-
-/** The interned `Kind` named `name` (created on first use; options count on first use only). */
-export function kind(name: string, options?: KindOptions | boolean): Kind {
-  let k = kinds.get(name);
-  if (k === undefined) {
-    const o = typeof options === 'boolean' ? { resource: options } : options ?? {};
-    k = { name, index: kindList.length, resource: o.resource === true, killOnly: o.killOnly === true, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0 };
-    kinds.set(name, k);
-    kindList.push(k);
-  }
-  return k;
-}
-
-/** Every kind seen so far, in order of first use. */
-export function allKinds(): readonly Kind[] {
-  return kindList;
-}
+export { kind, allKinds, account, ioOf, type Kind, type KindOptions } from './internal/kinds.js';
+export { register, unregister, liveGreenlets, counters } from './internal/registry.js';
 
 // ---------------------------------------------------------------------------------
 // Ops: one record per wait or tracked operation.
@@ -305,37 +257,6 @@ export function currentCore(): Core {
 }
 
 // ---------------------------------------------------------------------------------
-// Registry of live greenlets (started, not dead): an intrusive list, O(1) both ways.
-
-let registryHead: Core | null = null;
-export const counters = { alive: 0, peak: 0, finished: 0, spawned: 0 };
-
-export function register(g: Core): void {
-  g.rnext = registryHead;
-  if (registryHead !== null) registryHead.rprev = g;
-  registryHead = g;
-  counters.spawned++;
-  if (++counters.alive > counters.peak) counters.peak = counters.alive;
-}
-
-export function unregister(g: Core): void {
-  if (g.rprev !== null) g.rprev.rnext = g.rnext;
-  else if (registryHead === g) registryHead = g.rnext;
-  else return;
-  if (g.rnext !== null) g.rnext.rprev = g.rprev;
-  g.rprev = g.rnext = null;
-  counters.alive--;
-  counters.finished++;
-}
-
-/** Live greenlets, oldest first. */
-export function liveGreenlets(): Core[] {
-  const out: Core[] = [];
-  for (let g = registryHead; g !== null; g = g.rnext) out.push(g);
-  return out.reverse();
-}
-
-// ---------------------------------------------------------------------------------
 // Linking ops into flows.
 
 function link(op: AnyOp): void {
@@ -374,32 +295,6 @@ function finish(op: AnyOp): void {
   account(k, g, ms);
   if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms });
   if (op.res !== null && --g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
-}
-
-/** Add one op of `k` lasting `ms` to the kind's and the greenlet's totals. */
-export function account(k: Kind, g: Core, ms: number): void {
-  k.count++;
-  k.totalMs += ms;
-  if (ms > k.maxMs) k.maxMs = ms;
-  const io = (g.io ??= [0, 0]);
-  io[0]!++;
-  io[1]! += ms;
-  // A greenlet uses few kinds: a short linear list beats a table sized by every kind.
-  let i = 2;
-  while (i < io.length && io[i] !== k.index) i += 4;
-  if (i >= io.length) io.push(k.index, 0, 0, 0);
-  io[i + 1]!++;
-  io[i + 2]! += ms;
-  if (ms > io[i + 3]!) io[i + 3] = ms;
-}
-
-/** A greenlet's IO totals by kind: `[kind, count, totalMs, maxMs]` rows. */
-export function ioOf(g: Core): Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> {
-  const io = g.io;
-  const out: Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> = [];
-  if (io === null) return out;
-  for (let i = 2; i < io.length; i += 4) out.push({ kind: kindList[io[i]!]!, count: io[i + 1]!, totalMs: io[i + 2]!, maxMs: io[i + 3]! });
-  return out;
 }
 
 /**

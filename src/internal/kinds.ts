@@ -1,0 +1,82 @@
+/**
+ * Kinds of waits (`'sleep'`, `'fs.readFile'`, `'queue.get'`), interned once, with their
+ * process-wide totals, and the per-greenlet IO totals the hub adds to as ops end.
+ * Limits: times are wall-clock wait times (from the op's start to its end), not CPU time.
+ */
+import type { Core } from '../hub.js';
+
+/** A kind of wait (`'sleep'`, `'fs.readFile'`, `'queue.get'`) and its totals. */
+export interface Kind {
+  readonly name: string;
+  /** A dense index, for per-greenlet tables. */
+  readonly index: number;
+  /**
+   * A long-lived handle (socket, child, server) rather than a wait: a Timeout aborts it
+   * only if it was created inside the Timeout's reach (after it started).
+   */
+  readonly resource: boolean;
+  /**
+   * Aborted by a kill only, never by a Timeout: a plain timer callback, which a
+   * Timeout could only clear (leaving whatever waits on it stuck forever).
+   */
+  readonly killOnly: boolean;
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  active: number;
+  /** Results that arrived after their op was cancelled, and were dropped. */
+  dropped: number;
+}
+
+const kinds = new Map<string, Kind>();
+const kindList: Kind[] = [];
+
+/** How a kind of op is aborted (see `Kind`). */
+export interface KindOptions {
+  resource?: boolean;
+  killOnly?: boolean;
+}
+
+/** The interned `Kind` named `name` (created on first use; options count on first use only). */
+export function kind(name: string, options?: KindOptions | boolean): Kind {
+  let k = kinds.get(name);
+  if (k === undefined) {
+    const o = typeof options === 'boolean' ? { resource: options } : options ?? {};
+    k = { name, index: kindList.length, resource: o.resource === true, killOnly: o.killOnly === true, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0 };
+    kinds.set(name, k);
+    kindList.push(k);
+  }
+  return k;
+}
+
+/** Every kind seen so far, in order of first use. */
+export function allKinds(): readonly Kind[] {
+  return kindList;
+}
+
+/** Add one op of `k` lasting `ms` to the kind's and the greenlet's totals. */
+export function account(k: Kind, g: Core, ms: number): void {
+  k.count++;
+  k.totalMs += ms;
+  if (ms > k.maxMs) k.maxMs = ms;
+  const io = (g.io ??= [0, 0]);
+  io[0]!++;
+  io[1]! += ms;
+  // A greenlet uses few kinds: a short linear list beats a table sized by every kind.
+  let i = 2;
+  while (i < io.length && io[i] !== k.index) i += 4;
+  if (i >= io.length) io.push(k.index, 0, 0, 0);
+  io[i + 1]!++;
+  io[i + 2]! += ms;
+  if (ms > io[i + 3]!) io[i + 3] = ms;
+}
+
+/** A greenlet's IO totals by kind: `[kind, count, totalMs, maxMs]` rows. */
+export function ioOf(g: Core): Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> {
+  const io = g.io;
+  const out: Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> = [];
+  if (io === null) return out;
+  for (let i = 2; i < io.length; i += 4) out.push({ kind: kindList[io[i]!]!, count: io[i + 1]!, totalMs: io[i + 2]!, maxMs: io[i + 3]! });
+  return out;
+}
+
