@@ -1,6 +1,7 @@
-// Heap bytes per parked greenlet: 100,000 greenlets waiting on one wait (joining one
-// greenlet that never ends), against 100,000 async functions awaiting one promise.
-import { sleep, spawn } from '../src/index.js';
+// Heap bytes per parked greenlet: 100,000 greenlets waiting on one Event (and, as a
+// second shape, joining one greenlet that never ends), against 100,000 async functions
+// awaiting one promise.
+import { Event, sleep, spawn } from '../src/index.js';
 import { defineWorkload, gc } from './lib.js';
 
 const N = Number(process.env.N ?? 100_000);
@@ -25,6 +26,16 @@ export default defineWorkload({
   nodeArgs: ['--expose-gc'],
   variants: {
     async greenio() {
+      const ev = new Event();
+      const bytes = await measure(() => {
+        const gs = new Array(N);
+        for (let i = 0; i < N; i++) gs[i] = spawn(() => ev.wait());
+        return gs;
+      });
+      ev.set();
+      return { bytes_per_parked: bytes };
+    },
+    async greenio_join() {
       let release!: () => void;
       const gate = spawn(() => new Promise<void>((r) => (release = r)));
       const bytes = await measure(() => {
@@ -47,8 +58,9 @@ export default defineWorkload({
       return { bytes_per_parked: bytes };
     },
   },
-  references: { gevent: { bytes_per_parked: 8409 } },
+  references: { gevent: { bytes_per_parked: 8409 }, kib: { bytes_per_parked: 1024 } },
   ratios: [
+    { label: 'greenio bytes per parked greenlet / 1024 (target <= 1)', metric: 'bytes_per_parked', numerator: 'greenio', denominator: 'kib' },
     { label: 'raw / greenio bytes (higher = leaner)', metric: 'bytes_per_parked', numerator: 'raw', denominator: 'greenio' },
     { label: 'gevent / greenio bytes (higher = leaner)', metric: 'bytes_per_parked', numerator: 'gevent', denominator: 'greenio' },
   ],

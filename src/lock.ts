@@ -27,7 +27,7 @@ export interface AcquireOptions {
   timeout?: number;
 }
 
-// Waiting acquirers, FIFO, in a ParkedList; `op.data` is the op's node while it waits.
+// Waiting acquirers, FIFO, in a ParkedList (`op.data` while it waits).
 const ACQUIRE: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 
 /** Run `fn` holding `lock`, and release it however `fn` ends. */
