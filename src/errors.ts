@@ -125,6 +125,32 @@ export class RemoteError extends GreenioError {
 named(RemoteError, 'RemoteError');
 
 /**
+ * A worker thread or child process died (exited, crashed on an uncaught exception, was
+ * killed by a signal) while it ran this task. The pool replaced it.
+ * @example
+ * import { ThreadPool, WorkerExitError } from 'greenio';
+ * const pool = new ThreadPool({ size: 1 });
+ * const e = await pool.submit(() => process.exit(3)).exception();
+ * console.log(e instanceof WorkerExitError && e.exitCode); // 3
+ * await pool.close();
+ */
+export class WorkerExitError extends GreenioError {
+  /** The exit code, or null if a signal ended it. */
+  readonly exitCode: number | null;
+  /** The signal that ended a child process (`'SIGKILL'`), or null. */
+  readonly signal: string | null;
+  /** The thread id or process id of the worker that died. */
+  readonly workerId: number;
+  constructor(message: string, exitCode: number | null, signal: string | null, workerId: number, cause?: unknown) {
+    super(message, 'GREENIO_WORKER_EXIT', cause === undefined ? undefined : { cause });
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.workerId = workerId;
+  }
+}
+named(WorkerExitError, 'WorkerExitError');
+
+/**
  * gevent's `LoopExit`: the process is about to exit while the main greenlet still
  * waits on something nothing will ever complete.
  */

@@ -34,5 +34,11 @@ export {
   CancelledError,
   BlockingCallError,
   RemoteError,
+  WorkerExitError,
   LoopExitError,
 } from './errors.js';
+export { Future } from './future.js';
+export { ThreadPool, type ThreadPoolOptions, type ClosePoolOptions, type TaskFile } from './threadpool.js';
+export { ProcessPool, type ProcessPoolOptions } from './processpool.js';
+export { StreamServer, type StreamServerOptions, type StreamHandler, type RemoteAddress } from './server.js';
+export { runWorkers, WorkerGroup, type RunWorkersOptions } from './cluster.js';

@@ -1,0 +1,574 @@
+/**
+ * The machinery ThreadPool and ProcessPool share: the queue (`maxQueue` back-pressure),
+ * workers started on demand up to `size`, batches handed ahead to busy threads, replies
+ * matched to futures, dead workers replaced, idle ones unref'ed and retired, `close()`.
+ * Backends only start a worker and wire its events to `onReply`/`onExit` (task-codec.ts).
+ */
+import { WorkerExitError } from '../errors.js';
+import * as hub from '../hub.js';
+import type { AnyOp, Kind, OpHandler } from '../hub.js';
+import { Future, FutureState, type FutureOwner } from '../future.js';
+import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './originals.js';
+import { checkInt, checkIterable, checkOptions, checkTimeout } from './validate.js';
+import {
+  DONE, ERR, OK, PENDING, REVOKED, RING_MASK, SKIPPED, Slot, type Backend,
+  checkArgs, decodeError, describeTask, prepareArgs, tag, type DefMsg, type TaskPoolOptions, type Transferable,
+} from './task-codec.js';
+import { CancelledError, PoolClosedError, QueueFull, RemoteError } from '../errors.js';
+
+const MAX_DEPTH = 64;
+// Hand a worker at most about this much work (µs) beyond what it runs: enough to hide
+// the message round trip for tiny tasks, never a queue of long ones behind a busy worker.
+const AHEAD_US = 500;
+const ADMITTING = -2;
+
+/** The queue, the workers and their bookkeeping; see the module header. */
+export class TaskPool implements FutureOwner {
+  readonly size: number;
+  readonly idleTimeout: number;
+  readonly maxQueue: number;
+  closed = false;
+  /** Tasks waiting for a worker (cancelled ones are skipped where they lie). */
+  queued = 0;
+  readonly #q: Array<Future | undefined> = [];
+  #qh = 0;
+  readonly #slots = new Set<Slot>();
+  #live = 0;
+  readonly #defIds = new Map<unknown, number>();
+  readonly #defs: DefMsg[] = [];
+  readonly #labels: string[] = [];
+  #lastTask: unknown = undefined;
+  #lastDef = -1;
+  #depth = 1;
+  #avgUs = -1;
+  #pumpSoon = false;
+  readonly _admitQ: AnyOp[] = [];
+  readonly #closeQ: AnyOp[] = [];
+  #finished = false;
+  #gone = false;
+  #idleTimer: ReturnType<typeof setTimeout> | null = null;
+  #forceTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #kAdmit: Kind;
+  readonly #kClose: Kind;
+
+  constructor(readonly backend: Backend, options: unknown, defaultSize: () => number) {
+    const o = checkOptions('options', options) as TaskPoolOptions;
+    if (o.size !== undefined) checkInt('size', o.size, 1);
+    this.size = o.size ?? Math.max(1, defaultSize());
+    this.idleTimeout = o.idleTimeout === Infinity ? Infinity : (checkTimeout('idleTimeout', o.idleTimeout) ?? 10_000);
+    const mq = o.maxQueue;
+    if (mq !== undefined && mq !== Infinity) checkInt('maxQueue', mq, 0);
+    this.maxQueue = mq ?? Infinity;
+    const k = backend.name.toLowerCase();
+    this.#kAdmit = hub.kind(`${k}.admit`);
+    this.#kClose = hub.kind(`${k}.close`);
+  }
+
+  /** Live workers (started, not exiting). */
+  get workers(): number {
+    return this.#live;
+  }
+
+  // --- Submitting -------------------------------------------------------------------
+
+  /** A future for `task(...args)`, not yet queued; validates both (throws TypeError). */
+  make(task: unknown, args: unknown[]): Future {
+    let def = this.#lastDef;
+    if (task !== this.#lastTask || def < 0) {
+      const d = describeTask(task);
+      def = this.#defIds.get(d.key) ?? -1;
+      if (def < 0) {
+        def = this.#defs.length;
+        this.#defIds.set(d.key, def);
+        this.#defs.push(d.msg(def));
+        this.#labels.push(d.label);
+      }
+      this.#lastTask = task;
+      this.#lastDef = def;
+    }
+    return new Future(this, def, args, prepareArgs(args, this.backend.threads));
+  }
+
+  /** Queue `task(...args)` now: throws `PoolClosedError`, or `QueueFull` (it never waits). */
+  submit(task: unknown, args: unknown[]): Future {
+    const f = this.make(task, args);
+    if (this.closed) throw this.#closedError();
+    if (this.queued >= this.maxQueue) {
+      this.#pump(); // idle workers may take some right now
+      if (this.queued >= this.maxQueue || this._admitQ.length > 0) throw new QueueFull(`${this.backend.name} queue is full (maxQueue ${this.maxQueue})`);
+    }
+    this.#enqueue(f);
+    return f;
+  }
+
+  /** `task(...args)`'s result, waiting for room in the queue if it is full. */
+  apply(task: unknown, args: unknown): Promise<unknown> {
+    const f = this.make(task, checkArgs(args));
+    const w = this.admit(f);
+    return w === undefined ? f.result() : w.then(() => f.result());
+  }
+
+  /** `task(item)` for each item, results in input order (see ThreadPool.map). */
+  map(task: unknown, iterable: unknown): Promise<unknown[]> {
+    checkIterable('iterable', iterable);
+    describeTask(task); // a bad task throws here, synchronously
+    if (this.closed) return Promise.reject(this.#closedError());
+    return this.#map(task, iterable);
+  }
+
+  async #map(task: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
+    const fs: Future[] = [];
+    let bad: unknown = fs; // an error of the input itself (fs: none yet)
+    const sync = typeof (iterable as Iterable<unknown>)[Symbol.iterator] === 'function';
+    const it = sync ? (iterable as Iterable<unknown>)[Symbol.iterator]() : (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    let read = false;
+    try {
+      for (;;) {
+        let f: Future;
+        try {
+          const r = sync ? (it as Iterator<unknown>).next() : await (it as AsyncIterator<unknown>).next();
+          if (r.done === true) break;
+          f = this.make(task, [r.value]);
+        } catch (e) {
+          bad = e;
+          throw e;
+        }
+        const w = this.admit(f);
+        if (w !== undefined) await w;
+        fs.push(f);
+      }
+      read = true;
+      const out = new Array<unknown>(fs.length);
+      for (let i = 0; i < fs.length; i++) {
+        const f = fs[i]!;
+        out[i] = f._state === FutureState.Finished ? f._value : await f.result();
+      }
+      return out;
+    } catch (e) {
+      // A task failed, the input did, or the pool closed: cancel what has not started.
+      // The awaiting greenlet was interrupted (kill, Timeout): stop what runs as well.
+      const hard = e !== bad && !(e instanceof PoolClosedError) && !fs.some((f) => f.done() && f._value === e);
+      const reason = e instanceof Error ? e : new Error(String(e));
+      for (const f of fs) if (!f.done()) void (hard ? this.abort(f, reason) : this.cancel(f));
+      if (!read && e !== bad) void it.return?.();
+      throw e;
+    }
+  }
+
+  #closedError(): PoolClosedError {
+    return new PoolClosedError(`${this.backend.name} is closed`);
+  }
+
+  /** Queue `f` once there is room (a hub wait), or now; undefined when queued at once. */
+  admit(f: Future): Promise<void> | undefined {
+    if (this.closed) return Promise.reject(this.#closedError());
+    if (this.queued >= this.maxQueue && this._admitQ.length === 0) this.#pump();
+    if (this.queued < this.maxQueue && this._admitQ.length === 0) {
+      this.#enqueue(f);
+      return undefined;
+    }
+    f._seq = ADMITTING;
+    return hub.wait<void>(this.#kAdmit, f, ADMIT, f);
+  }
+
+  #enqueue(f: Future): void {
+    this.#q.push(f);
+    this.queued++;
+    if (!this.#pumpSoon) {
+      this.#pumpSoon = true;
+      queueMicrotask(() => this.#pump());
+    }
+  }
+
+  #take(): Future {
+    for (;;) {
+      const f = this.#q[this.#qh]!;
+      this.#q[this.#qh++] = undefined;
+      if (this.#qh === this.#q.length) {
+        this.#q.length = 0;
+        this.#qh = 0;
+      } else if (this.#qh > 4096 && this.#qh * 2 > this.#q.length) {
+        this.#q.splice(0, this.#qh);
+        this.#qh = 0;
+      }
+      if (f._state === FutureState.Pending) {
+        this.queued--;
+        return f;
+      }
+    }
+  }
+
+  /** Put tasks that never started back at the front of the queue, in order. */
+  #requeue(fs: Future[]): void {
+    for (const f of fs) {
+      f._state = FutureState.Pending;
+      f._slot = null;
+      f._seq = -1;
+    }
+    this.#q.splice(this.#qh, 0, ...fs);
+    this.queued += fs.length;
+  }
+
+  // --- Dispatching --------------------------------------------------------------------
+
+  #pump(): void {
+    this.#pumpSoon = false;
+    while (this.queued > 0) {
+      let best: Slot | null = null;
+      for (const s of this.#slots) if (!s.dying && (best === null || s.inflight < best.inflight)) best = s;
+      if ((best === null || best.inflight > 0) && this.#live < this.size) best = this.#startSlot();
+      if (best === null || best.inflight > this.#depth >> 1) break;
+      this.#send(best, Math.min(this.#depth - best.inflight, Math.ceil(this.queued / this.size)));
+    }
+    const aq = this._admitQ;
+    while (aq.length > 0 && this.queued < this.maxQueue) {
+      const op = aq.shift()!;
+      const f = op.data as Future;
+      f._seq = -1;
+      f._slot = null;
+      this.#enqueue(f);
+      op.resolve(undefined);
+    }
+  }
+
+  #startSlot(): Slot {
+    const s = new Slot(this, this.backend.threads);
+    // Outside any greenlet: a worker belongs to the pool, not to whoever submitted first
+    // (a patch must not tie it to that greenlet's lifetime).
+    s.w = hub.als.exit(() => this.backend.start(s));
+    this.#slots.add(s);
+    this.#live++;
+    return s;
+  }
+
+  #send(s: Slot, n: number): void {
+    const msg: unknown[] = [s.seq];
+    const first = s.dq.length;
+    const ring = s.ring;
+    let xfer: Transferable[] | undefined;
+    while (n-- > 0 && this.queued > 0) {
+      const f = this.#take();
+      const seq = s.seq++;
+      f._state = FutureState.Dispatched;
+      f._slot = s;
+      f._seq = seq;
+      if (ring !== null) Atomics.store(ring, seq & RING_MASK, tag(seq, PENDING));
+      msg.push(f._def, f._args);
+      if (f._xfer !== undefined) (xfer ??= []).push(...f._xfer);
+      s.dq.push(f);
+    }
+    if (s.defsSent < this.#defs.length) {
+      s.w.send({ d: this.#defs.slice(s.defsSent) });
+      s.defsSent = this.#defs.length;
+    }
+    if (!s.refd) {
+      s.refd = true;
+      s.w.ref();
+    }
+    try {
+      s.w.send(msg, xfer);
+    } catch {
+      this.#sendOneByOne(s, first);
+    }
+  }
+
+  // postMessage refused the batch (a transfer list it could not honour): send the tasks
+  // one by one, so that only the culprit fails, with a TypeError.
+  #sendOneByOne(s: Slot, first: number): void {
+    const fs = s.dq.splice(first) as Future[];
+    s.seq = fs[0]!._seq;
+    for (const f of fs) {
+      const seq = (f._seq = s.seq);
+      if (s.ring !== null) Atomics.store(s.ring, seq & RING_MASK, tag(seq, PENDING));
+      try {
+        s.w.send([seq, f._def, f._args], f._xfer);
+        s.seq++;
+        s.dq.push(f);
+      } catch (e) {
+        f._slot = null;
+        f._settle(FutureState.Failed, new TypeError(`The task's arguments cannot be sent to a worker thread: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    }
+  }
+
+  // --- Replies and exits ----------------------------------------------------------------
+
+  /** A message from slot `s`'s worker. */
+  onReply(s: Slot, m: unknown): void {
+    s.replies++; // `{ ready }` first: the worker started
+    if (!Array.isArray(m)) {
+      const crash = (m as { crash?: unknown }).crash;
+      if (crash !== undefined) s.crash = decodeError(crash);
+      return;
+    }
+    const seq = m[0] as number;
+    let f: Future | undefined;
+    // Replies come in task order; entries moved to another worker are passed over.
+    while (s.head < s.dq.length) {
+      const g = s.dq[s.head];
+      s.dq[s.head++] = undefined;
+      if (g !== undefined && g._slot === s && g._seq === seq) {
+        f = g;
+        break;
+      }
+    }
+    if (s.head === s.dq.length) {
+      s.dq.length = 0;
+      s.head = 0;
+    }
+    const code = m[1] as number;
+    if (f !== undefined && code !== SKIPPED) {
+      f._slot = null;
+      if (code === OK) f._settle(FutureState.Finished, m[2]);
+      else if (code === ERR) f._settle(FutureState.Failed, decodeError(m[2]));
+      this.#observe(m[3] as number);
+    }
+    if (this.queued > 0) {
+      if (s.inflight <= this.#depth >> 1) this.#pump();
+    } else if (s.inflight === 0 && !s.dying) {
+      this.#idle(s);
+    }
+  }
+
+  #observe(us: number): void {
+    if (!this.backend.threads) return;
+    this.#avgUs = this.#avgUs < 0 ? us : this.#avgUs * 0.9 + us * 0.1;
+    this.#depth = Math.max(1, Math.min(MAX_DEPTH, Math.floor(AHEAD_US / Math.max(this.#avgUs, 1))));
+  }
+
+  /** Slot `s`'s worker exited (`code`) or was killed (`signal`). */
+  onExit(s: Slot, code: number | null, signal: string | null): void {
+    if (!this.#slots.delete(s)) return;
+    if (!s.dying) this.#live--;
+    s.dying = true;
+    const back: Future[] = [];
+    const lost: Future[] = [];
+    for (let i = s.head; i < s.dq.length; i++) {
+      const f = s.dq[i];
+      if (f === undefined || f._slot !== s || f.done()) continue;
+      f._slot = null;
+      // A task it never claimed goes to another worker, unless this one never started
+      // (every worker would fail the same way: fail the tasks rather than loop).
+      if (s.replies > 0 && this.#revoke(s, f)) back.push(f);
+      else lost.push(f);
+    }
+    s.dq.length = 0;
+    s.head = 0;
+    if (back.length > 0) this.#requeue(back);
+    for (const f of lost) f._settle(FutureState.Failed, this.#exitError(s, code, signal));
+    if (lost.length === 0 && s.crash !== undefined) {
+      const e = s.crash as { stack?: string };
+      process.stderr.write(`greenio: an idle ${this.backend.name} worker (${this.#who(s)}) died: ${e.stack ?? String(e)}\n`);
+    }
+    if (this.queued > 0) this.#pump();
+    this.#checkClosed();
+  }
+
+  #who(s: Slot): string {
+    return `${this.backend.threads ? 'thread' : 'pid'} ${s.w.id}`;
+  }
+
+  #exitError(s: Slot, code: number | null, signal: string | null): WorkerExitError {
+    const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+    const started = s.replies > 0 ? 'while running this task' : 'before it could start';
+    const c = s.crash;
+    let why = '';
+    if (c instanceof RemoteError) why = ` (uncaught ${c.remoteName}: ${c.remoteMessage})`;
+    else if (c !== undefined) why = ` (uncaught ${(c as Error).name ?? 'Error'}: ${(c as Error).message ?? String(c)})`;
+    return new WorkerExitError(`${this.backend.name} worker (${this.#who(s)}) ${how} ${started}${why}`, code, signal, s.w.id, s.crash);
+  }
+
+  #revoke(s: Slot, f: Future): boolean {
+    const ring = s.ring;
+    if (ring === null) return false;
+    const pending = tag(f._seq, PENDING);
+    return Atomics.compareExchange(ring, f._seq & RING_MASK, pending, tag(f._seq, REVOKED)) === pending;
+  }
+
+  // --- Cancelling ------------------------------------------------------------------------
+
+  /** Python's cancel(): only a task that has not started. */
+  cancel(f: Future): boolean {
+    if (f._state === FutureState.Pending) {
+      if (f._seq === ADMITTING) dropAdmission(f._slot as AnyOp);
+      else this.queued--; // left in the queue as a tombstone
+      f._settle(FutureState.Cancelled, new CancelledError('the task was cancelled before it started'));
+      this.#pump();
+      return true;
+    }
+    if (f._state === FutureState.Dispatched && this.#revoke(f._slot as Slot, f)) {
+      f._settle(FutureState.Cancelled, new CancelledError('the task was cancelled before it started'));
+      return true;
+    }
+    return false;
+  }
+
+  /** A greenlet awaiting `f` was interrupted: cancel the task, even a running one. */
+  abort(f: Future, reason: Error): void {
+    if (f.done() || this.cancel(f)) return;
+    const s = f._slot as Slot | null;
+    if (s === null || f._state !== FutureState.Dispatched) return;
+    if (s.ring !== null) {
+      // Take back the tasks queued behind it on that worker, then look again: once
+      // nothing is left to claim, a task still claimed is the one running.
+      const back: Future[] = [];
+      for (let i = s.head; i < s.dq.length; i++) {
+        const g: Future | undefined = s.dq[i];
+        if (g !== undefined && g !== f && g._slot === s && !g.done() && this.#revoke(s, g)) back.push(g);
+      }
+      if (back.length > 0) this.#requeue(back);
+      if (Atomics.load(s.ring, f._seq & RING_MASK) === tag(f._seq, DONE)) {
+        this.#pump(); // its result is on the way; the others may go anywhere
+        return;
+      }
+    }
+    f._settle(FutureState.Cancelled, new CancelledError(`the task was cancelled while it ran (the greenlet awaiting it got ${reason.name}); its worker (${this.#who(s)}) was stopped`));
+    this.#retire(s, true);
+    this.#pump();
+  }
+
+  isRunning(f: Future): boolean {
+    const s = f._slot as Slot | null;
+    return s === null || s.ring === null || Atomics.load(s.ring, f._seq & RING_MASK) !== tag(f._seq, PENDING);
+  }
+
+  label(f: Future): string {
+    return `${this.backend.name} task ${this.#labels[f._def] ?? '?'}`;
+  }
+
+  // --- Idle workers, closing ---------------------------------------------------------------
+
+  #retire(s: Slot, hard: boolean): void {
+    if (s.dying) return;
+    s.dying = true;
+    this.#live--;
+    if (hard) s.w.kill();
+    else s.w.stop();
+  }
+
+  #idle(s: Slot): void {
+    if (s.refd) {
+      s.refd = false;
+      s.w.unref(); // an idle pool never keeps the process alive
+    }
+    s.idleSince = performance.now();
+    if (this.closed) this.#checkClosed();
+    else if (this.#idleTimer === null && this.idleTimeout !== Infinity) this.#armIdle(this.idleTimeout);
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = originalSetTimeout(() => this.#sweep(), ms);
+    this.#idleTimer.unref();
+  }
+
+  #sweep(): void {
+    this.#idleTimer = null;
+    const now = performance.now();
+    let next = Infinity;
+    for (const s of this.#slots) {
+      if (s.dying || s.inflight > 0) continue;
+      const left = s.idleSince + this.idleTimeout - now;
+      if (left <= 1) this.#retire(s, false);
+      else next = Math.min(next, left);
+    }
+    if (next !== Infinity) this.#armIdle(next);
+  }
+
+  /** Refuse new tasks, let queued and running ones finish, then stop every worker. */
+  close(ms: number | undefined): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const op of this._admitQ.splice(0)) {
+        (op.data as Future)._settle(FutureState.Cancelled, new CancelledError('the pool was closed'));
+        op.reject(this.#closedError());
+      }
+      if (ms !== undefined) {
+        this.#forceTimer = originalSetTimeout(() => this.#force(), ms);
+        this.#forceTimer.unref();
+      }
+      this.#checkClosed();
+    }
+    if (this.#gone) return Promise.resolve();
+    return hub.wait<void>(this.#kClose, this.backend.name, CLOSE, this);
+  }
+
+  // close({ timeout }) expired: cancel what is queued, stop what runs.
+  #force(): void {
+    this.#forceTimer = null;
+    const err = (): CancelledError => new CancelledError(`${this.backend.name} was closed before this task finished (close timeout)`);
+    while (this.queued > 0) this.#take()._settle(FutureState.Cancelled, err());
+    for (const s of this.#slots) {
+      if (s.inflight === 0) continue;
+      for (let i = s.head; i < s.dq.length; i++) s.dq[i]?._settle(FutureState.Cancelled, err());
+      this.#retire(s, true);
+    }
+    this.#checkClosed();
+  }
+
+  #checkClosed(): void {
+    if (!this.closed || this.#finished || this.queued > 0) return;
+    for (const s of this.#slots) if (!s.dying && s.inflight > 0) return;
+    for (const s of this.#slots) {
+      // Whoever awaits close() waits for the exits: they must keep the process alive.
+      if (!s.refd) {
+        s.refd = true;
+        s.w.ref();
+      }
+      this.#retire(s, false);
+    }
+    if (this.#slots.size > 0) return; // each exit calls back here
+    this.#finished = true;
+    if (this.#idleTimer !== null) originalClearTimeout(this.#idleTimer);
+    if (this.#forceTimer !== null) originalClearTimeout(this.#forceTimer);
+    this.#idleTimer = this.#forceTimer = null;
+    // Node closes a worker's or child's handle after its exit event, in a later phase of
+    // the loop: resolve once it is gone, so that close() leaves no handle behind.
+    originalSetImmediate(() => originalSetImmediate(() => {
+      this.#gone = true;
+      for (const op of this.#closeQ.splice(0)) op.resolve(undefined);
+    }));
+  }
+
+  /** @internal */
+  _closeWaiter(op: AnyOp, add: boolean): void {
+    if (add) {
+      if (this.#gone) op.resolve(undefined);
+      else this.#closeQ.push(op);
+    } else {
+      const i = this.#closeQ.indexOf(op);
+      if (i >= 0) this.#closeQ.splice(i, 1);
+    }
+  }
+}
+
+// A future waiting for room in the queue keeps its wait in `_slot` (it has no worker yet).
+const ADMIT: OpHandler<void> = {
+  start(op) {
+    const f = op.data as Future;
+    f._slot = op;
+    (f._owner as TaskPool)._admitQ.push(op);
+  },
+  cancel(op) {
+    dropAdmission(op);
+    (op.data as Future)._settle(FutureState.Cancelled, new CancelledError('the task was cancelled while it waited for room in the queue'));
+  },
+};
+
+function dropAdmission(op: AnyOp): void {
+  const f = op.data as Future;
+  const q = (f._owner as TaskPool)._admitQ;
+  const i = q.indexOf(op);
+  if (i >= 0) q.splice(i, 1);
+  f._slot = null;
+  f._seq = -1;
+  if (!op.settled) op.reject(new CancelledError('the task was cancelled while it waited for room in the queue'));
+}
+
+const CLOSE: OpHandler<void> = {
+  start(op) {
+    (op.data as TaskPool)._closeWaiter(op, true);
+  },
+  cancel(op) {
+    (op.data as TaskPool)._closeWaiter(op, false);
+  },
+};
