@@ -7,12 +7,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Future } from './future.js';
 import { originalClearTimeout, originalSetTimeout } from './internal/originals.js';
-import { checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { entryScript, tsx, type Backend, type Slot, type TaskFile, type TaskPoolOptions, type WorkerHandle } from './internal/task-codec.js';
+import { checkOptions, expected } from './internal/validate.js';
+import { PoolSurface } from './internal/pool-surface.js';
+import { entryScript, tsx, type Backend, type Slot, type TaskPoolOptions, type WorkerHandle } from './internal/task-codec.js';
 import { TaskPool } from './internal/task-pool.js';
-import type { ClosePoolOptions } from './threadpool.js';
 
 /** Options of `new ProcessPool()`. */
 export interface ProcessPoolOptions extends TaskPoolOptions {
@@ -95,80 +94,13 @@ function processBackend(o: ProcessPoolOptions): Backend {
  * console.log(pid !== process.pid); // true
  * await pool.close();
  */
-export class ProcessPool {
-  readonly #pool: TaskPool;
-
+export class ProcessPool extends PoolSurface {
   constructor(options?: ProcessPoolOptions) {
     const o = checkOptions('options', options) as ProcessPoolOptions;
     if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) throw new TypeError(expected('env', 'an object of environment variables', o.env));
     if (o.execArgv !== undefined && (!Array.isArray(o.execArgv) || !o.execArgv.every((a) => typeof a === 'string'))) {
       throw new TypeError(expected('execArgv', 'an array of strings', o.execArgv));
     }
-    this.#pool = new TaskPool(processBackend(o), o, availableParallelism);
-  }
-
-  /** The most child processes at once. */
-  get size(): number {
-    return this.#pool.size;
-  }
-
-  /** Child processes alive now (forked on demand, exiting when idle). */
-  get workers(): number {
-    return this.#pool.workers;
-  }
-
-  /** Tasks waiting for a child. */
-  get queued(): number {
-    return this.#pool.queued;
-  }
-
-  /** True once `close()` was called. */
-  get closed(): boolean {
-    return this.#pool.closed;
-  }
-
-  /**
-   * Run `task(...args)` in a child process; returns its `Future` at once (never waits).
-   * Throws synchronously `TypeError` for a bad task or an argument that cannot be
-   * serialized, `PoolClosedError` after `close()`, `QueueFull` when `maxQueue` tasks wait.
-   */
-  submit<A extends unknown[], R>(task: (...args: A) => R, ...args: A): Future<Awaited<R>>;
-  submit<R = unknown>(task: TaskFile, ...args: unknown[]): Future<R>;
-  submit(task: TaskFile | ((...args: never[]) => unknown), ...args: unknown[]): Future {
-    return this.#pool.submit(task, args);
-  }
-
-  /**
-   * Run `task(...args)` and resolve to its result (reject with its error); a full queue
-   * makes it wait for room. Killing the awaiting greenlet cancels the task, killing its
-   * child (SIGKILL) if it runs.
-   */
-  apply<A extends unknown[], R>(task: (...args: A) => R, args?: A): Promise<Awaited<R>>;
-  apply<R = unknown>(task: TaskFile, args?: readonly unknown[]): Promise<R>;
-  apply(task: TaskFile | ((...args: never[]) => unknown), args?: readonly unknown[]): Promise<unknown> {
-    return this.#pool.apply(task, args);
-  }
-
-  /**
-   * Run `task(item)` for each item of `iterable` (sync or async) and resolve to the
-   * results in input order; see `ThreadPool.map` for errors and interrupts.
-   */
-  map<I, R>(task: (item: I) => R, iterable: Iterable<I> | AsyncIterable<I>): Promise<Awaited<R>[]>;
-  map<R = unknown>(task: TaskFile, iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<R[]>;
-  map(task: TaskFile | ((item: never) => unknown), iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
-    return this.#pool.map(task, iterable);
-  }
-
-  /**
-   * Refuse new tasks (`PoolClosedError`), wait for queued and running ones, then stop
-   * every child; resolves once all have exited. A hub wait (kind `processpool.close`).
-   */
-  close(options?: ClosePoolOptions): Promise<void> {
-    const o = checkOptions('options', options);
-    return this.#pool.close(checkTimeout('timeout', o.timeout));
-  }
-
-  toString(): string {
-    return `<ProcessPool size=${this.size} workers=${this.workers} queued=${this.queued}${this.closed ? ' closed' : ''}>`;
+    super(new TaskPool(processBackend(o), o, availableParallelism));
   }
 }

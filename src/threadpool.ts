@@ -7,27 +7,18 @@
  */
 import type { Worker as WorkerType } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import type { Future } from './future.js';
-import { checkOptions, checkTimeout } from './internal/validate.js';
+import { checkOptions } from './internal/validate.js';
+import { PoolSurface, type ClosePoolOptions } from './internal/pool-surface.js';
 import { entryScript, markTransfer, tsx, type Backend, type Slot, type TaskFile, type TaskPoolOptions, type Transferable, type WorkerHandle } from './internal/task-codec.js';
 import { TaskPool } from './internal/task-pool.js';
 
-export type { TaskFile };
+export type { TaskFile, ClosePoolOptions };
 export { WorkerExitError } from './errors.js';
 
 /** Options of `new ThreadPool()`. */
 export interface ThreadPoolOptions extends TaskPoolOptions {
   /** Passed to each `Worker` (heap limits). */
   resourceLimits?: WorkerType['resourceLimits'];
-}
-
-/** Options of `close()`. */
-export interface ClosePoolOptions {
-  /**
-   * Stop waiting after this many ms: tasks still queued are cancelled and running ones
-   * are terminated (their futures fail with `CancelledError`). Default: wait for all.
-   */
-  timeout?: number;
 }
 
 function threadBackend(resourceLimits: ThreadPoolOptions['resourceLimits']): Backend {
@@ -74,12 +65,10 @@ function threadBackend(resourceLimits: ThreadPoolOptions['resourceLimits']): Bac
  * console.log(await pool.map(fib, [1, 2, 3, 4])); // [1, 1, 2, 3]
  * await pool.close();
  */
-export class ThreadPool {
-  readonly #pool: TaskPool;
-
+export class ThreadPool extends PoolSurface {
   constructor(options?: ThreadPoolOptions) {
     const o = checkOptions('options', options) as ThreadPoolOptions;
-    this.#pool = new TaskPool(threadBackend(o.resourceLimits), o, availableParallelism);
+    super(new TaskPool(threadBackend(o.resourceLimits), o, availableParallelism));
   }
 
   /**
@@ -90,72 +79,5 @@ export class ThreadPool {
    */
   static transfer<T>(value: T, transferList?: readonly Transferable[]): T {
     return markTransfer(value, transferList);
-  }
-
-  /** The most worker threads at once. */
-  get size(): number {
-    return this.#pool.size;
-  }
-
-  /** Worker threads alive now (they start on demand and exit when idle). */
-  get workers(): number {
-    return this.#pool.workers;
-  }
-
-  /** Tasks waiting for a thread. */
-  get queued(): number {
-    return this.#pool.queued;
-  }
-
-  /** True once `close()` was called. */
-  get closed(): boolean {
-    return this.#pool.closed;
-  }
-
-  /**
-   * Run `task(...args)` on a worker thread; returns its `Future` at once (never waits).
-   * Throws synchronously `TypeError` for a bad task or an argument that cannot be
-   * cloned, `PoolClosedError` after `close()`, `QueueFull` when `maxQueue` tasks wait.
-   */
-  submit<A extends unknown[], R>(task: (...args: A) => R, ...args: A): Future<Awaited<R>>;
-  submit<R = unknown>(task: TaskFile, ...args: unknown[]): Future<R>;
-  submit(task: TaskFile | ((...args: never[]) => unknown), ...args: unknown[]): Future {
-    return this.#pool.submit(task, args);
-  }
-
-  /**
-   * Run `task(...args)` and resolve to its result (reject with its error). Unlike
-   * `submit`, a full queue makes it wait for room (a hub wait). Killing the awaiting
-   * greenlet cancels the task, terminating its thread if it runs.
-   */
-  apply<A extends unknown[], R>(task: (...args: A) => R, args?: A): Promise<Awaited<R>>;
-  apply<R = unknown>(task: TaskFile, args?: readonly unknown[]): Promise<R>;
-  apply(task: TaskFile | ((...args: never[]) => unknown), args?: readonly unknown[]): Promise<unknown> {
-    return this.#pool.apply(task, args);
-  }
-
-  /**
-   * Run `task(item)` for each item of `iterable` (sync or async, read as the queue
-   * has room) and resolve to the results in input order. On the first error, tasks not
-   * started are cancelled and the error is thrown; if the awaiting greenlet is killed,
-   * running ones are terminated too.
-   */
-  map<I, R>(task: (item: I) => R, iterable: Iterable<I> | AsyncIterable<I>): Promise<Awaited<R>[]>;
-  map<R = unknown>(task: TaskFile, iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<R[]>;
-  map(task: TaskFile | ((item: never) => unknown), iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
-    return this.#pool.map(task, iterable);
-  }
-
-  /**
-   * Refuse new tasks (`PoolClosedError`), wait for queued and running ones, then stop
-   * every thread; resolves once none is left. A hub wait (kind `threadpool.close`).
-   */
-  close(options?: ClosePoolOptions): Promise<void> {
-    const o = checkOptions('options', options);
-    return this.#pool.close(checkTimeout('timeout', o.timeout));
-  }
-
-  toString(): string {
-    return `<ThreadPool size=${this.size} workers=${this.workers} queued=${this.queued}${this.closed ? ' closed' : ''}>`;
   }
 }
