@@ -17,7 +17,11 @@ export function runFixture(name: string, args: string[] = [], env: Record<string
     env: { ...process.env, ...env },
   });
   const last = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  let json: Record<string, unknown> = {};
-  if (last) json = JSON.parse(last) as Record<string, unknown>;
+  if (last === undefined) {
+    // Say why, rather than letting a test compare against an empty object.
+    const why = r.error ? String(r.error) : `exit ${r.status ?? r.signal}`;
+    throw new Error(`fixture ${name} printed no JSON (${why})\n--- stderr ---\n${r.stderr.slice(-4000)}\n--- stdout ---\n${r.stdout.slice(-2000)}`);
+  }
+  const json = JSON.parse(last) as Record<string, unknown>;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
 }
