@@ -9,7 +9,7 @@ export interface FixtureRun {
   json: Record<string, unknown>;
 }
 
-export function runFixture(name: string, args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = []): FixtureRun {
+export function runFixture(name: string, args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = [], expectJson = true): FixtureRun {
   const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
   const r = spawnSync(process.execPath, ['--import', 'tsx', ...nodeArgs, script, ...args], {
     encoding: 'utf8',
@@ -17,6 +17,7 @@ export function runFixture(name: string, args: string[] = [], env: Record<string
     env: { ...process.env, ...env },
   });
   const last = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (last === undefined && !expectJson) return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: {} };
   if (last === undefined) {
     // Say why, rather than letting a test compare against an empty object.
     const why = r.error ? String(r.error) : `exit ${r.status ?? r.signal}`;

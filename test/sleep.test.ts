@@ -85,7 +85,7 @@ describe('idle', () => {
 
 describe('exit report (gevent’s LoopExit)', () => {
   it('says which greenlets still wait, and on what, when the process is about to exit', () => {
-    const r = runFixture('stuck-at-exit.ts');
+    const r = runFixture('stuck-at-exit.ts', [], {}, [], false);
     expect(r.stderr).toMatch(/greenio: the process is exiting while 2 greenlet\(s\) still wait/);
     expect(r.stderr).toMatch(/main waits on join stuck-worker/);
     expect(r.stderr).toMatch(/stuck-worker \(worker\) waits on join/);
