@@ -19,6 +19,8 @@ export type LateHandler = (value: unknown) => void;
 
 export interface CallbackSpec {
   kind: Kind;
+  /** The op's detail from the arguments and `this` (default: the first argument). */
+  detail?: (args: ArrayLike<unknown>, self: unknown) => unknown;
   /** A cleanup call (close): never refused for a pending interrupt or a killed greenlet. */
   cleanup?: boolean;
   /** Release what a late success holds (the result arguments after `err`). */
@@ -48,7 +50,7 @@ const CALLBACK: OpHandler<unknown> = {
 
 /** Wrap an error-first-callback function (`fs.stat(path, cb)`). */
 export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => AnyFunction {
-  const { kind, onLate, withSignal, cleanup } = spec;
+  const { kind, onLate, withSignal, cleanup, detail } = spec;
   return (original) =>
     ({ wrapper(this: unknown) {
       const n = arguments.length;
@@ -66,7 +68,7 @@ export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => 
         state.ac = new AbortController();
         args = withSignal(args, state.ac.signal) ?? args;
       }
-      const op = hub.track(kind, args[0], CALLBACK, state, flow);
+      const op = hub.track(kind, detail === undefined ? args[0] : detail(args, this), CALLBACK, state, flow);
       args[args.length - 1] = function (this: unknown, err: unknown) {
         if (!op.end()) {
           if (onLate !== undefined && err == null) onLate(...Array.prototype.slice.call(arguments, 1));

@@ -2,19 +2,22 @@
  * The net patch: a socket belongs to the flow that connected it, a server to the flow
  * that called `listen`, and an accepted socket to the flow its server's `'connection'`
  * listeners run in (a StreamServer hands it to the greenlet that serves it). A kill
- * destroys them (the reason goes to `'error'` listeners, if any). Reads and writes are
- * not wrapped one by one (that would tax every packet): waiting for data is a wait
- * through the stream patch (`events.once`, async iteration).
+ * destroys them (the reason goes to `'error'` listeners, if any). A `write`/`end` given a
+ * callback is an op until the data is flushed; without one it is only a type check
+ * (every packet must stay cheap). Waiting for data is a wait through the stream patch
+ * (`events.once`, async iteration).
  * Limit: `net.connect({ signal })` with the caller's own signal works as in Node.
  */
 import * as hub from '../src/hub.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
-import { destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
+import { callbackWrapper, destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
 import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
 
 const NAME = 'net';
 const K_SOCKET = hub.kind('net.socket', { resource: true });
 const K_SERVER = hub.kind('net.server', { resource: true });
+const K_WRITE = hub.kind('net write');
+const K_END = hub.kind('net end');
 
 type Socket = import('node:net').Socket;
 type Server = import('node:net').Server;
@@ -31,6 +34,10 @@ const SERVER: HandleSpec = {
     return false;
   },
 };
+
+function detailOfSocket(_args: ArrayLike<unknown>, self: unknown): unknown {
+  return remote(self as Socket);
+}
 
 function remote(sock: Socket): string {
   return sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : '';
@@ -74,6 +81,7 @@ export const netPatch: Patch = {
   modules: ['net'],
   implements: {
     handle: ['Socket.prototype.connect', 'Server.prototype.listen'],
+    callback: ['Socket.prototype.write', 'Socket.prototype.end'],
   },
   patch() {
     if (active) return;
@@ -81,6 +89,8 @@ export const netPatch: Patch = {
     const net = requireBuiltin('node:net') as typeof import('node:net');
     patchFn(NAME, 'net', 'Socket.prototype.connect', net.Socket.prototype, 'connect', connectWrapper);
     patchFn(NAME, 'net', 'Server.prototype.listen', net.Server.prototype, 'listen', listenWrapper);
+    patchFn(NAME, 'net', 'Socket.prototype.write', net.Socket.prototype, 'write', callbackWrapper({ kind: K_WRITE, detail: detailOfSocket }));
+    patchFn(NAME, 'net', 'Socket.prototype.end', net.Socket.prototype, 'end', callbackWrapper({ kind: K_END, detail: detailOfSocket }));
   },
   unpatch() {
     if (!active) return;
