@@ -6,7 +6,9 @@
  * source is sent), and a running task can be stopped only by terminating its thread.
  */
 import type { Worker as WorkerType } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { checkOptions } from './internal/validate.js';
 import { PoolSurface, type ClosePoolOptions } from './internal/pool-surface.js';
 import { entryScript, markTransfer, tsx, type Backend, type Slot, type TaskFile, type TaskPoolOptions, type Transferable, type WorkerHandle } from './internal/task-codec.js';
@@ -30,10 +32,15 @@ function threadBackend(resourceLimits: ThreadPoolOptions['resourceLimits']): Bac
       const { url, ts } = entryScript('thread-entry');
       const workerData = { ring: slot.ring!.buffer };
       // From sources, the worker registers tsx itself (an `--import` in a worker's
-      // execArgv is not honoured on Node 20), then loads the .ts entry.
+      // execArgv is not honoured), then loads the .ts entry. For the same reason the
+      // worker imports the application's own `--import`s (a loader such as tsx, for
+      // .ts task modules) before the entry.
+      const preloads = ts ? [] : workerPreloads();
       const w = ts
         ? new Worker(`import(${JSON.stringify(tsx().api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData, resourceLimits })
-        : new Worker(url, { workerData, resourceLimits });
+        : preloads.length > 0
+          ? new Worker(`(async () => { ${preloads.join(' ')} await import(${JSON.stringify(url.href)}); })();`, { eval: true, workerData, resourceLimits })
+          : new Worker(url, { workerData, resourceLimits });
       const pool = slot.pool;
       w.on('message', (m: unknown) => pool.onReply(slot, m));
       w.on('error', (e: unknown) => {
@@ -50,6 +57,33 @@ function threadBackend(resourceLimits: ThreadPoolOptions['resourceLimits']): Bac
       };
     },
   };
+}
+
+// Statements a worker runs before its entry (one per `--import` of the process).
+let preloadUrls: string[] | undefined;
+/**
+ * Worker threads do not get the loader hooks the process's `--import` modules register
+ * (tsx, for .ts task modules): list those modules, for each worker to import first.
+ */
+function workerPreloads(): string[] {
+  if (preloadUrls !== undefined) return preloadUrls;
+  preloadUrls = [];
+  const base = pathToFileURL(`${process.cwd()}/`);
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const spec = a === '--import' ? argv[++i] : a.startsWith('--import=') ? a.slice(9) : undefined;
+    if (spec === undefined || /greenio\/patch|[/\\]patch\.[jt]s$/.test(spec)) continue; // greenio's own preload is not for workers
+    try {
+      const href = /^[./]/.test(spec) ? new URL(spec, base).href : pathToFileURL(createRequire(base).resolve(spec)).href;
+      // tsx's --import entry does nothing off the main thread: use its register() API.
+      const isTsx = /[/\\]node_modules[/\\]tsx[/\\]/.test(href);
+      preloadUrls.push(isTsx ? `(await import(${JSON.stringify(tsx().api)})).register();` : `await import(${JSON.stringify(href)});`);
+    } catch {
+      // unresolvable here: the worker would fail the same way; leave it out
+    }
+  }
+  return preloadUrls;
 }
 
 /**

@@ -80,7 +80,8 @@ describe('ThreadPool: running tasks', () => {
 
   it('wait() and iwait() accept futures', async () => {
     const p = pool({ size: 2 });
-    const slow = p.submit(task('sleepThen'), 200, 'slow');
+    // Far apart, so that a slow start of the second worker cannot swap them.
+    const slow = p.submit(task('sleepThen'), 1500, 'slow');
     const fast = p.submit(task('sleepThen'), 5, 'fast');
     const first = await wait([slow, fast], { count: 1 });
     expect(first).toEqual([fast]);
@@ -372,5 +373,13 @@ describe('ThreadPool: back-pressure, close, idle workers', () => {
     } finally {
       write.mockRestore();
     }
+  });
+});
+
+describe('ThreadPool: task modules written in TypeScript', () => {
+  it('loads a .ts task module when the app runs with --import tsx (workers get the loader too)', () => {
+    // The fixture imports the built package ('greenio'), as an application does.
+    const r = runFixture('pools-ts-task.ts');
+    expect(r.json).toEqual({ value: 42 });
   });
 });
