@@ -14,11 +14,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Event, TimeoutError, joinAll, sleep, spawn, withTimeout } from 'greenio';
+import { Event, TimeoutError, formatRunInfo, joinAll, sleep, spawn, withTimeout } from 'greenio';
 import { isModulePatched } from 'greenio/monkey';
-// TODO: `import { formatRunInfo } from 'greenio';` once src/index.ts re-exports it. Until then the
-// built module itself: it must be the same copy as 'greenio' (one hub), never ../src.
-import { formatRunInfo } from '../dist/src/instrument/index.js';
 
 const patched = isModulePatched('fs') && isModulePatched('fetch');
 console.log(patched ? 'patched: greenio owns fs, net, timers and fetch' : 'not patched: run with --import greenio/patch to see the difference');

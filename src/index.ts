@@ -23,6 +23,7 @@ export {
 export { Channel } from './channel.js';
 export { Group, Pool, type Spawned, type MapInput, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool.js';
 export { config, type SyncIOMode } from './internal/config.js';
+export * from './instrument/index.js';
 export {
   GreenioError,
   GreenletExit,

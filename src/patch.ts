@@ -5,6 +5,7 @@
  * (comma list: fs,net,dns,timers,childProcess,http,fetch), and those of `config`.
  * Instrumentation the CLI asks for (`GREENIO_TRACE`, `GREENIO_REPORT`) starts here too.
  */
+import { config } from './internal/config.js';
 import { patchFromPreload, type PatchAllOptions } from './monkey.js';
 
 const skip = (process.env.GREENIO_NO_PATCH ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -16,7 +17,7 @@ for (const name of skip) {
 }
 patchFromPreload(options);
 
-if (process.env.GREENIO_TRACE || process.env.GREENIO_REPORT || process.env.GREENIO_MONITOR === '1') {
+if (process.env.GREENIO_TRACE || process.env.GREENIO_REPORT || config.monitor) {
   // Loaded only when asked: a plain preload loads nothing but the patches.
   await import('./instrument/preload.js');
 }

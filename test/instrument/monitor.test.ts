@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isMonitorRunning, startMonitor, stopMonitor } from '../../src/instrument/monitor.js';
+import { runFixture, type FixtureRun } from '../run-fixture.js';
+
+const fixture = fileURLToPath(new URL('../fixtures/instrument-monitor.ts', import.meta.url));
+const spinLine = readFileSync(fixture, 'utf8').split('\n').findIndex((l) => l.includes('// SPIN-LINE')) + 1;
+
+interface Report {
+  type: string;
+  greenlet: string | null;
+  fn: string | null;
+  durationMs: number;
+  site: string;
+  stack: string;
+}
+
+describe('the blocking monitor', () => {
+  let spin: FixtureRun;
+  let quiet: FixtureRun;
+  beforeAll(() => {
+    spin = runFixture('instrument-monitor.ts', ['spin']);
+    quiet = runFixture('instrument-monitor.ts', ['quiet']);
+  });
+
+  it('reports a 200 ms busy loop in a named greenlet once, naming the greenlet and the file:line of the loop', () => {
+    expect(spin.status, spin.stderr).toBe(0);
+    const reports = spin.json.reports as Report[];
+    expect(reports).toHaveLength(1);
+    const r = reports[0]!;
+    expect(r).toMatchObject({ type: 'stall', greenlet: 'spinner', fn: 'spinFor' });
+    expect(r.site).toMatch(new RegExp(`^busy \\(.*instrument-monitor\\.ts:${spinLine}:\\d+\\)$`));
+    expect(r.stack).toMatch(/at spinFor \(.*instrument-monitor\.ts:\d+:\d+\)/);
+    // At least the threshold, at most the loop plus generous slack.
+    expect(r.durationMs).toBeGreaterThan(100);
+    expect(r.durationMs).toBeLessThan(2000);
+  });
+
+  it('prints the report on stderr too', () => {
+    expect(spin.stderr).toMatch(
+      new RegExp(`greenio: the event loop was blocked for \\d+ ms \\(max 100 ms\\): spinner \\(spinFor\\) was running at busy \\(.*instrument-monitor\\.ts:${spinLine}:\\d+\\)`),
+    );
+  });
+
+  it('reports nothing for a program that never blocks', () => {
+    expect(quiet.status, quiet.stderr).toBe(0);
+    expect(quiet.json.reports).toEqual([]);
+    expect(quiet.stderr).not.toMatch(/blocked/);
+  });
+
+  it('starts quickly and stops cleanly: no thread, timer or listener left behind', () => {
+    for (const run of [spin, quiet]) {
+      expect(run.json.running).toBe(true);
+      expect(run.json.stopped).toBe(true);
+      expect(run.json.startMs).toBeLessThan(5000);
+      // stdout/stderr are pipes under the test runner; anything else would be a leak.
+      expect((run.json.resources as string[]).filter((r) => !/^(PipeWrap|TTYWrap)$/.test(r))).toEqual([]);
+    }
+  });
+
+  it('never keeps a process alive: one that ends without stopping it exits by itself', () => {
+    const t0 = performance.now();
+    const run = runFixture('instrument-monitor.ts', ['left-running']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.json.stopped).toBe(false);
+    expect(run.json.reports).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('start and stop in process: running only in between, resources back to what they were', async () => {
+    const before = process.getActiveResourcesInfo().sort();
+    expect(isMonitorRunning()).toBe(false);
+    await Promise.all([startMonitor({ maxBlockingTime: 1000, print: false }), startMonitor()]); // the second is a no-op
+    expect(isMonitorRunning()).toBe(true);
+    await stopMonitor();
+    await stopMonitor(); // no-op
+    expect(isMonitorRunning()).toBe(false);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(process.getActiveResourcesInfo().sort()).toEqual(before);
+  });
+
+  it('rejects bad options with TypeError/RangeError', async () => {
+    await expect(startMonitor({ maxBlockingTime: -1 })).rejects.toThrow(RangeError);
+    await expect(startMonitor({ maxBlockingTime: '5' as never })).rejects.toThrow(/Expected `maxBlockingTime` to be a number of milliseconds >= 0, got `'5'` \(string\)/);
+    await expect(startMonitor({ print: 1 as never })).rejects.toThrow(TypeError);
+    expect(isMonitorRunning()).toBe(false);
+  });
+});
