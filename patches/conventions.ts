@@ -99,6 +99,8 @@ export interface PromiseSpec {
   withSignal?: (args: unknown[], signal: AbortSignal) => unknown[] | undefined;
   /** The op's detail from the arguments (default: the first argument). */
   detail?: (args: ArrayLike<unknown>, self: unknown) => unknown;
+  /** Calls that are not the application's IO (Node's own module loader): left untracked. */
+  bypass?: (args: ArrayLike<unknown>) => boolean;
 }
 
 interface PromiseState {
@@ -129,9 +131,10 @@ const PROMISE: OpHandler<unknown> = {
 
 /** Wrap a promise-returning function (`fsp.readFile(path)`): the promise becomes a hub wait. */
 export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => AnyFunction {
-  const { kind, withSignal, detail, cleanup } = spec;
+  const { kind, withSignal, detail, cleanup, bypass } = spec;
   return (original) =>
     ({ wrapper(this: unknown) {
+      if (bypass !== undefined && bypass(arguments)) return Reflect.apply(original, this, arguments);
       const flow = als.getStore() ?? hub.main;
       const pending = cleanup === true ? null : hub.takePending(flow);
       if (pending !== null) return Promise.reject(pending);

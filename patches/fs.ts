@@ -66,7 +66,7 @@ function callbackFor(name: string): (o: AnyFunction) => AnyFunction {
 
 function promiseFor(name: string): (o: AnyFunction) => AnyFunction {
   if (name === 'open') return promiseWrapper({ kind: kindOf(name), onLate: closeLateHandle, onValue: patchFileHandle });
-  if (name === 'readFile') return promiseWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 1, s) });
+  if (name === 'readFile') return promiseWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 1, s), bypass: byModuleLoader });
   if (name === 'writeFile') return promiseWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 2, s) });
   return promiseWrapper({ kind: kindOf(name) });
 }
@@ -78,6 +78,20 @@ function handleMethodFor(name: string): (o: AnyFunction) => AnyFunction {
   if (name === 'readFile') return promiseWrapper({ kind, detail, withSignal: (a, s) => optionsWithSignal(a, 0, s) });
   if (name === 'writeFile') return promiseWrapper({ kind, detail, withSignal: (a, s) => optionsWithSignal(a, 1, s) });
   return promiseWrapper({ kind, detail });
+}
+
+/**
+ * Node 20's ESM loader reads each module's source with `fs.promises.readFile(url)`:
+ * loading the application is not its IO. Only a URL argument pays for the stack look.
+ */
+function byModuleLoader(args: ArrayLike<unknown>): boolean {
+  if (!(args[0] instanceof URL)) return false;
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 4;
+  Error.captureStackTrace(holder, byModuleLoader);
+  Error.stackTraceLimit = limit;
+  return (holder.stack ?? '').includes('node:internal/modules/esm/');
 }
 
 let handleProtoPatched = false;

@@ -65,3 +65,11 @@ describe('the late-patch warning', () => {
     expect(r.json).toMatchObject({ capturedAttributed: true, lookedUpAttributed: true });
   });
 });
+
+describe('loading the application', () => {
+  it('is not counted as the application’s IO (Node 20 reads ES modules with fs.promises.readFile)', () => {
+    const r = run(['--import', 'greenio/patch', '--input-type=module', '-e', "import { stats } from 'greenio'; console.log(JSON.stringify(stats().io))"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json['fs.readFile']).toBeUndefined();
+  });
+});
