@@ -74,6 +74,8 @@ const HELP = `Usage: greenio <command> [options]
 Commands:
   greenio run [options] script [args...]   run a script with all IO patched (node --import greenio/patch)
   greenio report TRACE.json [-o FILE]      write a self-contained HTML timeline of a trace
+  greenio worker --queue NAME [options] processor.js
+                                           run BullMQ jobs as greenlets (see greenio worker --help)
 
   greenio <command> --help                 options of a command
   greenio --version
@@ -301,6 +303,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (command === 'run') return await runCommand(rest);
     if (command === 'report') return await reportCommand(rest);
+    if (command === 'worker') {
+      // Loaded only for this command: it needs the optional peer dependency bullmq.
+      const { workerCommand } = await import('./bullmq/cli.js');
+      return await workerCommand(rest);
+    }
     throw new UsageError(`unknown command '${command}' (see greenio --help)`);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
