@@ -3,10 +3,14 @@
  * aborts the request natively (an AbortSignal is given to each call that has none of its
  * own) and so also stops a body being read. Reading the body (`text()`, `json()`,
  * `arrayBuffer()`, `blob()`, `bytes()`, `formData()`) is a wait too.
+ * fetch's connection pool works detached (`hub.detached`): a keep-alive connection opened
+ * during one greenlet's request is nobody's, so that greenlet's death never closes it
+ * while another uses it; a request is aborted through its signal, never its socket.
  * Limit: a call that passes its own `signal` is aborted by greenio only by dropping its
  * result; the request itself runs until that signal or the server ends it.
  */
 import * as hub from '../src/hub.js';
+import type { AnyFunction } from '../src/internal/wrap.js';
 import { promiseWrapper } from './conventions.js';
 import { patchFn, unpatchOwner, type Patch } from './patch.js';
 
@@ -31,6 +35,15 @@ function urlOf(input: unknown): string {
   return '';
 }
 
+/** `original`, run in the detached context (its pool's sockets and timers are nobody's). */
+function detach(original: AnyFunction): AnyFunction {
+  return ({
+    fetch(this: unknown) {
+      return hub.als.run(hub.detached, Reflect.apply, original, this, arguments);
+    },
+  }).fetch;
+}
+
 let active = false;
 
 export const fetchPatch: Patch = {
@@ -42,7 +55,7 @@ export const fetchPatch: Patch = {
   patch() {
     if (active || typeof globalThis.fetch !== 'function') return;
     active = true;
-    patchFn(NAME, 'global', 'fetch', globalThis, 'fetch', promiseWrapper({
+    patchFn(NAME, 'global', 'fetch', globalThis, 'fetch', (original) => promiseWrapper({
       kind: K_FETCH,
       detail: (a) => urlOf(a[0]),
       withSignal,
@@ -50,7 +63,7 @@ export const fetchPatch: Patch = {
       onValue: (res, ac) => {
         if (ac !== null && res instanceof Response) Object.defineProperty(res, kAbort, { value: ac, configurable: true });
       },
-    }));
+    })(detach(original)));
     for (const m of BODY) {
       patchFn(NAME, 'global', `Response.prototype.${m}`, Response.prototype, m, promiseWrapper({
         kind: K_BODY,

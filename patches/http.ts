@@ -1,11 +1,14 @@
 /**
  * The http/https patch: a client request (`request`, `get`) belongs to the flow that
  * made it; a kill or a Timeout destroys it (and the socket under it), the reason going
- * to its `'error'` listeners if it has any. Servers are `net.Server`s: the net patch
+ * to its `'error'` listeners if it has any. A keep-alive socket belongs to the request
+ * using it and to nobody while pooled. Servers are `net.Server`s: the net patch
  * owns their listening handle and accepted sockets. Limit: `new http.ClientRequest()`
  * made directly (not through `request`/`get`) is tracked only through its socket.
  */
 import * as hub from '../src/hub.js';
+import type { AnyOp } from '../src/hub.js';
+import { kOp } from '../src/internal/symbols.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
 import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
@@ -16,9 +19,23 @@ const K_REQUEST = hub.kind('http.request', { resource: true });
 const REQUEST: HandleSpec = { kind: K_REQUEST, abort: (req, reason, silent) => destroyHandle(req, reason, silent) };
 
 type ClientRequest = import('node:http').ClientRequest;
+type Socket = import('node:net').Socket;
 
 function describe(req: ClientRequest): string {
   return `${req.method} ${req.protocol}//${req.host}${req.path}`;
+}
+
+// A keep-alive socket is lent by its Agent: it belongs to the request using it (taken
+// over on 'socket'), and to nobody while it waits in the Agent's pool ('free').
+function onSocket(this: ClientRequest, sock: Socket): void {
+  const op = (sock as unknown as Record<symbol, AnyOp | undefined>)[kOp];
+  if (op === undefined) return;
+  hub.adopt(op);
+  if (!sock.listeners('free').includes(onFree)) sock.on('free', onFree);
+}
+function onFree(this: Socket): void {
+  const op = (this as unknown as Record<symbol, AnyOp | undefined>)[kOp];
+  if (op !== undefined) hub.adopt(op, hub.main);
 }
 
 function requestWrapper(original: AnyFunction): AnyFunction {
@@ -26,6 +43,7 @@ function requestWrapper(original: AnyFunction): AnyFunction {
     const pending = hub.takePending(hub.currentFlow());
     const req = Reflect.apply(original, this, arguments) as ClientRequest;
     trackHandle(req, describe(req), REQUEST);
+    req.once('socket', onSocket);
     if (pending !== null) process.nextTick(() => destroyHandle(req, pending));
     return req;
   } }).wrapper;

@@ -243,7 +243,16 @@ export function installMain(g: Core): void {
   g.state = State.Running;
   g.startedAt = Math.floor(performance.now());
   main = g;
+  detached.greenlet = g;
 }
+
+/**
+ * The context of work done on behalf of everyone (a connection pool's internals, such
+ * as fetch's): patches leave what runs in it untracked, so no greenlet owns, and no
+ * greenlet's death closes, a pooled connection. Enter it with `als.run(detached, fn)`.
+ */
+export const detached: Flow = new Flow();
+detached.greenlet = main;
 
 /** The flow running now. */
 export function currentFlow(): Flow {
@@ -301,9 +310,9 @@ function finish(op: AnyOp): void {
  * Move a tracked op (a handle) to the current flow: a socket accepted by a server is
  * handed to the greenlet that serves it, so killing that greenlet closes it.
  */
-export function adopt(op: AnyOp): void {
+export function adopt(op: AnyOp, to: Flow = als.getStore() ?? main): void {
   if ((op.bits & SETTLED) !== 0) return;
-  const to = als.getStore() ?? main;
+  if (to === detached) to = main;
   if (op.flow === to) return;
   const wait = op.res !== null;
   const from = op.flow;

@@ -27,6 +27,8 @@ import {
 export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
 export { syncWrapper } from '../patches/sync.js';
 export { kind } from './hub.js';
+import { adopt as hubAdopt, main, type AnyOp } from './hub.js';
+import { kOp } from './internal/symbols.js';
 export type { ModulePatch } from '../patches/index.js';
 
 /** Options of `patchAll()`: every module family is patched unless set to false. */
@@ -203,6 +205,40 @@ export function registerPatch(def: ModulePatch): void {
 /** Wrap `obj[name]` on behalf of the third-party patch of `module` (undone by `unpatchAll`). */
 export function wrapMethod(module: string, obj: object, name: PropertyKey, make: (original: AnyFunction) => AnyFunction): boolean {
   return wrap(obj, name, make, modulePatchOwner({ module } as ModulePatch));
+}
+
+function opOf(handle: unknown): AnyOp | undefined {
+  if (handle === null || (typeof handle !== 'object' && typeof handle !== 'function')) throw new TypeError(expected('handle', 'a socket, server, request or child process', handle));
+  return (handle as Record<symbol, AnyOp | undefined>)[kOp];
+}
+
+/**
+ * Make a tracked handle (a socket, server, request or child process) belong to the
+ * current greenlet: its kill, or its death from an error, closes it. Returns false if
+ * the handle is not tracked (opened before the patch, or by a pool's own machinery).
+ */
+export function adopt(handle: object): boolean {
+  const op = opOf(handle);
+  if (op === undefined || op.settled) return false;
+  hubAdopt(op);
+  return true;
+}
+
+/**
+ * Make a tracked handle belong to no greenlet (to the main greenlet, which is never
+ * killed): for a connection pool that opens a connection inside one greenlet and lends
+ * it to others, so that the opener's death does not close it.
+ * @example
+ * import net from 'node:net';
+ * import { disown } from 'greenio/monkey';
+ * const conn = net.connect(5432, '127.0.0.1');
+ * disown(conn); // the pool's now
+ */
+export function disown(handle: object): boolean {
+  const op = opOf(handle);
+  if (op === undefined || op.settled) return false;
+  hubAdopt(op, main);
+  return true;
 }
 
 /** @internal The preload entry (`greenio/patch`) patches before the application loads. */
