@@ -37,13 +37,15 @@ interface CallbackState {
   ac: AbortController | null;
 }
 
+// `op.data` is the user's callback, or a CallbackState when the call got a signal.
 const CALLBACK: OpHandler<unknown> = {
   cancel(op, reason, silent) {
-    const s = op.data as CallbackState;
-    s.ac?.abort(reason);
+    const d = op.data as AnyFunction | CallbackState;
+    const cb = typeof d === 'function' ? d : d.cb;
+    if (typeof d !== 'function') d.ac?.abort(reason);
     if (silent === true) return false;
     // As Node does for an AbortSignal: the callback is called once, with the error.
-    process.nextTick(s.cb, reason);
+    process.nextTick(cb, reason);
     return true;
   },
 };
@@ -63,13 +65,17 @@ export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => 
         process.nextTick(cb as AnyFunction, pending);
         return undefined;
       }
-      let args: unknown[] = Array.prototype.slice.call(arguments);
-      const state: CallbackState = { cb: cb as AnyFunction, ac: null };
+      // The hot path allocates the op and one closure: the arguments object itself is
+      // reused (its last slot swapped for the wrapped callback).
+      let args: ArrayLike<unknown> & { [i: number]: unknown } = arguments;
+      let data: AnyFunction | CallbackState = cb as AnyFunction;
       if (withSignal !== undefined) {
-        state.ac = new AbortController();
-        args = withSignal(args, state.ac.signal) ?? args;
+        const ac = new AbortController();
+        const list = Array.prototype.slice.call(arguments) as unknown[];
+        args = withSignal(list, ac.signal) ?? list;
+        data = { cb: cb as AnyFunction, ac };
       }
-      const op = hub.track(kind, detail === undefined ? args[0] : detail(args, this), CALLBACK, state, flow);
+      const op = hub.track(kind, detail === undefined ? args[0] : detail(args, this), CALLBACK, data, flow);
       args[args.length - 1] = function (this: unknown, err: unknown) {
         if (!op.end()) {
           if (onLate !== undefined && err == null) onLate(...Array.prototype.slice.call(arguments, 1));
