@@ -9,7 +9,7 @@ import * as hub from './hub.js';
 import { Op, type AnyOp, type OpHandler } from './hub.js';
 import { runSoon } from './internal/soon.js';
 import { checkFunction, checkTimeout } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, removeFrom, type Waitable, type Watcher } from './internal/waitable.js';
+import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Waitable, type Watcher } from './internal/waitable.js';
 import type { Transferable } from './internal/task-codec.js';
 import { CancelledError } from './errors.js';
 
@@ -186,17 +186,12 @@ export class Future<T = unknown> implements Waitable {
 
   /** @internal */
   _watch(w: AnyOp | Watcher): void {
-    const cur = this._w;
-    if (cur === null) this._w = w;
-    else if (Array.isArray(cur)) cur.push(w);
-    else this._w = [cur, w];
+    this._w = slotAdd(this._w, w);
   }
 
   /** @internal */
   _unwatch(w: AnyOp | Watcher): void {
-    const cur = this._w;
-    if (cur === w) this._w = null;
-    else if (Array.isArray(cur)) removeFrom(cur, w);
+    this._w = slotRemove(this._w, w);
   }
 
   /** For run-info: `ThreadPool task add`. */

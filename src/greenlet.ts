@@ -12,7 +12,7 @@ import { config } from './internal/config.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
 import { reportCallbackError, runSoon } from './internal/soon.js';
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, removeFrom, type Watcher } from './internal/waitable.js';
+import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Watcher, type WatchSlot } from './internal/waitable.js';
 import { greenletLabel, ms as fmtMs, opText } from './internal/describe.js';
 import { GreenletExit, TimeoutError } from './errors.js';
 import './timeout.js'; // installs the TimeoutError factory of blocking calls
@@ -56,7 +56,7 @@ export class Greenlet<T = unknown> extends Core {
   /** @internal */ _fn: ((...args: never[]) => unknown) | null;
   // Joiners and collectors, in the order they came: one, or an array of them (most
   // greenlets have at most one joiner, and 100k of them should not mean 100k arrays).
-  /** @internal */ _w: AnyOp | Watcher | Array<AnyOp | Watcher> | null = null;
+  /** @internal */ _w: WatchSlot<AnyOp | Watcher> = null;
   /** @internal FAILED | OBSERVED */ _bits = 0;
 
   constructor(fn: (...args: never[]) => T | Promise<T>, ...args: unknown[]);
@@ -249,16 +249,11 @@ export class Greenlet<T = unknown> extends Core {
 
   /** @internal */
   _watch(w: AnyOp | Watcher): void {
-    const cur = this._w;
-    if (cur === null) this._w = w;
-    else if (Array.isArray(cur)) cur.push(w);
-    else this._w = [cur, w];
+    this._w = slotAdd(this._w, w);
   }
   /** @internal */
   _unwatch(w: AnyOp | Watcher): void {
-    const cur = this._w;
-    if (cur === w) this._w = null;
-    else if (Array.isArray(cur)) removeFrom(cur, w);
+    this._w = slotRemove(this._w, w);
   }
 
   /** @internal Record the outcome, once; notify joiners now and links soon. */

@@ -30,3 +30,24 @@ export function removeFrom<T>(list: T[] | null, w: T): void {
   const i = list.indexOf(w);
   if (i >= 0) list.splice(i, 1);
 }
+
+/**
+ * A greenlet's or future's joiners: none, one, or an array of them, in arrival order
+ * (most have at most one joiner; 100k of them should not mean 100k arrays).
+ */
+export type WatchSlot<W> = W | W[] | null;
+
+export function slotAdd<W>(cur: WatchSlot<W>, w: W): WatchSlot<W> {
+  if (cur === null) return w;
+  if (Array.isArray(cur)) {
+    cur.push(w);
+    return cur;
+  }
+  return [cur, w];
+}
+
+export function slotRemove<W>(cur: WatchSlot<W>, w: W): WatchSlot<W> {
+  if (cur === w) return null;
+  if (Array.isArray(cur)) removeFrom(cur, w);
+  return cur;
+}
