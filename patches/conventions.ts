@@ -59,7 +59,6 @@ export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => 
       const cb = n > 0 ? (arguments[n - 1] as unknown) : undefined;
       if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
       const flow = als.getStore() ?? hub.main;
-      if (flow === hub.detached) return Reflect.apply(original, this, arguments);
       const pending = cleanup === true ? null : hub.takePending(flow);
       if (pending !== null) {
         process.nextTick(cb as AnyFunction, pending);
@@ -143,7 +142,6 @@ export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => An
     ({ wrapper(this: unknown) {
       if (bypass !== undefined && bypass(arguments)) return Reflect.apply(original, this, arguments);
       const flow = als.getStore() ?? hub.main;
-      if (flow === hub.detached) return Reflect.apply(original, this, arguments);
       const pending = cleanup === true ? null : hub.takePending(flow);
       if (pending !== null) return Promise.reject(pending);
       let ac: AbortController | null = null;
@@ -189,7 +187,6 @@ type Emitter = { once(event: string, fn: () => void): unknown };
  * so a kill aborts it. Idempotent per handle; the op is kept on `handle[kOp]`.
  */
 export function trackHandle(handle: object, detail: unknown, spec: HandleSpec): AnyOp | undefined {
-  if (als.getStore() === hub.detached) return undefined; // a pool's own handle: nobody's
   const h = handle as Record<symbol, AnyOp | undefined>;
   const existing = h[kOp];
   if (existing !== undefined && !existing.settled) return existing;

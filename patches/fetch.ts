@@ -3,9 +3,10 @@
  * aborts the request natively (an AbortSignal is given to each call that has none of its
  * own) and so also stops a body being read. Reading the body (`text()`, `json()`,
  * `arrayBuffer()`, `blob()`, `bytes()`, `formData()`) is a wait too.
- * fetch's connection pool works detached (`hub.detached`): a keep-alive connection opened
- * during one greenlet's request is nobody's, so that greenlet's death never closes it
- * while another uses it; a request is aborted through its signal, never its socket.
+ * A connection opened for a request belongs to the requesting greenlet while the
+ * request is in flight (a kill destroys it, whatever Node's undici does on abort), and
+ * to nobody once answered: back in fetch's keep-alive pool, another greenlet may reuse
+ * it, and the first one's death must not close it.
  * Limit: a call that passes its own `signal` is aborted by greenio only by dropping its
  * result; the request itself runs until that signal or the server ends it.
  */
@@ -35,13 +36,24 @@ function urlOf(input: unknown): string {
   return '';
 }
 
-/** `original`, run in the detached context (its pool's sockets and timers are nobody's). */
-function detach(original: AnyFunction): AnyFunction {
+/**
+ * `original`, run in a flow of its own within the caller's: what it opens (the
+ * connection) is the caller's while the request is in flight, and is handed to nobody
+ * (the main greenlet) once the response or the error has arrived.
+ */
+function lend(original: AnyFunction): AnyFunction {
   return ({
     fetch(this: unknown) {
-      return hub.als.run(hub.detached, Reflect.apply, original, this, arguments);
+      const flow = hub.Flow.sub(hub.currentFlow());
+      const p = hub.als.run(flow, Reflect.apply, original, this, arguments) as unknown;
+      if (p instanceof Promise) p.then(() => release(flow), () => release(flow));
+      return p;
     },
   }).fetch;
+}
+
+function release(flow: hub.Flow): void {
+  for (const op of hub.opsOfFlow(flow)) if (op.kind.resource) hub.adopt(op, hub.main);
 }
 
 let active = false;
@@ -63,7 +75,7 @@ export const fetchPatch: Patch = {
       onValue: (res, ac) => {
         if (ac !== null && res instanceof Response) Object.defineProperty(res, kAbort, { value: ac, configurable: true });
       },
-    })(detach(original)));
+    })(lend(original)));
     for (const m of BODY) {
       patchFn(NAME, 'global', `Response.prototype.${m}`, Response.prototype, m, promiseWrapper({
         kind: K_BODY,

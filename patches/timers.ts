@@ -38,7 +38,7 @@ const TIMER: OpHandler<unknown> = {
 function setterWrapper(kind: hub.Kind, repeat: boolean, clear: Clear): (o: AnyFunction) => AnyFunction {
   return (original) =>
     ({ wrapper(this: unknown, cb: unknown) {
-      if (typeof cb !== 'function' || hub.als.getStore() === hub.detached) return Reflect.apply(original, this, arguments);
+      if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
       const state: TimerState = { handle: null, clear };
       const op = hub.track(kind, kind === K_IMMEDIATE ? 0 : arguments[1], TIMER, state);
       const args = Array.prototype.slice.call(arguments) as unknown[];

@@ -269,12 +269,14 @@ export class Greenlet<T = unknown> extends Core {
     if (!ok) this._bits |= FAILED;
     hub.unregister(this);
     const r = this.x as GreenletRare | null;
-    if (r !== null && r.killed !== null) r.exitError = r.killed;
     // Died of a kill or an error: nothing it registered may call back after its death,
-    // and nothing it opened stays open. (Returning normally keeps a server or an
-    // interval it started running.)
+    // nothing it opened stays open, and what still runs in its context (a library's
+    // retry, a promise chain it did not await) gets that error from any greenio wait or
+    // patched IO. (Returning normally keeps a server or an interval it started running.)
     if (threw || (r !== null && r.killed !== null)) {
-      hub.releaseAll(this, r?.killed ?? (v instanceof Error ? v : new GreenletExit('greenlet failed')));
+      const err = r?.killed ?? (v instanceof Error ? v : new GreenletExit('greenlet failed'));
+      this.rare().exitError = err;
+      hub.releaseAll(this, err);
     }
     if (endChannel.hasSubscribers) endChannel.publish({ greenlet: this, ok, value: v });
     const w = this._w;

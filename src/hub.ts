@@ -243,16 +243,7 @@ export function installMain(g: Core): void {
   g.state = State.Running;
   g.startedAt = Math.floor(performance.now());
   main = g;
-  detached.greenlet = g;
 }
-
-/**
- * The context of work done on behalf of everyone (a connection pool's internals, such
- * as fetch's): patches leave what runs in it untracked, so no greenlet owns, and no
- * greenlet's death closes, a pooled connection. Enter it with `als.run(detached, fn)`.
- */
-export const detached: Flow = new Flow();
-detached.greenlet = main;
 
 /** The flow running now. */
 export function currentFlow(): Flow {
@@ -312,7 +303,6 @@ function finish(op: AnyOp): void {
  */
 export function adopt(op: AnyOp, to: Flow = als.getStore() ?? main): void {
   if ((op.bits & SETTLED) !== 0) return;
-  if (to === detached) to = main;
   if (op.flow === to) return;
   const wait = op.res !== null;
   const from = op.flow;
@@ -517,6 +507,12 @@ export function releaseAll(g: Core, err: Error): void {
   release(g);
   const subs = g.x === null ? null : g.x.subflows;
   if (subs !== null) for (const f of [...subs]) release(f);
+}
+
+/** The ops of one flow, in order of creation. */
+export function opsOfFlow(f: Flow): AnyOp[] {
+  const cur = f.ops;
+  return cur === null ? [] : cur instanceof Set ? [...cur] : [cur];
 }
 
 /** Every op a greenlet holds now, waits first. */

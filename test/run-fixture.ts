@@ -14,7 +14,9 @@ export function runFixture(name: string, args: string[] = [], env: Record<string
   const r = spawnSync(process.execPath, ['--import', 'tsx', ...nodeArgs, script, ...args], {
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...process.env, ...env },
+    // No tsx transform cache: its cache IO (on a cold cache) would be the fixture's own
+    // main-greenlet IO, and fixtures count IO exactly.
+    env: { ...process.env, TSX_DISABLE_CACHE: '1', ...env },
   });
   const last = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (last === undefined && !expectJson) return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: {} };
