@@ -7,7 +7,7 @@
 import * as hub from './hub.js';
 import type { OpHandler } from './hub.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
-import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, parseWait, type QueueWaitOptions } from './internal/waiters.js';
+import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './internal/waiters.js';
 
 const K_GET = hub.kind('queue.get');
 const K_PUT = hub.kind('queue.put');
@@ -116,17 +116,8 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /** Iterate with `get()` until the channel is shut down; then the loop ends cleanly. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (;;) {
-      let item: T;
-      try {
-        item = await this.get();
-      } catch (e) {
-        if (e instanceof QueueShutDown && this._shut) return;
-        throw e;
-      }
-      yield item;
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return iterateUntilShutDown(() => this.get(), () => this._shut);
   }
 
   /** `<Channel getters=0 putters=1>`, for logs. */

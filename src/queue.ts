@@ -12,7 +12,7 @@ import { GreenioError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js'
 import { Deque, Stack, type Store } from './internal/deque.js';
 import { Heap, pythonCompare, type Compare } from './internal/pyorder.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, parseWait, type QueueWaitOptions } from './internal/waiters.js';
+import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './internal/waiters.js';
 
 export type { QueueWaitOptions };
 
@@ -184,17 +184,8 @@ export class Queue<T> implements AsyncIterable<T> {
    * Iterate with `get()` until the queue is shut down and empty; then the loop ends
    * cleanly. Breaking out of the loop leaves nothing waiting on the queue.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (;;) {
-      let item: T;
-      try {
-        item = this._store.length > 0 ? this._take() : await this.get();
-      } catch (e) {
-        if (e instanceof QueueShutDown && this._shut) return;
-        throw e;
-      }
-      yield item;
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return iterateUntilShutDown(() => (this._store.length > 0 ? this._take() : this.get()), () => this._shut);
   }
 
   /** `<Queue maxsize=1 size=1 getters=0 putters=2>`, for logs. */

@@ -5,7 +5,7 @@
  * cancelling is O(1); the list is compacted once tombstones outnumber live waiters.
  */
 import type { AnyOp, OpHandler } from '../hub.js';
-import { QueueEmpty, QueueFull } from '../errors.js';
+import { QueueEmpty, QueueFull, QueueShutDown } from '../errors.js';
 import { Deque } from './deque.js';
 import { checkBoolean, checkOptions, checkTimeout } from './validate.js';
 
@@ -121,4 +121,23 @@ export interface QueueWaitOptions {
   block?: boolean;
   /** With `block`, give up after this many ms (`QueueFull` / `QueueEmpty`). */
   timeout?: number;
+}
+
+/**
+ * A queue's or channel's async iteration: `take()` until it throws `QueueShutDown` and
+ * the queue is shut down (the loop then ends cleanly). An item at hand is yielded
+ * without an extra microtask turn.
+ */
+export async function* iterateUntilShutDown<T>(take: () => T | Promise<T>, isShut: () => boolean): AsyncGenerator<T, void, undefined> {
+  for (;;) {
+    let item: T;
+    try {
+      const r = take();
+      item = r instanceof Promise ? await r : r;
+    } catch (e) {
+      if (e instanceof QueueShutDown && isShut()) return;
+      throw e;
+    }
+    yield item;
+  }
 }
