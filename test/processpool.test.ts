@@ -6,20 +6,12 @@ import { spawn } from '../src/greenlet.js';
 import { sleep } from '../src/sleep.js';
 import { CancelledError, PoolClosedError, RemoteError, TimeoutError } from '../src/errors.js';
 import { tempDir } from './helpers.js';
-import { alive, lineCount, task, waitUntil } from './fixtures/pools-util.js';
+import { alive, lineCount, task, waitUntil, closingAfterEach } from './fixtures/pools-util.js';
 import { runFixture } from './run-fixture.js';
 
 type Who = { threadId: number; pid: number };
 
-const pools: ProcessPool[] = [];
-function pool(options?: ConstructorParameters<typeof ProcessPool>[0]): ProcessPool {
-  const p = new ProcessPool(options);
-  pools.push(p);
-  return p;
-}
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close({ timeout: 5000 })));
-});
+const pool = closingAfterEach(afterEach, (o?: ConstructorParameters<typeof ProcessPool>[0]) => new ProcessPool(o));
 
 describe('ProcessPool: running tasks', () => {
   it('runs function and module tasks in child processes', async () => {

@@ -9,18 +9,10 @@ import { withTimeout } from '../src/timeout.js';
 import { iwait, wait } from '../src/wait.js';
 import { CancelledError, GreenletExit, PoolClosedError, QueueFull, RemoteError, TimeoutError } from '../src/errors.js';
 import { tempDir, timersOf } from './helpers.js';
-import { lineCount, task, waitUntil } from './fixtures/pools-util.js';
+import { lineCount, task, waitUntil, closingAfterEach } from './fixtures/pools-util.js';
 import { runFixture } from './run-fixture.js';
 
-const pools: ThreadPool[] = [];
-function pool(options?: ConstructorParameters<typeof ThreadPool>[0]): ThreadPool {
-  const p = new ThreadPool(options);
-  pools.push(p);
-  return p;
-}
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close({ timeout: 5000 })));
-});
+const pool = closingAfterEach(afterEach, (o?: ConstructorParameters<typeof ThreadPool>[0]) => new ThreadPool(o));
 
 describe('ThreadPool: running tasks', () => {
   it('runs a function task on another thread and resolves its future', async () => {
