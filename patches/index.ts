@@ -1,10 +1,14 @@
 /**
- * The patch registry: the built-in patches (one per Node module family) and the patches
- * of third-party modules, which one `require-in-the-middle` hook applies as each module
- * is loaded (and at once if it was loaded already). Limit: a pure-ESM package is not
- * seen by the hook (it goes through neither `require` nor the CJS loader).
+ * The patch registry: the built-in patches (one per Node module family), the client
+ * integrations (`clients.ts`: rows of third-party patches by `patchAll()` option name)
+ * and users' own third-party patches, which one `require-in-the-middle` hook applies as
+ * each module is loaded (and at once if it was loaded already). Limit: a pure-ESM
+ * package is not seen by the hook (it goes through neither `require` nor the CJS
+ * loader); an ES-module `import` of a CJS package is seen through the files it requires
+ * inside the package (`pg/lib/client.js`), so integrations name those.
  */
 import { createRequire } from 'node:module';
+import { sep } from 'node:path';
 import { childProcessPatch } from './child-process.js';
 import { dnsPatch } from './dns.js';
 import { fetchPatch } from './fetch.js';
@@ -13,9 +17,10 @@ import { httpPatch } from './http.js';
 import { netPatch } from './net.js';
 import { streamsPatch } from './streams.js';
 import { timersPatch } from './timers.js';
-import { unpatchOwner, type Implements, type Patch } from './patch.js';
+import { clientPatches, type ClientName } from './clients.js';
+import { unpatchOwner, type ModulePatch, type Patch } from './patch.js';
 
-export type { Patch, Implements } from './patch.js';
+export type { Patch, Implements, ModulePatch } from './patch.js';
 
 /** Built-in patches by option name of `patchAll()`. */
 export const builtinPatches = {
@@ -29,22 +34,25 @@ export const builtinPatches = {
   fetch: fetchPatch,
 } as const;
 
-/** A user's patch of a third-party module (see `registerPatch` in greenio/monkey). */
-export interface ModulePatch {
-  /** The package name as required (`'pg'`), or a path inside it (`'pg/lib/client.js'`). */
-  module: string;
-  /** The names it wraps, by calling convention (for reports and your own tests). */
-  implements?: Implements;
-  /** Wrap what you need on the module's exports (use the factories of `greenio/monkey`). */
-  patch(exports: unknown): void;
-  /** Undo it (optional: wraps made through `wrapMethod` are undone for you). */
-  unpatch?(exports: unknown): void;
-}
+/** The client integrations by `patchAll()` option name (`pg`, `ioredis`, …). */
+export type { ClientName } from './clients.js';
+export const clientNames = Object.keys(clientPatches) as ClientName[];
 
-const thirdParty: ModulePatch[] = [];
-const applied = new Map<ModulePatch, unknown>();
+const userPatches: ModulePatch[] = [];
+const clientsOn = new Set<ClientName>();
+// Per patch, every copy of its module it was applied to (a package can be installed twice:
+// bullmq's own ioredis beside the application's).
+const applied = new Map<ModulePatch, Set<unknown>>();
 let hook: { unhook(): void } | null = null;
+let hookedNames = '';
 let hooking = false;
+
+/** Every third-party patch in force: users' own, then the enabled integrations'. */
+function thirdParty(): ModulePatch[] {
+  const out = [...userPatches];
+  for (const name of clientNames) if (clientsOn.has(name)) out.push(...clientPatches[name]);
+  return out;
+}
 
 function ownerOf(p: ModulePatch): string {
   return `module:${p.module}`;
@@ -52,7 +60,7 @@ function ownerOf(p: ModulePatch): string {
 
 /** Register a third-party patch; applied now if `hooking` and the module is loaded. */
 export function addModulePatch(p: ModulePatch): void {
-  thirdParty.push(p);
+  userPatches.push(p);
   if (hooking) {
     installHook();
     applyIfLoaded(p);
@@ -60,57 +68,84 @@ export function addModulePatch(p: ModulePatch): void {
 }
 
 export function modulePatches(): readonly ModulePatch[] {
-  return thirdParty;
+  return thirdParty();
+}
+
+/** Turn a client integration on (applied at once if hooking and its client is loaded). */
+export function enableClient(name: ClientName): boolean {
+  if (clientsOn.has(name)) return false;
+  clientsOn.add(name);
+  if (hooking) {
+    installHook();
+    for (const p of clientPatches[name]) applyIfLoaded(p);
+  }
+  return true;
+}
+
+/** True while the integration `name` is on. */
+export function isClientOn(name: ClientName): boolean {
+  return clientsOn.has(name);
 }
 
 function applyTo(p: ModulePatch, exports: unknown): void {
-  if (applied.has(p)) return;
-  applied.set(p, exports);
+  let copies = applied.get(p);
+  if (copies === undefined) applied.set(p, (copies = new Set()));
+  if (copies.has(exports)) return;
+  copies.add(exports);
   p.patch(exports);
 }
 
+// A module loaded before the patch: found by resolution from the application's folder,
+// or, for a file inside a package (which a package's `exports` may hide from
+// resolution), by its path among the loaded modules: every copy of it.
 function applyIfLoaded(p: ModulePatch): void {
   const req = createRequire(`${process.cwd()}/`);
-  let path: string;
   try {
-    path = req.resolve(p.module);
+    const cached = req.cache[req.resolve(p.module)];
+    if (cached !== undefined) applyTo(p, cached.exports);
   } catch {
-    return; // not installed where the application runs: the hook applies it if it ever loads
+    // not resolvable from here: the cache scan below, or the hook if it ever loads
   }
-  const cached = req.cache[path];
-  if (cached !== undefined) applyTo(p, cached.exports);
+  if (!p.module.includes('/')) return;
+  const tail = `${sep}node_modules${sep}${p.module.split('/').join(sep)}`;
+  for (const [file, m] of Object.entries(req.cache)) if (m !== undefined && file.endsWith(tail)) applyTo(p, m.exports);
 }
 
+// One hook for every third-party patch; made again when the set of module names grows
+// (require-in-the-middle takes its list of names once, at construction).
 function installHook(): void {
-  if (hook !== null || thirdParty.length === 0) return;
+  const patches = thirdParty();
+  const names = [...new Set(patches.map((p) => p.module))];
+  const key = names.join('\0');
+  if (key === hookedNames || names.length === 0) return;
+  hook?.unhook();
+  hookedNames = key;
   const { Hook } = createRequire(import.meta.url)('require-in-the-middle') as typeof import('require-in-the-middle');
-  hook = new Hook(
-    thirdParty.map((p) => p.module),
-    { internals: true },
-    (exports, name) => {
-      for (const p of thirdParty) if (p.module === name) applyTo(p, exports);
-      return exports;
-    },
-  );
+  hook = new Hook(names, { internals: true }, (exports, name) => {
+    for (const p of thirdParty()) if (p.module === name) applyTo(p, exports);
+    return exports;
+  });
 }
 
 /** Start applying third-party patches (on load, and to modules loaded already). */
 export function enableModulePatches(): void {
   hooking = true;
   installHook();
-  for (const p of thirdParty) applyIfLoaded(p);
+  for (const p of thirdParty()) applyIfLoaded(p);
 }
 
 /** Undo every applied third-party patch and remove the hook. */
 export function disableModulePatches(): void {
   hooking = false;
-  for (const [p, exports] of [...applied].reverse()) {
-    p.unpatch?.(exports);
+  for (const [p, copies] of [...applied].reverse()) {
+    for (const exports of copies) p.unpatch?.(exports);
     unpatchOwner(ownerOf(p));
   }
   applied.clear();
+  clientsOn.clear();
   hook?.unhook();
   hook = null;
+  hookedNames = '';
 }
 
 export { ownerOf as modulePatchOwner };

@@ -42,6 +42,18 @@ export function patchAllFns(owner: string, module: string, prefix: string, obj: 
   }
 }
 
+/** A patch of a third-party module, applied by the one `require-in-the-middle` hook. */
+export interface ModulePatch {
+  /** The package name as required (`'pg'`), or a path inside it (`'pg/lib/client.js'`). */
+  module: string;
+  /** The names it wraps, by calling convention (for reports and your own tests). */
+  implements?: Implements;
+  /** Wrap what you need on the module's exports (use the factories of `greenio/monkey`). */
+  patch(exports: unknown): void;
+  /** Undo it (optional: wraps made through `wrapMethod` are undone for you). */
+  unpatch?(exports: unknown): void;
+}
+
 /** The generic revert. */
 export function unpatchOwner(owner: string): void {
   unwrapAll(owner);

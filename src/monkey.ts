@@ -18,7 +18,11 @@ import {
   allBuiltinPatches,
   builtinPatches,
   addModulePatch,
+  clientNames,
   disableModulePatches,
+  enableClient,
+  isClientOn,
+  type ClientName,
   enableModulePatches,
   modulePatchOwner,
   type ModulePatch,
@@ -45,6 +49,9 @@ export interface PatchAllOptions {
   /** Warn (once) when modules were loaded before this late patch (default true). */
   warnLate?: boolean;
 }
+
+/** Options of `patchAll()` for the client integrations: each is on unless set to false. */
+export type ClientPatchOptions = { [K in ClientName]?: boolean };
 
 /** What `patchAll()` did. */
 export interface PatchReport {
@@ -80,12 +87,11 @@ function apply(name: BuiltinName): boolean {
  * import { patchAll } from 'greenio/monkey';
  * patchAll({ syncIO: 'warn' });
  */
-export function patchAll(options?: PatchAllOptions): PatchReport {
-  const o = checkOptions('options', options) as PatchAllOptions;
+export function patchAll(options?: PatchAllOptions & ClientPatchOptions): PatchReport {
+  const o = checkOptions('options', options) as PatchAllOptions & ClientPatchOptions;
+  const known = ['fs', 'net', 'dns', 'timers', 'childProcess', 'http', 'fetch', ...clientNames, 'syncIO', 'warnLate'];
   for (const k of Object.keys(o)) {
-    if (!['fs', 'net', 'dns', 'timers', 'childProcess', 'http', 'fetch', 'syncIO', 'warnLate'].includes(k)) {
-      throw new TypeError(expected('options', 'patchAll options (fs, net, dns, timers, childProcess, http, fetch, syncIO, warnLate)', k));
-    }
+    if (!known.includes(k)) throw new TypeError(expected('options', `patchAll options (${known.join(', ')})`, k));
   }
   if (o.syncIO !== undefined) config.syncIO = o.syncIO;
   const report: PatchReport = { patched: [], alreadyPatched: [], skipped: [], lateModules: [] };
@@ -95,6 +101,13 @@ export function patchAll(options?: PatchAllOptions): PatchReport {
     if (opt !== undefined && typeof opt !== 'boolean') throw new TypeError(expected(OPTION_OF[name], 'a boolean', opt));
     if (opt === false) report.skipped.push(name);
     else if (apply(name)) report.patched.push(name);
+    else report.alreadyPatched.push(name);
+  }
+  for (const name of clientNames) {
+    const opt = o[name];
+    if (opt !== undefined && typeof opt !== 'boolean') throw new TypeError(expected(name, 'a boolean', opt));
+    if (opt === false) report.skipped.push(name);
+    else if (enableClient(name)) report.patched.push(name);
     else report.alreadyPatched.push(name);
   }
   enableModulePatches();
@@ -154,7 +167,9 @@ const ALIASES: Record<string, BuiltinName> = {
 /** True if the module (`'fs'`, `'node:fs/promises'`, `'child_process'`, `'fetch'`) is patched now. */
 export function isModulePatched(name: string): boolean {
   if (typeof name !== 'string') throw new TypeError(expected('name', 'a module name', name));
-  const n = ALIASES[name.replace(/^node:/, '')];
+  const bare = name.replace(/^node:/, '');
+  if ((clientNames as string[]).includes(bare)) return isClientOn(bare as ClientName);
+  const n = ALIASES[bare];
   return n !== undefined && active.has(n);
 }
 
@@ -242,7 +257,7 @@ export function disown(handle: object): boolean {
 }
 
 /** @internal The preload entry (`greenio/patch`) patches before the application loads. */
-export function patchFromPreload(options: PatchAllOptions): PatchReport {
+export function patchFromPreload(options: PatchAllOptions & ClientPatchOptions): PatchReport {
   preloading = true;
   try {
     return patchAll(options);

@@ -1,0 +1,21 @@
+/**
+ * The client integrations, as rows of the patch table: per `patchAll()` option name,
+ * the third-party patches that make a client library's operations greenlet ops (an HTTP
+ * request, a query, a Redis command), owned by the greenlet that issues them and
+ * cancelled on the server where the protocol allows. Each row is applied by the one
+ * `require-in-the-middle` hook when the program loads that client, never before, so a
+ * program that does not use a client pays nothing for its row.
+ */
+import type { ModulePatch } from './patch.js';
+
+/** The `patchAll()` option names of the client integrations. */
+export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
+
+// Order does not matter between rows: each applies to its own client's files only.
+export const clientPatches: Record<ClientName, readonly ModulePatch[]> = {
+  undici: [],
+  pg: [],
+  mysql2: [],
+  ioredis: [],
+  redis: [],
+};
