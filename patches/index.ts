@@ -111,18 +111,24 @@ function applyIfLoaded(p: ModulePatch): void {
   for (const [file, m] of Object.entries(req.cache)) if (m !== undefined && file.endsWith(tail)) applyTo(p, m.exports);
 }
 
+function withoutJs(module: string): string {
+  return module.includes('/') ? module.replace(/\.js$/, '') : module;
+}
+
 // One hook for every third-party patch; made again when the set of module names grows
 // (require-in-the-middle takes its list of names once, at construction).
 function installHook(): void {
   const patches = thirdParty();
-  const names = [...new Set(patches.map((p) => p.module))];
+  // require-in-the-middle names a file inside a package without its `.js`
+  // (`pg/lib/client`): it is given, and matched, both spellings.
+  const names = [...new Set(patches.flatMap((p) => [p.module, withoutJs(p.module)]))];
   const key = names.join('\0');
   if (key === hookedNames || names.length === 0) return;
   hook?.unhook();
   hookedNames = key;
   const { Hook } = createRequire(import.meta.url)('require-in-the-middle') as typeof import('require-in-the-middle');
   hook = new Hook(names, { internals: true }, (exports, name) => {
-    for (const p of thirdParty()) if (p.module === name) applyTo(p, exports);
+    for (const p of thirdParty()) if (p.module === name || withoutJs(p.module) === name) applyTo(p, exports);
     return exports;
   });
 }
