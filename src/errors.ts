@@ -43,12 +43,28 @@ named(GreenletExit, 'GreenletExit');
 export class TimeoutError extends GreenioError {
   /** The `Timeout` that fired (an internal one for a blocking call's `{ timeout }`). */
   readonly timeout: import('./timeout.js').Timeout | undefined;
-  constructor(timeout?: import('./timeout.js').Timeout, message?: string) {
-    super(message ?? (timeout && Number.isFinite(timeout.ms) ? `timed out after ${timeout.ms} ms` : 'timed out'), 'GREENIO_TIMEOUT');
+  constructor(timeout?: import('./timeout.js').Timeout, message?: string, options?: ErrorOptions) {
+    super(message ?? (timeout && Number.isFinite(timeout.ms) ? `timed out after ${timeout.ms} ms` : 'timed out'), 'GREENIO_TIMEOUT', options);
     this.timeout = timeout;
   }
 }
 named(TimeoutError, 'TimeoutError');
+
+/**
+ * True if `error` is `target` or wraps it in its `cause` chain (axios, got, undici and
+ * Node's own AbortError wrap the reason they were aborted with). Bounded and cycle-safe.
+ * @internal
+ */
+export function wraps(error: unknown, target: unknown): boolean {
+  let e = error;
+  for (let depth = 0; depth < 16 && e !== null && typeof e === 'object'; depth++) {
+    if (e === target) return true;
+    const next = (e as { cause?: unknown }).cause;
+    if (next === e) return false;
+    e = next;
+  }
+  return e === target;
+}
 
 /** `getNowait()` / `get({ block: false })` / a timed-out `get` on an empty queue. */
 export class QueueEmpty extends GreenioError {
@@ -160,3 +176,4 @@ export class LoopExitError extends GreenioError {
   }
 }
 named(LoopExitError, 'LoopExitError');
+

@@ -14,7 +14,8 @@ import { reportCallbackError, runSoon } from './internal/soon.js';
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Watcher, type WatchSlot } from './internal/waitable.js';
 import { greenletLabel, ms as fmtMs, opText } from './internal/describe.js';
-import { GreenletExit, TimeoutError } from './errors.js';
+import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
+import { GreenletExit, TimeoutError, wraps } from './errors.js';
 import './timeout.js'; // installs the TimeoutError factory of blocking calls
 
 type Link = { cb: unknown; mode: 0 | 1 | 2 }; // 0 any, 1 value, 2 exception
@@ -202,6 +203,7 @@ export class Greenlet<T = unknown> extends Core {
       return RESOLVED;
     }
     this._rare.killed = err;
+    this._rare.killedAt = performance.now();
     if (hub.currentCore() === this) return Promise.reject(err); // gevent raises it right here
     hub.interrupt(this, err, -1);
     hub.watchAbandon(this);
@@ -260,6 +262,7 @@ export class Greenlet<T = unknown> extends Core {
   _finish(ok: boolean, v: unknown): void {
     if (this.state === State.Dead) return; // abandoned earlier: nothing changes its outcome
     const threw = !ok;
+    if (!ok) v = unwrapOwnError(v, this);
     if (!ok && (v instanceof GreenletExit || isQuietTimeoutOf(v, this))) {
       ok = true;
       if (!(v instanceof GreenletExit)) v = undefined;
@@ -298,7 +301,10 @@ export class Greenlet<T = unknown> extends Core {
     const r = this.x;
     if (this.state === State.Dead || this.waitCount > 0 || r === null || r.killed === null) return;
     r.abandoned = true;
+    hub.abandonCounts.kills++;
     this._finish(false, r.killed);
+    // Said on the next turn: finding the site reads the inspector (slow the first time).
+    originalSetImmediate(reportAbandonedKill, this);
   }
 
   /** `<Greenlet-3 "fetch" dead>` for logs. */
@@ -322,6 +328,8 @@ class GreenletRare extends Rare {
   links: Link[] | null = null;
   laterTimer: ReturnType<typeof setTimeout> | null = null;
   spawnStack: string | undefined = undefined;
+  /** `performance.now()` of its (last) kill. */
+  killedAt = 0;
 }
 
 /** The main greenlet: code outside any spawned greenlet. It cannot be killed. */
@@ -361,6 +369,38 @@ function spawnSite(): string {
   const e: { stack?: string } = {};
   Error.captureStackTrace(e, spawnSite);
   return (e.stack ?? '').split('\n').slice(2, 8).join('\n');
+}
+
+const K_KILL_ABANDONED = hub.kind('kill abandoned');
+
+function reportAbandonedKill(g: Greenlet): void {
+  const site = functionSite(g._fn);
+  const fn = g.fnName || 'its function';
+  const what = `killed: ${fn}${site ? ` (${site})` : ''} awaits a promise greenio cannot see`;
+  hub.publishAbandoned(g, K_KILL_ABANDONED, what, (g.x as GreenletRare).killedAt);
+  const err = g.killed;
+  warnOnce(
+    site || `${fn}${String(g._fn).slice(0, 200)}`,
+    `kill() of ${greenletLabel(g)} could not interrupt ${fn}${site ? ` at ${site}` : ''}: it awaits a promise greenio cannot see, so the greenlet was abandoned (declared dead with ${err?.name ?? 'its kill error'}; its next greenio wait throws). To make it reachable, ${reachHint()}. (config.warnUnreachable = false silences this.)`,
+  );
+}
+
+/**
+ * The error a greenlet died of, as its outcome: a library's error that wraps the
+ * greenlet's kill error, or its own quiet Timeout's error, in its `cause` chain counts
+ * as that error (axios wraps the abort reason in an AxiosError).
+ */
+function unwrapOwnError(v: unknown, g: Greenlet): unknown {
+  const r = g.x;
+  if (r === null || !(v instanceof Error)) return v;
+  if (r.killed !== null && v !== r.killed && wraps(v, r.killed)) return r.killed;
+  let e: unknown = v;
+  for (let depth = 0; depth < 16 && e instanceof Error; depth++) {
+    if (isQuietTimeoutOf(e, g)) return e;
+    if (e.cause === e) break;
+    e = e.cause;
+  }
+  return v;
 }
 
 function isQuietTimeoutOf(v: unknown, g: Greenlet): boolean {

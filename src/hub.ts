@@ -78,14 +78,14 @@ export class Op<T = unknown> {
       originalSetImmediate(deferredResolve, this, value);
       return;
     }
-    finish(this);
+    finish(this, ownTimeoutRunning ? TIMEOUT : OK);
     if (this.res !== null) this.res(value);
   }
 
   /** Fail the op with `error`. No-op once settled. */
   reject(error: unknown): void {
     if ((this.bits & SETTLED) !== 0) return;
-    finish(this);
+    finish(this, ownTimeoutRunning ? TIMEOUT : ERROR);
     const rej = this.rej;
     if (rej !== null) rej(error);
   }
@@ -99,13 +99,29 @@ export class Op<T = unknown> {
       this.kind.dropped++;
       return false;
     }
-    finish(this);
+    finish(this, OK);
     return true;
   }
 }
 
 const SETTLED = 1;
 const TIMED = 2;
+
+/**
+ * How an op ended, as `greenio:io:end` reports it: completed, failed, aborted by a kill,
+ * aborted by a timeout (a Timeout's or its own), or released because its greenlet or
+ * timed-out flow was abandoned or died.
+ */
+export type Outcome = 'ok' | 'error' | 'killed' | 'timeout' | 'abandoned';
+const OK = 0;
+const ERROR = 1;
+const KILLED = 2;
+const TIMEOUT = 3;
+const ABANDONED = 4;
+const OUTCOMES: readonly Outcome[] = ['ok', 'error', 'killed', 'timeout', 'abandoned'];
+// Set while an op's own timeout settles it through `handler.timeout` (a join that
+// resolves, a get that rejects with QueueEmpty): that end is a timeout, not a result.
+let ownTimeoutRunning = false;
 
 /** A blocking call's own timeout. */
 interface OpTimer {
@@ -120,7 +136,7 @@ let opCount = 0;
 export type AnyOp = Op<any>;
 
 function deferredResolve(op: AnyOp, value: unknown): void {
-  finish(op);
+  finish(op, OK);
   op.res!(value);
 }
 
@@ -176,6 +192,16 @@ export class Rare {
   abandoned = false;
   /** Sub-flows that currently hold ops. */
   subflows: Set<Flow> | null = null;
+  /** Flows of this greenlet abandoned at a deadline whose function has not settled since. */
+  unreached: Set<Unreached> | null = null;
+}
+
+/** An abandoned flow still suspended on what greenio cannot see, for run-info. */
+export interface Unreached {
+  /** `performance.now()` when its await began to be unreachable (the deadline). */
+  readonly since: number;
+  /** `withTimeout 200 ms: fn (file:line) awaits a promise greenio cannot see`. */
+  readonly what: string;
 }
 
 /**
@@ -275,7 +301,7 @@ function link(op: AnyOp): void {
   if (op.res !== null) g.waitCount++;
 }
 
-function finish(op: AnyOp): void {
+function finish(op: AnyOp, outcome: number): void {
   op.bits |= SETTLED;
   const flow = op.flow;
   const g = flow.greenlet;
@@ -293,8 +319,11 @@ function finish(op: AnyOp): void {
   const ms = performance.now() - op.since;
   k.active--;
   account(k, g, ms);
-  if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms });
-  if (op.res !== null && --g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
+  if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms, outcome: OUTCOMES[outcome] });
+  if (op.res !== null) {
+    if (--g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
+    if (expiring.size !== 0) waitEndedIn(flow);
+  }
 }
 
 /**
@@ -333,7 +362,8 @@ export function takePending(flow: Flow): Error | null {
   for (let f: Flow | null = flow; f !== null; f = f.outer) {
     const e = f.pending;
     if (e !== null) {
-      f.pending = null;
+      // An abandoned flow's error is permanent: every later wait in it throws it.
+      if (!deadFlows.has(f)) f.pending = null;
       return e;
     }
   }
@@ -421,20 +451,25 @@ function onOpTimeout(op: AnyOp): void {
   op.bits &= ~TIMED;
   if ((op.bits & SETTLED) !== 0) return;
   const h = op.handler;
-  if (h !== null && h.timeout !== undefined) {
-    h.timeout(op);
-    if (op.settled) return;
+  ownTimeoutRunning = true;
+  try {
+    if (h !== null && h.timeout !== undefined) {
+      h.timeout(op);
+      if (op.settled) return;
+    }
+    const err = ownTimeoutError(ms);
+    h?.cancel?.(op, err);
+    op.reject(err);
+  } finally {
+    ownTimeoutRunning = false;
   }
-  const err = ownTimeoutError(ms);
-  h?.cancel?.(op, err);
-  op.reject(err);
 }
 
 // ---------------------------------------------------------------------------------
 // Interrupts.
 
-function cancelOp(op: AnyOp, err: Error): boolean {
-  finish(op);
+function cancelOp(op: AnyOp, err: Error, outcome: number): boolean {
+  finish(op, outcome);
   let delivered = false;
   const h = op.handler;
   if (h !== null && h.cancel !== undefined) delivered = h.cancel(op, err) === true;
@@ -454,7 +489,7 @@ function cancelFlowOps(flow: Flow, err: Error, since: number): boolean {
   for (const op of cur instanceof Set ? [...cur] : [cur]) {
     if ((op.bits & SETTLED) !== 0) continue;
     const k = op.kind;
-    if (since < 0 || (!k.killOnly && (!k.resource || op.since >= since))) delivered = cancelOp(op, err) || delivered;
+    if (since < 0 || (!k.killOnly && (!k.resource || op.since >= since))) delivered = cancelOp(op, err, since < 0 ? KILLED : TIMEOUT) || delivered;
   }
   return delivered;
 }
@@ -479,7 +514,109 @@ export function interrupt(target: Flow, err: Error, since: number): boolean {
 
 /** Drop `err` if it is still undelivered on `flow` (a Timeout cancelled after it fired). */
 export function clearPending(flow: Flow, err: Error): void {
-  if (flow.pending === err) flow.pending = null;
+  if (flow.pending === err && !deadFlows.has(flow)) flow.pending = null;
+}
+
+// ---------------------------------------------------------------------------------
+// Abandoning a timed-out flow (withTimeout): at its deadline the flow was interrupted;
+// if, once pending microtasks have run, it is in no greenio wait (it awaits a promise
+// greenio cannot see), its owner abandons it. While it is in greenio waits (a `finally`
+// that sleeps), it is checked again each time one of them ends, as a kill does.
+
+/** What watches an expiring flow: `abandon()` is called once it must be abandoned. */
+export interface FlowWatch {
+  abandon(): void;
+}
+const expiring = new Map<Flow, FlowWatch>();
+const checkQueued = new Set<Flow>();
+/** Flows abandoned at their deadline: their `pending` error never clears. */
+const deadFlows = new WeakSet<Flow>();
+
+/** Counts of what could not be reached: abandoned flows and greenlets, dropped late results. */
+export const abandonCounts = { timeouts: 0, kills: 0, lateResults: 0 };
+
+/** Watch `flow`, whose deadline passed, for abandonment (see above). */
+export function watchExpiring(flow: Flow, w: FlowWatch): void {
+  expiring.set(flow, w);
+  queueFlowCheck(flow);
+}
+
+/** Stop watching `flow` (it finished on its own). */
+export function unwatchExpiring(flow: Flow): void {
+  expiring.delete(flow);
+}
+
+function queueFlowCheck(flow: Flow): void {
+  if (checkQueued.has(flow)) return;
+  checkQueued.add(flow);
+  originalSetImmediate(runFlowCheck, flow);
+}
+
+function waitEndedIn(flow: Flow): void {
+  for (let f: Flow | null = flow; f !== null; f = f.outer) if (expiring.has(f)) queueFlowCheck(f);
+}
+
+function runFlowCheck(flow: Flow): void {
+  checkQueued.delete(flow);
+  const w = expiring.get(flow);
+  if (w === undefined || hasWaitWithin(flow)) return;
+  expiring.delete(flow);
+  w.abandon();
+}
+
+/** True if `flow`, or a flow running inside it, is in a greenio wait. */
+export function hasWaitWithin(flow: Flow): boolean {
+  const has = (f: Flow): boolean => {
+    const cur = f.ops;
+    if (cur === null) return false;
+    if (!(cur instanceof Set)) return cur.res !== null;
+    for (const op of cur) if (op.res !== null) return true;
+    return false;
+  };
+  if (has(flow)) return true;
+  const subs = flow.greenlet.x === null ? null : flow.greenlet.x.subflows;
+  if (subs !== null) for (const f of subs) if (f !== flow && f.within(flow) && has(f)) return true;
+  return false;
+}
+
+/**
+ * Declare `flow` dead with `err`: every later greenio wait or patched IO call in it (or
+ * in a flow made inside it) throws `err`, and the callback IO and handles it still owns
+ * are released as for a dead greenlet, without calling its callbacks.
+ */
+export function abandonFlow(flow: Flow, err: Error): void {
+  deadFlows.add(flow);
+  flow.pending = err;
+  const release = (f: Flow): void => {
+    const cur = f.ops;
+    if (cur === null) return;
+    for (const op of cur instanceof Set ? [...cur] : [cur]) {
+      if ((op.bits & SETTLED) !== 0) continue;
+      finish(op, ABANDONED);
+      op.handler?.cancel?.(op, err, true);
+    }
+  };
+  release(flow);
+  const subs = flow.greenlet.x === null ? null : flow.greenlet.x.subflows;
+  if (subs !== null) for (const f of [...subs]) if (f !== flow && f.within(flow)) release(f);
+}
+
+/** True once `flow` (or a flow it runs inside) was abandoned. */
+export function isAbandoned(flow: Flow): boolean {
+  for (let f: Flow | null = flow; f !== null; f = f.outer) if (deadFlows.has(f)) return true;
+  return false;
+}
+
+/**
+ * Publish, as an op that ended `abandoned`, the await that a kill or a timeout could
+ * not reach: from `since` to now, so traces show it apart from a completed wait.
+ */
+export function publishAbandoned(g: Core, k: Kind, detail: unknown, since: number): void {
+  if (!ioEndChannel.hasSubscribers) return;
+  const op = new Op<unknown>(k, detail, g, null, undefined);
+  (op as { since: number }).since = since;
+  op.bits |= SETTLED;
+  ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail, durationMs: performance.now() - since, outcome: 'abandoned' });
 }
 
 /** Cancel every op a greenlet still holds (it died of a kill: none may call back later). */
@@ -495,12 +632,13 @@ export function cancelAll(g: Core, err: Error): void {
  * run after its death. Promise waits are left to settle (only floating promises remain).
  */
 export function releaseAll(g: Core, err: Error): void {
+  const outcome = g.x !== null && g.x.abandoned ? ABANDONED : KILLED;
   const release = (f: Flow): void => {
     const cur = f.ops;
     if (cur === null) return;
     for (const op of cur instanceof Set ? [...cur] : [cur]) {
       if ((op.bits & SETTLED) !== 0 || op.res !== null) continue;
-      finish(op);
+      finish(op, outcome);
       op.handler?.cancel?.(op, err, true);
     }
   };

@@ -1,15 +1,18 @@
 /**
  * Timeouts (gevent's `Timeout`): a started `Timeout` interrupts the flow that started
- * it at its switch point. `withTimeout` scopes one to a function's own async flow.
- * Limits: like gevent's, a timeout fires only at a switch point: a CPU loop that never
- * waits, or an await on a promise greenio cannot see, is not interrupted (the error is
- * then thrown at the flow's next greenio wait).
+ * it at its switch point. `withTimeout` scopes one to a function's own async flow and
+ * always settles at its deadline: a flow awaiting a promise greenio cannot see is
+ * abandoned then (see `Race`). Limits: a bare `Timeout` cannot resume an `await` of such
+ * a promise (JavaScript cannot): it interrupts the flow's next greenio wait; a CPU loop
+ * that never waits is interrupted by neither.
  */
 import * as hub from './hub.js';
 import { Flow } from './hub.js';
-import { originalClearTimeout, originalSetTimeout } from './internal/originals.js';
+import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
 import { expected } from './internal/validate.js';
-import { GreenioError, TimeoutError } from './errors.js';
+import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
+import { greenletLabel } from './internal/describe.js';
+import { GreenioError, TimeoutError, wraps } from './errors.js';
 
 function checkTimeoutMs(ms: unknown): number {
   if (ms === undefined || ms === null) return Infinity;
@@ -43,6 +46,8 @@ export class Timeout {
   #startedAt = 0;
   #pending = false;
   #fired: Error | null = null;
+  /** @internal The withTimeout race this Timeout bounds (null for a bare Timeout). */
+  _race: Race<unknown, unknown> | null = null;
 
   constructor(ms?: number | null, error?: Error | false) {
     this.ms = checkTimeoutMs(ms);
@@ -81,6 +86,11 @@ export class Timeout {
     return this._startOn(flow);
   }
 
+  /** @internal `performance.now()` when it last started. */
+  get _startedAt(): number {
+    return this.#startedAt;
+  }
+
   /** @internal Start it aimed at `flow`. */
   _startOn(flow: Flow): this {
     this.#flow = flow;
@@ -113,6 +123,7 @@ export class Timeout {
     this.#pending = false;
     const err = this.error instanceof Error ? this.error : new TimeoutError(this);
     if (!hub.interrupt(this.#flow!, err, this.#startedAt)) this.#fired = err;
+    if (this._race !== null) this._race.expired(err);
   }
 
   toString(): string {
@@ -152,15 +163,135 @@ export function withTimeout<T, V>(ms: number | null | undefined, fn: () => T | P
   return runWithTimeout(t, fn, quiet, options?.timeoutValue);
 }
 
-async function runWithTimeout<T, V>(t: Timeout, fn: () => T | Promise<T>, quiet: boolean, timeoutValue: V | undefined): Promise<T | V> {
+const K_ABANDONED = hub.kind('withTimeout abandoned');
+
+/**
+ * One `withTimeout` call: `fn`'s promise raced against the Timeout's deadline (its own
+ * timer, no other). At the deadline the flow is interrupted; if it is then in no greenio
+ * wait, or once its greenio waits are over (its `finally` blocks may still wait), and it
+ * has not settled, it is abandoned: the race settles with the timeout, `fn`'s late
+ * outcome is dropped and counted, and the flow is dead (hub.abandonFlow).
+ */
+class Race<T, V> implements hub.FlowWatch, hub.Unreached {
+  res!: (v: T | V) => void;
+  rej!: (e: unknown) => void;
+  done = false;
+  /** The error the Timeout fired with, once it fired. */
+  fired: Error | null = null;
+  since = 0;
+  what = '';
+  constructor(
+    readonly t: Timeout,
+    readonly flow: Flow,
+    readonly fn: unknown,
+    readonly quiet: boolean,
+    readonly timeoutValue: V | undefined,
+  ) {}
+
+  value(v: T): void {
+    if (this.done) return this.late();
+    this.end();
+    this.res(v);
+  }
+
+  error(e: unknown): void {
+    if (this.done) return this.late();
+    this.end();
+    const fired = this.fired;
+    if (fired !== null && e !== fired && wraps(e, fired)) {
+      // A library wrapped the timeout in its own error: still this timeout, with the
+      // library's error kept as the cause.
+      if (this.quiet) return this.res(this.timeoutValue as V);
+      return this.rej(new TimeoutError(this.t, fired.message, { cause: e }));
+    }
+    if (this.quiet && e instanceof TimeoutError && e.timeout === this.t) return this.res(this.timeoutValue as V);
+    this.rej(e);
+  }
+
+  expired(err: Error): void {
+    if (this.done) return;
+    this.fired = err;
+    hub.watchExpiring(this.flow, this);
+  }
+
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    const err = this.fired!;
+    const flow = this.flow;
+    hub.abandonFlow(flow, err);
+    this.t.cancel();
+    hub.abandonCounts.timeouts++;
+    this.since = this.t._startedAt;
+    this.what = `withTimeout ${this.t.ms} ms: awaits a promise greenio cannot see`;
+    const lost = (flow.greenlet.rare().unreached ??= new Set());
+    // Bounded: a flow that never resumes would otherwise be listed forever.
+    if (lost.size >= 64) lost.delete(lost.values().next().value!);
+    lost.add(this);
+    if (this.quiet) this.res(this.timeoutValue as V);
+    else this.rej(err);
+    // Said after the caller has resumed: finding the site reads the inspector (slow once).
+    originalSetImmediate(reportRace, this as unknown as Race<unknown, unknown>);
+  }
+
+  /** @internal The stderr line, the trace event and run-info's text. */
+  report(): void {
+    const g = this.flow.greenlet;
+    const site = functionSite(this.fn);
+    const fnName = typeof this.fn === 'function' && this.fn.name ? `${this.fn.name} ` : 'fn ';
+    this.what = `withTimeout ${this.t.ms} ms: ${fnName}${site ? `(${site}) ` : ''}awaits a promise greenio cannot see`;
+    hub.publishAbandoned(g, K_ABANDONED, this.what, this.since);
+    warnOnce(
+      site || `${fnName}${String(this.fn).slice(0, 200)}`,
+      `withTimeout(${this.t.ms} ms) in ${greenletLabel(g)} could not interrupt ${fnName.trim()}${site ? ` at ${site}` : ''}: it awaits a promise greenio cannot see, so it was abandoned at its deadline (its late result is dropped; its next greenio wait throws). To make it reachable, ${reachHint()}. (config.warnUnreachable = false silences this.)`,
+    );
+  }
+
+  private end(): void {
+    this.done = true;
+    if (this.fired !== null) hub.unwatchExpiring(this.flow);
+    this.t.cancel();
+  }
+
+  private late(): void {
+    hub.abandonCounts.lateResults++;
+    this.flow.greenlet.x?.unreached?.delete(this);
+  }
+}
+
+function reportRace(r: Race<unknown, unknown>): void {
+  r.report();
+}
+
+let newRace: Race<unknown, unknown> | null = null;
+function raceExec(res: (v: unknown) => void, rej: (e: unknown) => void): void {
+  newRace!.res = res;
+  newRace!.rej = rej;
+}
+
+function runWithTimeout<T, V>(t: Timeout, fn: () => T | Promise<T>, quiet: boolean, timeoutValue: V | undefined): Promise<T | V> {
   const flow = Flow.sub(hub.currentFlow());
   t._startOn(flow);
+  let r: T | Promise<T>;
   try {
-    return await hub.als.run(flow, fn);
+    r = hub.als.run(flow, fn);
   } catch (e) {
-    if (quiet && e instanceof TimeoutError && e.timeout === t) return timeoutValue as V;
-    throw e;
-  } finally {
     t.cancel();
+    return Promise.reject(e);
   }
+  if (r === null || (typeof r !== 'object' && typeof r !== 'function') || typeof (r as PromiseLike<T>).then !== 'function') {
+    t.cancel();
+    return Promise.resolve(r as T);
+  }
+  const race = new Race<T, V>(t, flow, fn, quiet, timeoutValue);
+  t._race = race as Race<unknown, unknown>;
+  newRace = race as Race<unknown, unknown>;
+  const p = new Promise<T | V>(raceExec as (res: (v: T | V) => void, rej: (e: unknown) => void) => void);
+  newRace = null;
+  const pr = r instanceof Promise ? (r as Promise<T>) : Promise.resolve(r);
+  pr.then(
+    (v) => race.value(v),
+    (e: unknown) => race.error(e),
+  );
+  return p;
 }

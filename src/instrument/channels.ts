@@ -54,6 +54,13 @@ export interface IoStartMessage {
 /** `greenio:io:end`: it completed, failed, timed out or was cancelled, after `durationMs`. */
 export interface IoEndMessage extends IoStartMessage {
   durationMs: number;
+  /**
+   * How it ended: `'ok'`, `'error'`, `'killed'` (aborted by a kill, or released when its
+   * greenlet died), `'timeout'` (a Timeout's or its own), or `'abandoned'`: released
+   * because its flow was abandoned, or the await a kill or timeout could not reach
+   * (kinds `withTimeout abandoned` and `kill abandoned`).
+   */
+  outcome: 'ok' | 'error' | 'killed' | 'timeout' | 'abandoned';
 }
 
 /** `greenio:block` from a `*Sync` call inside a greenlet (published by the sync patch). */

@@ -91,6 +91,9 @@ export function formatRunInfo(options?: RunInfoOptions): string {
       const label = op.isWait ? 'waits on' : op.kind.resource ? 'owns' : 'pending';
       out.push(`${body}  ${label}: ${opLine(op, now)}`);
     }
+    // Flows a timeout abandoned, still suspended where greenio cannot see.
+    const lost = g.x === null ? null : g.x.unreached;
+    if (lost !== null) for (const u of lost) out.push(`${body}  abandoned: ${u.what} (for ${fmtMs(now - u.since)}, since ${clockTime(u.since)})`);
     const stack = stacks ? g.spawnStack : undefined;
     if (stack) {
       out.push(`${body}  spawned at:`);

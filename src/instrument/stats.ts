@@ -63,6 +63,12 @@ export interface Stats {
   total: { count: number; totalMs: number };
   /** `*Sync` calls made inside greenlets. */
   syncCalls: { count: number; totalMs: number };
+  /**
+   * What a kill or a timeout could not reach (a flow awaiting a promise greenio cannot
+   * see): `withTimeout` flows abandoned at their deadline, killed greenlets abandoned,
+   * and late results or errors of abandoned flows, dropped.
+   */
+  abandoned: { timeouts: number; kills: number; lateResults: number };
   /** One greenlet's IO (dead ones too). */
   perGreenlet(greenlet: Greenlet): GreenletStats;
   /** The main greenlet and every live greenlet, oldest first. */
@@ -124,6 +130,7 @@ export function stats(): Stats {
     io,
     total,
     syncCalls,
+    abandoned: { ...hub.abandonCounts },
     perGreenlet: perGreenlet as Stats['perGreenlet'],
   };
 }

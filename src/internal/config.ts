@@ -35,6 +35,7 @@ class Config {
   #syncIO: SyncIOMode = envSyncIO();
   #switchInterval = envNumber('GREENIO_SWITCH_INTERVAL', 5);
   #syncIOThreshold = envNumber('GREENIO_SYNC_IO_THRESHOLD', 1);
+  #warnUnreachable = envBool('GREENIO_WARN_UNREACHABLE', true);
 
   /** Event-loop stall (ms) the blocking monitor reports (gevent's `max_blocking_time`). */
   get maxBlockingTime(): number { return this.#maxBlockingTime; }
@@ -60,6 +61,12 @@ class Config {
    */
   get switchInterval(): number { return this.#switchInterval; }
   set switchInterval(v: number) { this.#switchInterval = positive('switchInterval', v); }
+  /**
+   * Print one line on stderr, once per call site, when a kill or a timeout finds its
+   * flow awaiting a promise greenio cannot see and abandons it (`GREENIO_WARN_UNREACHABLE`).
+   */
+  get warnUnreachable(): boolean { return this.#warnUnreachable; }
+  set warnUnreachable(v: boolean) { this.#warnUnreachable = bool('warnUnreachable', v); }
 }
 
 function positive(name: string, v: unknown): number {
