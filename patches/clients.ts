@@ -7,15 +7,17 @@
  * program that does not use a client pays nothing for its row.
  */
 import type { ModulePatch } from './patch.js';
+import { undiciPatches } from './undici.js';
+import { ioredisPatches } from './ioredis.js';
 
 /** The `patchAll()` option names of the client integrations. */
 export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
 
 // Order does not matter between rows: each applies to its own client's files only.
 export const clientPatches: Record<ClientName, readonly ModulePatch[]> = {
-  undici: [],
+  undici: undiciPatches,
   pg: [],
   mysql2: [],
-  ioredis: [],
+  ioredis: ioredisPatches,
   redis: [],
 };

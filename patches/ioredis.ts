@@ -1,0 +1,271 @@
+/**
+ * ioredis as greenlet ops: a command is an op of the greenlet that issues it, whoever
+ * opened the connection. A kill or timeout rejects the greenlet's await at once; a
+ * blocking command is then ended on the server by `CLIENT UNBLOCK` from a side
+ * connection (an item it was handed meanwhile is put back), any other command's late
+ * reply is dropped, and a cancelled command is never (re)sent. The client's own
+ * machinery (connect, handshake, reconnect) belongs to no greenlet. Limits: a pipeline
+ * or MULTI/EXEC runs to completion on the server (only its result is dropped); Cluster
+ * is not covered.
+ */
+import * as hub from '../src/hub.js';
+import { wrap, type AnyFunction } from '../src/internal/wrap.js';
+import type { ModulePatch } from './patch.js';
+import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockLoop, warnLost } from './redis-common.js';
+
+// Owners as patches/index.ts names them, so unpatchAll() undoes these wraps.
+const OWNER_REDIS = 'module:ioredis/built/Redis.js';
+const OWNER_PIPELINE = 'module:ioredis/built/Pipeline.js';
+
+interface Command {
+  name: string;
+  args: unknown[];
+  promise: Promise<unknown>;
+  callback?: (err: unknown, value?: unknown) => void;
+  resolve(value: unknown): void;
+  initPromise(): void;
+  [kState]?: CommandOp;
+}
+type CommandClass = new (name: string, args: unknown[]) => Command;
+
+interface Client {
+  status: string;
+  stream?: object;
+  commandQueue: { length: number; peekBack(): { command: Command } | undefined };
+  duplicate(override?: object): Client;
+  once(event: string, fn: () => void): unknown;
+  disconnect(): void;
+  call(...args: unknown[]): Promise<unknown>;
+  [kId]?: IdInfo;
+  [kSide]?: Client;
+}
+
+/** The server's id of one connection of a client, asked once per connection. */
+interface IdInfo {
+  stream: object | undefined;
+  id: number | null;
+  pending: boolean;
+  ready: Promise<IdInfo>;
+}
+
+const kState = Symbol('greenio.redisOp');
+const kId = Symbol('greenio.redisClientId');
+const kSide = Symbol('greenio.redisSide');
+
+/** One command in flight: the op's data and (through `describe`) its detail. */
+class CommandOp {
+  written = false;
+  replied = false;
+  cancelled = false;
+  raw: unknown = null;
+  stream: object | undefined = undefined;
+  idInfo: IdInfo | undefined = undefined;
+  constructor(readonly client: Client, readonly cmd: Command, readonly blocking: boolean, readonly send: AnyFunction) {}
+  describe(): string {
+    return describeCommand(this.cmd.name, this.cmd.args);
+  }
+}
+
+const HANDLER: hub.OpHandler<unknown> = {
+  start(op) {
+    const s = op.data as CommandOp;
+    s.cmd.promise.then(
+      (v) => {
+        s.replied = true;
+        if (op.settled) late(s);
+        else op.resolve(v);
+      },
+      (e: unknown) => {
+        s.replied = true;
+        op.reject(e);
+      },
+    );
+  },
+  cancel(op) {
+    const s = op.data as CommandOp;
+    s.cancelled = true;
+    if (s.blocking && s.written && !s.replied) runDetached(() => void unblock(s));
+    return false;
+  },
+};
+
+// The reply of a cancelled command reached nobody: drop it, and give back an item a
+// blocking pop took (the raw reply keeps binary values exact).
+function late(s: CommandOp): void {
+  K_REDIS.dropped++;
+  if (!s.blocking || s.raw === null) return;
+  const restore = restoreCommands(s.cmd.name, s.cmd.args, s.raw);
+  if (restore === null) return;
+  const Cmd = s.cmd.constructor as CommandClass;
+  runDetached(() => {
+    for (const [name, ...args] of restore) {
+      const c = new Cmd(name as string, args);
+      c.promise.catch((e: unknown) => warnLost(s.cmd.name.toUpperCase(), e));
+      Reflect.apply(s.send, s.client, [c]);
+    }
+  });
+}
+
+async function unblock(s: CommandOp): Promise<void> {
+  const info = s.idInfo;
+  if (info === undefined) return;
+  const { id, stream } = await info.ready;
+  // Another connection than the command's: that one closed, which unblocked it.
+  if (id === null || stream !== s.stream) return;
+  const side = sideOf(s.client);
+  await unblockLoop(s, id, (n) => side.call('client', 'unblock', String(n)), () => s.client.stream === s.stream && s.client.status !== 'end');
+}
+
+// One side connection per client, opened at its first cancelled blocking command and
+// closed with the client.
+function sideOf(client: Client): Client {
+  let side = client[kSide];
+  if (side === undefined || side.status === 'end') {
+    const made = client.duplicate({ lazyConnect: false, enableOfflineQueue: true, connectionName: undefined });
+    side = made;
+    client[kSide] = made;
+    client.once('end', () => made.disconnect());
+  }
+  return side;
+}
+
+// Ask the connection its id before its first blocking command (a blocked connection
+// cannot be asked), and again after a reconnect: queued ahead of the command.
+function ensureId(client: Client, send: AnyFunction, Cmd: CommandClass): IdInfo {
+  const cur = client[kId];
+  if (cur !== undefined && (cur.pending || (cur.stream !== undefined && cur.stream === client.stream))) return cur;
+  const c = new Cmd('client', ['id']);
+  const info: IdInfo = { stream: undefined, id: null, pending: true, ready: null as unknown as Promise<IdInfo> };
+  info.ready = c.promise.then(
+    (id) => {
+      info.id = Number(id);
+      info.stream = client.stream;
+      info.pending = false;
+      return info;
+    },
+    () => {
+      info.pending = false;
+      if (client[kId] === info) client[kId] = undefined;
+      return info;
+    },
+  );
+  client[kId] = info;
+  runDetached(() => Reflect.apply(send, client, [c]));
+  return info;
+}
+
+function write(client: Client, original: AnyFunction, s: CommandOp, args: IArguments | unknown[]): unknown {
+  if (s.blocking) s.idInfo = ensureId(client, original, s.cmd.constructor as CommandClass);
+  const r = Reflect.apply(original, client, args as unknown[]);
+  if (client.commandQueue.peekBack()?.command === s.cmd) {
+    s.written = true;
+    s.stream = client.stream;
+  }
+  return r;
+}
+
+function sendCommandWrapper(original: AnyFunction): AnyFunction {
+  return ({ sendCommand(this: Client, command: Command, stream?: unknown) {
+    const known = command?.[kState];
+    // Re-sent from the offline queue or after a reconnect: never for a cancelled command.
+    if (known !== undefined) return known.cancelled ? command.promise : (write(this, original, known, arguments), command.promise);
+    // Pipelines (a `stream`), the client's own commands, and anything odd pass through.
+    if (stream !== undefined || typeof command?.name !== 'string' || inDetached()) return Reflect.apply(original, this, arguments);
+    const flow = hub.currentFlow();
+    const cb = command.callback;
+    let p: Promise<unknown>;
+    const pending = hub.takePending(flow);
+    if (pending !== null) {
+      p = Promise.reject(pending);
+    } else {
+      const s = new CommandOp(this, command, isBlocking(command.name, command.args), original);
+      command[kState] = s;
+      if (cb !== undefined) {
+        // The callback is called through the op (a cancelled command's never is).
+        command.callback = undefined;
+        command.initPromise();
+      }
+      if (s.blocking) {
+        const resolve = command.resolve;
+        command.resolve = (v: unknown) => {
+          s.raw = v;
+          resolve(v);
+        };
+      }
+      write(this, original, s, arguments);
+      p = hub.wait(K_REDIS, s, HANDLER, s);
+    }
+    if (cb !== undefined) {
+      p.then((v) => cb(null, v), (e: unknown) => cb(e)).catch((e: unknown) => process.nextTick(() => { throw e; }));
+    }
+    return p;
+  } }).sendCommand;
+}
+
+// Connecting (and every reconnect, handshake and event the socket emits) belongs to no
+// greenlet: the connection outlives whoever caused it to open.
+function connectWrapper(original: AnyFunction): AnyFunction {
+  return ({ connect(this: Client) {
+    const args = arguments;
+    return runDetached(() => Reflect.apply(original, this, args));
+  } }).connect;
+}
+
+interface Pipeline {
+  _queue: Command[];
+}
+
+class PipelineOp {
+  constructor(readonly queue: readonly Command[]) {}
+  describe(): string {
+    const q = this.queue;
+    const multi = q.length > 0 && q[0]!.name.toLowerCase() === 'multi';
+    let out = `${multi ? 'MULTI' : 'PIPELINE'} ${multi ? Math.max(q.length - 2, 0) : q.length}:`;
+    for (let i = multi ? 1 : 0; i < q.length && out.length < 80; i++) out += ` ${describeCommand(q[i]!.name, q[i]!.args)};`;
+    return out.length > 80 ? `${out.slice(0, 79)}…` : out;
+  }
+}
+
+const PIPELINE: hub.OpHandler<unknown> = {
+  start(op) {
+    (op.data as { p: Promise<unknown> }).p.then((v) => op.resolve(v), (e: unknown) => op.reject(e));
+  },
+};
+
+// A pipeline (or MULTI) awaited by a greenlet is its op; it cannot be stopped on the
+// server, so a cancel only drops the result. With a callback (ioredis's own
+// auto-pipelining), it is left alone.
+function execWrapper(original: AnyFunction): AnyFunction {
+  return ({ exec(this: Pipeline, callback?: unknown) {
+    if (callback !== undefined || inDetached()) return Reflect.apply(original, this, arguments);
+    const flow = hub.currentFlow();
+    const pending = hub.takePending(flow);
+    if (pending !== null) return Promise.reject(pending);
+    const d = new PipelineOp([...this._queue]);
+    const p = Reflect.apply(original, this, arguments) as unknown;
+    if (!(p instanceof Promise)) return p;
+    return hub.wait(K_REDIS, d, PIPELINE, Object.assign(d, { p }));
+  } }).exec;
+}
+
+/** The ioredis rows: named by the files ES-module imports and `require` both load. */
+export const ioredisPatches: readonly ModulePatch[] = [
+  {
+    module: 'ioredis/built/Redis.js',
+    implements: { promise: ['Redis.prototype.sendCommand'], handle: ['Redis.prototype.connect'] },
+    patch(exports) {
+      const Redis = (exports as { default?: { prototype: object } }).default;
+      if (Redis === undefined) return;
+      wrap(Redis.prototype, 'sendCommand', sendCommandWrapper, OWNER_REDIS);
+      wrap(Redis.prototype, 'connect', connectWrapper, OWNER_REDIS);
+    },
+  },
+  {
+    module: 'ioredis/built/Pipeline.js',
+    implements: { promise: ['Pipeline.prototype.exec'] },
+    patch(exports) {
+      const Pipeline = (exports as { default?: { prototype: object } }).default;
+      if (Pipeline !== undefined) wrap(Pipeline.prototype, 'exec', execWrapper, OWNER_PIPELINE);
+    },
+  },
+];
