@@ -1,16 +1,22 @@
 #!/usr/bin/env node
-// `npm test`: build, then run the whole suite on every supported Node found (the Node 24
-// of the `node` devDependency that npm puts first on PATH, and the machine's own Node,
-// if it is >= 20.19), and end with one line `N passed, N failed` over all of them.
+// `npm test`: install the system packages the suite drives when missing (provision.mjs),
+// build, then run the whole suite on each supported Node, newest first: Node 26 (the
+// `node` devDependency), Node 24 (the `node24` devDependency) and the machine's own Node
+// (if >= 20.19). Ends with one line `N passed, N failed` over all runs.
 // Extra arguments go to vitest (e.g. `npm test -- test/queue.test.ts`).
-// GREENIO_TEST_NODES=current runs only the Node running this script.
-import { execFileSync, spawnSync } from 'node:child_process';
+// `--loaded` (npm run test:loaded) runs on the primary Node only, with one busy process
+// per core for the duration. GREENIO_TEST_NODES picks Nodes: `current` (the Node running
+// this script), `primary`, or majors such as `26,20`.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { provision } from './provision.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
+const loaded = process.argv[2] === '--loaded';
+const args = process.argv.slice(loaded ? 3 : 2);
 
 function versionOf(bin) {
   try {
@@ -19,28 +25,86 @@ function versionOf(bin) {
     return null;
   }
 }
+const major = (v) => Number(v.replace(/^v/, '').split('.')[0]);
 function supported(v) {
   const [maj, min] = v.replace(/^v/, '').split('.').map(Number);
   return maj > 20 || (maj === 20 && min >= 19);
 }
 
-const nodes = [{ bin: process.execPath, version: process.version }];
-if (process.env.GREENIO_TEST_NODES !== 'current') {
+function findNodes() {
+  const candidates = [join(root, 'node_modules/node/bin/node'), join(root, 'node_modules/node24/bin/node'), process.execPath];
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir || dir.includes('node_modules')) continue;
-    const bin = join(dir, 'node');
+    if (dir && !dir.includes('node_modules')) candidates.push(join(dir, 'node'));
+  }
+  const nodes = [];
+  for (const bin of candidates) {
     if (!existsSync(bin) || !statSync(bin).isFile()) continue;
     const v = versionOf(bin);
     if (v && supported(v) && !nodes.some((n) => n.version === v)) nodes.push({ bin, version: v });
   }
+  return nodes.sort((a, b) => major(b.version) - major(a.version));
 }
 
-console.log(`greenio test: building, then running the suite on ${nodes.map((n) => `Node ${n.version}`).join(' and ')}`);
-const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) {
-  console.log('build failed');
+function pickNodes() {
+  const pick = process.env.GREENIO_TEST_NODES ?? (loaded ? 'primary' : 'all');
+  if (pick === 'current') return [{ bin: process.execPath, version: process.version }];
+  const all = findNodes();
+  if (pick === 'all') return all;
+  if (pick === 'primary') return all.slice(0, 1);
+  const wanted = pick.split(',').map(Number);
+  const nodes = all.filter((n) => wanted.includes(major(n.version)));
+  const absent = wanted.filter((m) => !nodes.some((n) => major(n.version) === m));
+  if (Number.isNaN(wanted[0]) || absent.length > 0) {
+    fail(`GREENIO_TEST_NODES=${JSON.stringify(pick)}: no such Node here (found ${all.map((n) => n.version).join(', ')})`);
+  }
+  return nodes;
+}
+
+function fail(message) {
+  console.log(`greenio test: ${message}`);
   console.log('0 passed, 1 failed');
   process.exit(1);
+}
+
+try {
+  provision();
+} catch (err) {
+  fail(err.message);
+}
+
+const nodes = pickNodes();
+const load = loaded ? availableParallelism() : 0;
+console.log(
+  `greenio test: building, then running the suite on ${nodes.map((n) => `Node ${n.version}`).join(', ')}` +
+    (loaded ? ` under load (${load} busy processes, one per core)` : ''),
+);
+const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) fail('build failed');
+
+// The CPU hog: busy loops that also exit by themselves once this process is gone (their
+// parent pid changes), so a killed `npm test` cannot leave them behind.
+const hogs = [];
+function stopHogs() {
+  for (const h of hogs.splice(0)) h.kill('SIGKILL');
+}
+if (loaded) {
+  // The parent pid comes as an argument: a hog still starting when we die would read 1.
+  const busy = 'const p = Number(process.argv[1]); for (let i = 1; ; i++) if (i % 5e6 === 0 && process.ppid !== p) process.exit(0);';
+  for (let i = 0; i < load; i++) hogs.push(spawn(process.execPath, ['-e', busy, String(process.pid)], { stdio: 'ignore' }));
+  process.on('exit', stopHogs);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { stopHogs(); process.exit(1); });
+}
+
+function runSuite(bin, out) {
+  return new Promise((res) => {
+    const child = spawn(bin, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...args], {
+      cwd: root,
+      stdio: 'inherit',
+      // Child processes started as `node` by tests and examples get this same version.
+      env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH}` },
+    });
+    child.on('close', (status) => res(status));
+  });
 }
 
 const outDir = join(root, '.test-results');
@@ -49,15 +113,11 @@ let passed = 0;
 let failed = 0;
 const summary = [];
 for (const { bin, version } of nodes) {
-  const out = join(outDir, `${version}.json`);
-  console.log(`\n=== Node ${version} (${bin})`);
+  const label = `Node ${version}${loaded ? ' under load' : ''}`;
+  const out = join(outDir, `${version}${loaded ? '-loaded' : ''}.json`);
+  console.log(`\n=== ${label} (${bin})`);
   const t0 = Date.now();
-  const r = spawnSync(bin, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...args], {
-    cwd: root,
-    stdio: 'inherit',
-    // Child processes started as `node` by tests and examples get this same version.
-    env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH}` },
-  });
+  const status = await runSuite(bin, out);
   let p = 0;
   let f = 0;
   try {
@@ -69,11 +129,12 @@ for (const { bin, version } of nodes) {
   } catch {
     f = 1;
   }
-  if (r.status !== 0 && f === 0) f = 1;
+  if (status !== 0 && f === 0) f = 1;
   passed += p;
   failed += f;
-  summary.push(`Node ${version}: ${p} passed, ${f} failed (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  summary.push(`${label}: ${p} passed, ${f} failed (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
+stopHogs();
 console.log(`\n${summary.join('\n')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
