@@ -1,16 +1,15 @@
 /**
- * The fetch patch: global `fetch()` is a wait of the current flow; a kill or Timeout
- * aborts the request natively (an AbortSignal is given to each call that has none of its
- * own) and so also stops a body being read. Reading the body (`text()`, `json()`,
- * `arrayBuffer()`, `blob()`, `bytes()`, `formData()`) is a wait too.
- * A connection opened for a request belongs to the requesting greenlet while the
- * request is in flight (a kill destroys it, whatever Node's undici does on abort), and
- * to nobody once answered: back in fetch's keep-alive pool, another greenlet may reuse
- * it, and the first one's death must not close it.
- * Limit: a call that passes its own `signal` is aborted by greenio only by dropping its
- * result; the request itself runs until that signal or the server ends it.
+ * The fetch patch: global `fetch()` is a wait of the calling flow, named `fetch GET <url>`
+ * (URL redacted); a kill or Timeout aborts that request natively (greenio's AbortSignal,
+ * joined to the caller's own if there is one), and so also stops a body being read.
+ * Reading the body (`text()`, `json()`, ...) is a wait too. Fetch's own machinery (its
+ * connection pool, sockets, timers) runs detached, in the main greenlet: a keep-alive
+ * connection belongs to nobody, so no greenlet's death can break another's request.
+ * `Response.prototype` is patched on the first response, never at start-up (reading it
+ * loads undici). Limit: a body left unread is not aborted by a later kill.
  */
 import * as hub from '../src/hub.js';
+import { redactUrl } from '../src/internal/redact.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { promiseWrapper } from './conventions.js';
 import { patchFn, unpatchOwner, type Patch } from './patch.js';
@@ -21,39 +20,98 @@ const K_BODY = hub.kind('fetch.body');
 const BODY = ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'] as const;
 const kAbort = Symbol('greenio.fetchAbort');
 
-function withSignal(args: unknown[], signal: AbortSignal): unknown[] | undefined {
-  const init = args[1];
-  if (init !== undefined && init !== null && (typeof init !== 'object' || 'signal' in init)) return undefined;
-  const input = args[0];
-  if (input instanceof Request) return undefined; // a Request carries its own signal
-  return [input, { ...(init as object | undefined), signal }, ...args.slice(2)];
-}
-
-function urlOf(input: unknown): string {
-  if (typeof input === 'string') return input;
-  if (input instanceof URL) return input.href;
-  if (input instanceof Request) return input.url;
-  return '';
-}
+let detached: hub.Flow | null = null;
 
 /**
- * `original`, run in a flow of its own within the caller's: what it opens (the
- * connection) is the caller's while the request is in flight, and is handed to nobody
- * (the main greenlet) once the response or the error has arrived.
+ * The flow of work that belongs to no greenlet: an HTTP client's pool, connections and
+ * timers. It is the main greenlet's, but outside every flow a Timeout can aim at.
  */
-function lend(original: AnyFunction): AnyFunction {
+export function detachedFlow(): hub.Flow {
+  if (detached === null || detached.greenlet !== hub.main) {
+    detached = new hub.Flow();
+    detached.greenlet = hub.main;
+  }
+  return detached;
+}
+
+/** `fn` run in the detached flow: what it opens (a pooled connection) is nobody's. */
+export function detach(fn: AnyFunction): AnyFunction {
   return ({
     fetch(this: unknown) {
-      const flow = hub.Flow.sub(hub.currentFlow());
-      const p = hub.als.run(flow, Reflect.apply, original, this, arguments) as unknown;
-      if (p instanceof Promise) p.then(() => release(flow), () => release(flow));
-      return p;
+      return hub.als.run(detachedFlow(), Reflect.apply, fn, this, arguments) as unknown;
     },
   }).fetch;
 }
 
-function release(flow: hub.Flow): void {
-  for (const op of hub.opsOfFlow(flow)) if (op.kind.resource) hub.adopt(op, hub.main);
+const isSignal = (s: unknown): s is AbortSignal => s instanceof AbortSignal;
+
+/**
+ * The call's arguments with greenio's signal: alone, or joined to the caller's (that of
+ * `init`, else that of a Request given as input), so either one aborts the request.
+ */
+function withSignal(args: unknown[], signal: AbortSignal): unknown[] | undefined {
+  const input = args[0];
+  const init = args[1];
+  if (init !== undefined && init !== null && typeof init !== 'object') return undefined; // fetch throws its own error
+  const signals: AbortSignal[] = [signal];
+  if (init !== undefined && init !== null && 'signal' in init) {
+    const own = (init as { signal?: unknown }).signal;
+    if (isSignal(own)) signals.push(own);
+    else if (own !== undefined && own !== null) return undefined; // not a signal: fetch throws its TypeError
+  } else if (input !== null && typeof input === 'object' && isSignal((input as { signal?: unknown }).signal)) {
+    signals.push((input as { signal: AbortSignal }).signal);
+  }
+  const joined = signals.length === 1 ? signal : AbortSignal.any(signals);
+  return [input, { ...(init as object | undefined | null), signal: joined }, ...args.slice(2)];
+}
+
+/** `GET http://127.0.0.1:8080/x?token=REDACTED`, from fetch's arguments. */
+function describeFetch(args: ArrayLike<unknown>): string {
+  const input = args[0];
+  const init = args[1] as { method?: unknown } | undefined | null;
+  let url = '';
+  let method: unknown;
+  if (typeof input === 'string') url = input;
+  else if (input instanceof URL) url = input.href;
+  else if (input !== null && typeof input === 'object' && typeof (input as { url?: unknown }).url === 'string') {
+    url = (input as { url: string }).url; // a Request
+    method = (input as { method?: unknown }).method;
+  }
+  if (init !== null && typeof init === 'object' && typeof init.method === 'string') method = init.method;
+  return `${typeof method === 'string' ? method.toUpperCase() : 'GET'} ${redactUrl(url)}`;
+}
+
+/** Make the body methods of a Response class (global, or an undici copy's) waits. */
+function patchBodies(proto: object, owner: string, module: string): void {
+  for (const m of BODY) {
+    if (typeof (proto as Record<string, unknown>)[m] !== 'function') continue;
+    patchFn(owner, module, `Response.prototype.${m}`, proto, m, promiseWrapper({
+      kind: K_BODY,
+      detail: (_a, self) => redactUrl(String((self as { url?: unknown }).url ?? '')),
+      abortSelf: (self, reason) => (self as { [kAbort]?: AbortController })[kAbort]?.abort(reason),
+    }));
+  }
+}
+
+/**
+ * The wrapper factory of a fetch function (global `fetch`, undici's `fetch`): a wait of
+ * kind `kind`, aborted through its signal, the original run detached; the responses'
+ * class gets its body methods patched (for `owner`, recorded under `module`) on first use.
+ */
+export function fetchWrapper(kind: hub.Kind, owner: string, module: string): (original: AnyFunction) => AnyFunction {
+  const wrapped = promiseWrapper({
+    kind,
+    detail: describeFetch,
+    withSignal,
+    // The response remembers how to abort its request, for its body methods.
+    onValue: (res, ac) => {
+      if (res === null || typeof res !== 'object' || typeof (res as Response).text !== 'function') return;
+      const proto = Object.getPrototypeOf(res) as object | null;
+      if (proto !== null) patchBodies(proto, owner, module); // a no-op once wrapped
+      if (ac !== null) Object.defineProperty(res, kAbort, { value: ac, configurable: true });
+    },
+  });
+  return (original) => wrapped(detach(original));
 }
 
 let active = false;
@@ -65,24 +123,10 @@ export const fetchPatch: Patch = {
     promise: ['fetch', ...BODY.map((m) => `Response.prototype.${m}`)],
   },
   patch() {
+    // Only the `fetch` global is read here: `Response` is a lazy global that loads undici.
     if (active || typeof globalThis.fetch !== 'function') return;
     active = true;
-    patchFn(NAME, 'global', 'fetch', globalThis, 'fetch', (original) => promiseWrapper({
-      kind: K_FETCH,
-      detail: (a) => urlOf(a[0]),
-      withSignal,
-      // The response remembers how to abort its request, for its body methods.
-      onValue: (res, ac) => {
-        if (ac !== null && res instanceof Response) Object.defineProperty(res, kAbort, { value: ac, configurable: true });
-      },
-    })(lend(original)));
-    for (const m of BODY) {
-      patchFn(NAME, 'global', `Response.prototype.${m}`, Response.prototype, m, promiseWrapper({
-        kind: K_BODY,
-        detail: (_a, self) => (self as Response).url,
-        abortSelf: (self, reason) => (self as { [kAbort]?: AbortController })[kAbort]?.abort(reason),
-      }));
-    }
+    patchFn(NAME, 'global', 'fetch', globalThis, 'fetch', fetchWrapper(K_FETCH, NAME, 'global'));
   },
   unpatch() {
     if (!active) return;

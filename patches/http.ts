@@ -1,36 +1,57 @@
 /**
- * The http/https patch: a client request (`request`, `get`) belongs to the flow that
- * made it; a kill or a Timeout destroys it (and the socket under it), the reason going
+ * The http/https patch: a client request (`request`, `get`) is an op of the flow that
+ * made it, `http.request GET <url>` (redacted), until it closes; a kill or a Timeout
+ * destroys it (and, HTTP/1.1 leaving no other way, the socket under it), the reason going
  * to its `'error'` listeners if it has any. A keep-alive socket belongs to the request
- * using it and to nobody while pooled. Servers are `net.Server`s: the net patch
- * owns their listening handle and accepted sockets. Limit: `new http.ClientRequest()`
- * made directly (not through `request`/`get`) is tracked only through its socket.
+ * using it and to nobody while pooled, whichever greenlet opened it. Servers are
+ * `net.Server`s: the net patch owns their listening handle and accepted sockets.
+ * Limit: `new http.ClientRequest()` made directly (not through `request`/`get`) is
+ * tracked only through its socket.
  */
 import * as hub from '../src/hub.js';
 import type { AnyOp } from '../src/hub.js';
+import { redactUrl } from '../src/internal/redact.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
 import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
 
 const NAME = 'http';
-const K_REQUEST = hub.kind('http.request', { resource: true });
+// Not a resource: any Timeout of its flow aborts it, as it would a wait.
+const K_REQUEST = hub.kind('http.request');
 
 const REQUEST: HandleSpec = { kind: K_REQUEST, abort: (req, reason, silent) => destroyHandle(req, reason, silent) };
 
 type ClientRequest = import('node:http').ClientRequest;
 type Socket = import('node:net').Socket;
 
-function describe(req: ClientRequest): string {
-  return `${req.method} ${req.protocol}//${req.host}${req.path}`;
+// The port, which a ClientRequest does not keep: from the URL or the options it was given.
+function portOf(args: ArrayLike<unknown>): string {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a instanceof URL) return a.port;
+    if (typeof a === 'string') return URL.canParse(a) ? new URL(a).port : '';
+    if (a !== null && typeof a === 'object' && (a as { port?: unknown }).port != null) return String((a as { port: unknown }).port);
+  }
+  return '';
+}
+
+/** `GET http://127.0.0.1:8080/x?token=REDACTED`. */
+function describe(req: ClientRequest, args: ArrayLike<unknown>): string {
+  const port = portOf(args);
+  const dflt = req.protocol === 'https:' ? '443' : '80';
+  const host = req.host.includes(':') ? `[${req.host}]` : req.host;
+  return `${req.method} ${redactUrl(`${req.protocol}//${host}${port !== '' && port !== dflt ? `:${port}` : ''}${req.path}`)}`;
 }
 
 // A keep-alive socket is lent by its Agent: it belongs to the request using it (taken
-// over on 'socket'), and to nobody while it waits in the Agent's pool ('free').
+// over on 'socket', into the request's flow: the event may fire in the context of the
+// request that freed the socket), and to nobody while it waits in the Agent's pool.
 function onSocket(this: ClientRequest, sock: Socket): void {
   const op = (sock as unknown as Record<symbol, AnyOp | undefined>)[kOp];
+  const req = (this as unknown as Record<symbol, AnyOp | undefined>)[kOp];
   if (op === undefined) return;
-  hub.adopt(op);
+  hub.adopt(op, req !== undefined && !req.settled ? req.flow : hub.currentFlow());
   if (!sock.listeners('free').includes(onFree)) sock.on('free', onFree);
 }
 function onFree(this: Socket): void {
@@ -42,7 +63,7 @@ function requestWrapper(original: AnyFunction): AnyFunction {
   return ({ wrapper(this: unknown) {
     const pending = hub.takePending(hub.currentFlow());
     const req = Reflect.apply(original, this, arguments) as ClientRequest;
-    trackHandle(req, describe(req), REQUEST);
+    trackHandle(req, describe(req, arguments), REQUEST);
     req.once('socket', onSocket);
     if (pending !== null) process.nextTick(() => destroyHandle(req, pending));
     return req;

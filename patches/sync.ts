@@ -69,16 +69,22 @@ function report(call: string, g: hub.Core, ms: number): void {
   process.stderr.write(`greenio: ${call}() blocked the event loop for ${ms.toFixed(1)} ms in ${greenletLabel(g)} at ${site || '<unknown>'}\n`);
 }
 
-/** Count `Module._load` depth so that `require()` reading files is never reported. */
+/**
+ * Count `Module._load` depth so that `require()` reading files is never reported; and
+ * `Module._resolveFilename`'s, which require-in-the-middle (the hook of third-party
+ * patches) calls before `_load` (it stats and realpaths the files).
+ */
 export function guardModuleLoad(owner: string): void {
-  const Module = createRequire(import.meta.url)('node:module') as { _load: AnyFunction };
-  wrap<AnyFunction>(Module, '_load', (original) =>
-    ({ wrapper(this: unknown) {
-      loading++;
-      try {
-        return Reflect.apply(original, this, arguments);
-      } finally {
-        loading--;
-      }
-    } }).wrapper, owner);
+  const Module = createRequire(import.meta.url)('node:module') as { _load: AnyFunction; _resolveFilename: AnyFunction };
+  for (const key of ['_load', '_resolveFilename'] as const) {
+    wrap<AnyFunction>(Module, key, (original) =>
+      ({ wrapper(this: unknown) {
+        loading++;
+        try {
+          return Reflect.apply(original, this, arguments);
+        } finally {
+          loading--;
+        }
+      } }).wrapper, owner);
+  }
 }

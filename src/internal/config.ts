@@ -39,6 +39,7 @@ class Config {
 
   /** Event-loop stall (ms) the blocking monitor reports (gevent's `max_blocking_time`). */
   get maxBlockingTime(): number { return this.#maxBlockingTime; }
+  #keepQueryValues = envBool('GREENIO_KEEP_QUERY_VALUES', false);
   set maxBlockingTime(v: number) { this.#maxBlockingTime = positive('maxBlockingTime', v); }
   /** Whether the blocking monitor runs (`GREENIO_MONITOR`). */
   get monitor(): boolean { return this.#monitor; }
@@ -55,6 +56,13 @@ class Config {
   /** A sync call shorter than this (ms) is counted but not reported under `'warn'`. */
   get syncIOThreshold(): number { return this.#syncIOThreshold; }
   set syncIOThreshold(v: number) { this.#syncIOThreshold = positive('syncIOThreshold', v); }
+  /**
+   * Keep the query values of URLs in names of ops (run-info, stats, channels, traces):
+   * off by default, every value then reads `REDACTED` (`GREENIO_KEEP_QUERY_VALUES`).
+   * A URL's userinfo (`user:password@`) is redacted whatever this says.
+   */
+  get keepQueryValues(): boolean { return this.#keepQueryValues; }
+  set keepQueryValues(v: boolean) { this.#keepQueryValues = bool('keepQueryValues', v); }
   /**
    * After this long (ms) of greenlets waking each other without the event loop turning,
    * wake-ups are deferred to the next loop turn so IO is served (gevent's switch interval).
