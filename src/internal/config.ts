@@ -31,6 +31,7 @@ function envSyncIO(): SyncIOMode {
 class Config {
   #maxBlockingTime = envNumber('GREENIO_MAX_BLOCKING_TIME', 100);
   #monitor = envBool('GREENIO_MONITOR', false);
+  #keepQueryValues = envBool('GREENIO_KEEP_QUERY_VALUES', false);
   #trackGreenletTree = envBool('GREENIO_TRACK_GREENLET_TREE', false);
   #syncIO: SyncIOMode = envSyncIO();
   #switchInterval = envNumber('GREENIO_SWITCH_INTERVAL', 5);
@@ -39,7 +40,6 @@ class Config {
 
   /** Event-loop stall (ms) the blocking monitor reports (gevent's `max_blocking_time`). */
   get maxBlockingTime(): number { return this.#maxBlockingTime; }
-  #keepQueryValues = envBool('GREENIO_KEEP_QUERY_VALUES', false);
   set maxBlockingTime(v: number) { this.#maxBlockingTime = positive('maxBlockingTime', v); }
   /** Whether the blocking monitor runs (`GREENIO_MONITOR`). */
   get monitor(): boolean { return this.#monitor; }
