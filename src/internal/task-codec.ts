@@ -10,13 +10,15 @@ import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { serialize } from 'node:v8';
 import { expected, quote } from './validate.js';
-import type { TransferListItem } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { Future } from '../future.js';
 import type { TaskPool } from './task-pool.js';
 import { RemoteError } from '../errors.js';
 
 /** Something `postMessage` can move rather than copy (an ArrayBuffer, a MessagePort...). */
-export type Transferable = TransferListItem;
+// Derived from `postMessage` itself rather than named: @types/node renamed its alias
+// (TransferListItem is gone in 26), and this lands in the published .d.ts.
+export type Transferable = NonNullable<Parameters<MessagePort['postMessage']>[1]>[number];
 
 /** A task given as a module file and the name of one of its exports (default `'default'`). */
 export interface TaskFile {
