@@ -7,8 +7,10 @@
  * program that does not use a client pays nothing for its row.
  */
 import type { ModulePatch } from './patch.js';
+import { pgPatches } from './pg.js';
 import { undiciPatches } from './undici.js';
 import { ioredisPatches } from './ioredis.js';
+import { redisPatches } from './redis.js';
 
 /** The `patchAll()` option names of the client integrations. */
 export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
@@ -16,8 +18,8 @@ export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
 // Order does not matter between rows: each applies to its own client's files only.
 export const clientPatches: Record<ClientName, readonly ModulePatch[]> = {
   undici: undiciPatches,
-  pg: [],
+  pg: pgPatches,
   mysql2: [],
   ioredis: ioredisPatches,
-  redis: [],
+  redis: redisPatches,
 };

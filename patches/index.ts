@@ -112,15 +112,15 @@ function applyIfLoaded(p: ModulePatch): void {
 }
 
 function withoutJs(module: string): string {
-  return module.includes('/') ? module.replace(/\.js$/, '') : module;
+  return module.includes('/') ? module.replace(/([/\\]index)?(\.js)?$/, '') : module;
 }
 
 // One hook for every third-party patch; made again when the set of module names grows
 // (require-in-the-middle takes its list of names once, at construction).
 function installHook(): void {
   const patches = thirdParty();
-  // require-in-the-middle names a file inside a package without its `.js`
-  // (`pg/lib/client`): it is given, and matched, both spellings.
+  // require-in-the-middle names a file inside a package without its `.js` or
+  // `/index.js` (`pg/lib/client`): it is given, and matched, both spellings.
   const names = [...new Set(patches.flatMap((p) => [p.module, withoutJs(p.module)]))];
   const key = names.join('\0');
   if (key === hookedNames || names.length === 0) return;

@@ -1,0 +1,233 @@
+/**
+ * node-redis (`redis` v5, `@redis/client`) as greenlet ops, as for ioredis: a command is
+ * an op of the greenlet that issues it; a kill or timeout rejects its await at once, a
+ * command not yet written is withdrawn (an AbortSignal node-redis honours), a written
+ * blocking command is ended by `CLIENT UNBLOCK` from a side connection (an item it was
+ * handed meanwhile is put back), any other late reply is dropped. Connecting and the
+ * client's write scheduling belong to no greenlet. Limits: MULTI and pipelines run to
+ * completion on the server (only the result is dropped); a put-back item is the decoded
+ * reply (strings unless the client maps blob strings to Buffers).
+ */
+import * as hub from '../src/hub.js';
+import { wrap, type AnyFunction } from '../src/internal/wrap.js';
+import type { ModulePatch } from './patch.js';
+import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockLoop, warnLost } from './redis-common.js';
+
+const OWNER = 'module:@redis/client/dist/lib/client/index.js';
+
+interface Client {
+  _self?: Client;
+  duplicate(overrides?: object): Client;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  sendCommand(args: unknown[], options?: object): Promise<unknown>;
+  on(event: string, fn: (...a: unknown[]) => void): unknown;
+  once(event: string, fn: () => void): unknown;
+  [kConn]?: ConnInfo;
+}
+
+/** Per client: which connection it is on (counted at each connect) and that one's id. */
+interface ConnInfo {
+  epoch: number;
+  /** Closed for good ('end'): its close unblocked whatever was blocked. */
+  ended: boolean;
+  id: IdInfo | null;
+  side: Promise<Client> | null;
+}
+interface IdInfo {
+  epoch: number;
+  id: number | null;
+  ready: Promise<IdInfo>;
+}
+
+const kConn = Symbol('greenio.redisConn');
+
+class CommandOp {
+  replied = false;
+  p: Promise<unknown> = null as unknown as Promise<unknown>;
+  idInfo: IdInfo | null = null;
+  constructor(readonly client: Client, readonly args: readonly unknown[], readonly blocking: boolean, readonly ac: AbortController, readonly send: AnyFunction) {}
+  describe(): string {
+    return describeCommand(String(this.args[0]), this.args.slice(1));
+  }
+}
+
+const HANDLER: hub.OpHandler<unknown> = {
+  start(op) {
+    const s = op.data as CommandOp;
+    s.p.then(
+      (v) => {
+        s.replied = true;
+        if (op.settled) late(s, v);
+        else op.resolve(v);
+      },
+      (e: unknown) => {
+        s.replied = true;
+        op.reject(e);
+      },
+    );
+  },
+  cancel(op) {
+    const s = op.data as CommandOp;
+    // Withdrawn if not written yet (its promise then rejects with an AbortError, dropped).
+    s.ac.abort();
+    if (s.blocking) runDetached(() => void unblock(s));
+    return false;
+  },
+};
+
+function late(s: CommandOp, reply: unknown): void {
+  K_REDIS.dropped++;
+  if (!s.blocking || reply === null) return;
+  const restore = restoreCommands(String(s.args[0]), s.args.slice(1), reply);
+  if (restore === null) return;
+  runDetached(() => {
+    for (const cmd of restore) {
+      (Reflect.apply(s.send, s.client, [cmd.map((a) => (typeof a === 'number' ? String(a) : a))]) as Promise<unknown>)
+        .catch((e: unknown) => warnLost(String(s.args[0]).toUpperCase(), e));
+    }
+  });
+}
+
+async function unblock(s: CommandOp): Promise<void> {
+  // Let the abort's rejection land first: a withdrawn command needs no unblock.
+  await null;
+  await null;
+  if (s.replied || s.idInfo === null) return;
+  const conn = connOf(s.client);
+  const info = await s.idInfo.ready;
+  if (info.id === null || info.epoch !== conn.epoch) return; // reconnected: the old connection's close unblocked it
+  const side = await sideOf(s.client, conn);
+  await unblockLoop(s, info.id, (n) => side.sendCommand(['CLIENT', 'UNBLOCK', String(n)]), () => !conn.ended && info.epoch === conn.epoch);
+}
+
+function connOf(client: Client): ConnInfo {
+  let c = client[kConn];
+  if (c === undefined) {
+    const made: ConnInfo = { epoch: 0, ended: false, id: null, side: null };
+    c = made;
+    client[kConn] = made;
+    client.on('connect', () => {
+      made.epoch++;
+      made.id = null;
+      made.ended = false;
+    });
+    client.on('end', () => {
+      made.ended = true;
+    });
+  }
+  return c;
+}
+
+function sideOf(client: Client, conn: ConnInfo): Promise<Client> {
+  if (conn.side === null) {
+    const side = client.duplicate();
+    side.on('error', () => {}); // its failures show as the unblock's; the client reports its own
+    conn.side = side.connect().then(() => side);
+    client.once('end', () => {
+      conn.side = null;
+      side.destroy();
+    });
+  }
+  return conn.side;
+}
+
+// The connection's id, asked just before the first blocking command on it (a blocked
+// connection cannot be asked): queued ahead of that command, so on the same connection.
+function ensureId(client: Client, send: AnyFunction): IdInfo {
+  const conn = connOf(client);
+  if (conn.id !== null) return conn.id;
+  const info: IdInfo = { epoch: conn.epoch, id: null, ready: null as unknown as Promise<IdInfo> };
+  const p = runDetached(() => Reflect.apply(send, client, [['CLIENT', 'ID']]) as Promise<unknown>);
+  info.ready = p.then(
+    (id) => {
+      info.id = Number(id);
+      info.epoch = conn.epoch;
+      return info;
+    },
+    () => {
+      if (conn.id === info) conn.id = null;
+      return info;
+    },
+  );
+  conn.id = info;
+  return info;
+}
+
+function sendCommandWrapper(original: AnyFunction): AnyFunction {
+  return ({ sendCommand(this: Client, args: unknown[], options?: { abortSignal?: AbortSignal }) {
+    if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
+    const flow = hub.currentFlow();
+    const pending = hub.takePending(flow);
+    if (pending !== null) return Promise.reject(pending);
+    const real = this._self ?? this;
+    const ac = new AbortController();
+    const s = new CommandOp(real, args, isBlocking(String(args[0]), args), ac, original);
+    if (s.blocking) s.idInfo = ensureId(real, original);
+    // A signal of the caller's own is kept (that command is then withdrawn only by it).
+    const opts = options?.abortSignal !== undefined ? options : { ...options, abortSignal: ac.signal };
+    // Run detached: node-redis schedules its socket writes on a timer, which must not
+    // belong to (and die with) the greenlet that happened to issue the command.
+    s.p = runDetached(() => Reflect.apply(original, this, [args, opts]) as Promise<unknown>);
+    return hub.wait(K_REDIS, s, HANDLER, s);
+  } }).sendCommand;
+}
+
+class Waited {
+  constructor(readonly what: string, readonly p: Promise<unknown>) {}
+  describe(): string {
+    return this.what;
+  }
+}
+
+const PLAIN: hub.OpHandler<unknown> = {
+  start(op) {
+    (op.data as Waited).p.then((v) => op.resolve(v), (e: unknown) => op.reject(e));
+  },
+};
+
+// connect(), MULTI and pipelines: run detached, awaited as an op whose cancel only drops
+// the result (a connection opened keeps opening; a MULTI runs whole on the server).
+function plainWrapper(what: (args: IArguments) => string): (original: AnyFunction) => AnyFunction {
+  return (original) =>
+    ({ wrapper(this: unknown) {
+      const args = arguments;
+      if (inDetached()) return Reflect.apply(original, this, args);
+      const pending = hub.takePending(hub.currentFlow());
+      if (pending !== null) return Promise.reject(pending);
+      const p = runDetached(() => Reflect.apply(original, this, args) as unknown);
+      if (!(p instanceof Promise)) return p;
+      const w = new Waited(what(args), p);
+      return hub.wait(K_REDIS, w, PLAIN, w);
+    } }).wrapper;
+}
+
+function batch(kind: string): (args: IArguments) => string {
+  return (args) => {
+    const cmds = (Array.isArray(args[0]) ? args[0] : []) as Array<{ args?: unknown[] }>;
+    let out = `${kind} ${cmds.length}:`;
+    for (const c of cmds) {
+      if (out.length >= 80) break;
+      const a = Array.isArray(c?.args) ? c.args : [];
+      out += ` ${describeCommand(String(a[0] ?? '?'), a.slice(1))};`;
+    }
+    return out.length > 80 ? `${out.slice(0, 79)}…` : out;
+  };
+}
+
+/** The node-redis row: the client class file, which `import`/`require('redis')` load. */
+export const redisPatches: readonly ModulePatch[] = [
+  {
+    module: '@redis/client/dist/lib/client/index.js',
+    implements: { promise: ['RedisClient.prototype.sendCommand', 'RedisClient.prototype.connect', 'RedisClient.prototype._executeMulti', 'RedisClient.prototype._executePipeline'] },
+    patch(exports) {
+      const RedisClient = (exports as { default?: { prototype: object } }).default;
+      if (RedisClient === undefined) return;
+      const proto = RedisClient.prototype;
+      wrap(proto, 'sendCommand', sendCommandWrapper, OWNER);
+      wrap(proto, 'connect', plainWrapper(() => 'CONNECT'), OWNER);
+      wrap(proto, '_executeMulti', plainWrapper(batch('MULTI')), OWNER);
+      wrap(proto, '_executePipeline', plainWrapper(batch('PIPELINE')), OWNER);
+    },
+  },
+];

@@ -1,0 +1,76 @@
+/**
+ * node-redis (`redis` v5) as greenlet ops, against a real redis-server: a kill or
+ * timeout ends a blocking command on the server (nothing taken, nothing lost), leaves
+ * the client usable with no reconnect and no leaked connection, and run-info names the
+ * command. Each case runs in a patched process of its own (the preload).
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFixture } from '../run-fixture.js';
+import { startRedis, type RedisServer } from '../servers/redis.js';
+
+const preload = ['--import', fileURLToPath(new URL('../../src/patch.ts', import.meta.url))];
+let redis: RedisServer;
+
+beforeAll(async () => {
+  redis = await startRedis();
+}, 30_000);
+afterAll(async () => {
+  await redis?.stop();
+});
+
+function run(cases: string[], env: Record<string, string> = {}): Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number } {
+  const r = runFixture('clients-redis-node.ts', [String(redis.port), ...cases], env, preload);
+  expect(r.status, r.stderr).toBe(0);
+  return r.json as Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number };
+}
+
+describe('node-redis, shared client made in main', () => {
+  it('a kill ends the blocked BLPOP on the server: the next job stays in the list, the client serves on', () => {
+    const out = run(['kill-shared']);
+    expect(out.patched).toBe(true);
+    expect(out.killShared).toMatchObject({ dead: true, unblocked: true, llen: 1, usable: 'PONG' });
+    expect(out.killShared!.extraConnections).toBeLessThanOrEqual(1); // at most the one side connection
+    expect(out.reconnects).toBe(0);
+  }, 60_000);
+
+  it('with the integration off, the abandoned BLPOP takes the next job (what the patch prevents)', () => {
+    const out = run(['kill-shared'], { GREENIO_NO_PATCH: 'redis' });
+    expect(out.patched).toBe(false);
+    expect(out.killShared).toMatchObject({ unblocked: false, llen: 0 });
+  }, 60_000);
+
+  it('withTimeout(500, () => client.blPop(q, 0)) throws its TimeoutError at ~500 ms and takes nothing', () => {
+    const t = run(['timeout-shared']).timeoutShared!;
+    expect(t).toMatchObject({ timeoutError: true, llen: 1, blocked: 0, echo: 'still here' });
+    expect(t.ms as number).toBeGreaterThanOrEqual(490);
+    expect(t.ms as number).toBeLessThan(3000);
+  }, 60_000);
+
+  it('an item handed to the BLPOP as the kill landed is consumed exactly once', () => {
+    const race = run(['race']).race!;
+    expect(race.exactlyOnce).toBe(race.n);
+  }, 60_000);
+
+  it("a timed-out command's late reply is dropped, and the next command gets its own reply", () => {
+    const l = run(['late-reply']).lateReply!;
+    expect(l.r).toBe('timed out');
+    expect(l.ms as number).toBeLessThan(350); // the server was busy for 400 ms
+    expect(l.next).toBe('B');
+    expect(l.dropped as number).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('run-info names the command: redis BLPOP jobs 0', () => {
+    expect(run(['names']).names!.runInfo).toMatch(/waits on: redis BLPOP jobs 0/);
+  }, 60_000);
+
+  it('a MULTI cannot be stopped on the server: it runs whole, the kill only drops its result', () => {
+    expect(run(['multi']).multi).toEqual({ dead: true, pk: '2', usable: 'PONG' });
+  }, 60_000);
+});
+
+describe('node-redis, connection made inside the greenlet', () => {
+  it('the kill does not destroy it: no reconnect loop, the finally runs, nothing leaks', () => {
+    expect(run(['own-connection']).ownConnection).toEqual({ finallyRan: true, reconnects: 0, usable: 'PONG', leaked: 0 });
+  }, 60_000);
+});
