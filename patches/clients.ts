@@ -8,6 +8,7 @@
  */
 import type { ModulePatch } from './patch.js';
 import { pgPatches } from './pg.js';
+import { mysql2Patches } from './mysql2.js';
 import { undiciPatches } from './undici.js';
 import { ioredisPatches } from './ioredis.js';
 import { redisPatches } from './redis.js';
@@ -19,7 +20,7 @@ export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
 export const clientPatches: Record<ClientName, readonly ModulePatch[]> = {
   undici: undiciPatches,
   pg: pgPatches,
-  mysql2: [],
+  mysql2: mysql2Patches,
   ioredis: ioredisPatches,
   redis: redisPatches,
 };

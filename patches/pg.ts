@@ -1,0 +1,242 @@
+/**
+ * The pg integration (rows of the `pg` client patch): `Client.query`, `Client.connect`,
+ * `Pool.connect` and `Pool.query` are ops of the greenlet that calls them, whoever
+ * opened the connection (`pg.query SELECT pg_sleep($1)`, never the values). A kill or a
+ * timeout cancels a running query on the server (pg-query.ts) and leaves the client and
+ * the pool usable; the connections themselves belong to nobody, so no greenlet's death
+ * closes them. Limits: a Submittable (pg-cursor, pg-query-stream, a `new Query()`) is
+ * passed through untracked; pg-native is not covered.
+ */
+import * as hub from '../src/hub.js';
+import { wrap, type AnyFunction } from '../src/internal/wrap.js';
+import type { ModulePatch } from './patch.js';
+import { cancel, holdWrapper, isServerError, statementOf, submit, type Done, type PgClient, type Submitted } from './pg-query.js';
+
+const K_QUERY = hub.kind('pg.query');
+const K_CONNECT = hub.kind('pg.connect');
+const CLIENT = 'pg/lib/client.js';
+const POOL = 'pg-pool';
+
+// Set while greenio's own code calls a wrapped method (Pool.query's connect, the pool's
+// own Client.connect): those calls are parts of an op already, not ops of their own.
+let bypass = 0;
+
+type Client = PgClient & {
+  connection?: { stream?: { destroy(): void } };
+  end(): unknown;
+  release?: (err?: unknown) => void;
+};
+
+/** Per op: a query or a connect, on a client or a pool. */
+interface State {
+  /** Start the work with `done` as its callback. */
+  run(st: State): void;
+  /** The user's callback (callback style), else null. */
+  cb: AnyFunction | null;
+  /** Cancel what `run` started (null: nothing to do on the server). */
+  abort(st: State): void;
+  op: hub.Op | null;
+  cancelled: boolean;
+  done: Done;
+}
+
+// Promise style: a hub wait.
+const WAIT: hub.OpHandler = {
+  start(op) {
+    const st = op.data as State;
+    st.op = op;
+    st.run(st);
+  },
+  cancel(op) {
+    const st = op.data as State;
+    st.cancelled = true;
+    st.abort(st);
+  },
+};
+
+// Callback style: a tracked op; as Node does for an AbortSignal, the callback gets the
+// interrupt's error once (never after its greenlet died), and the late result is dropped.
+const TRACKED: hub.OpHandler = {
+  cancel(op, reason, silent) {
+    const st = op.data as State;
+    st.cancelled = true;
+    st.abort(st);
+    if (silent === true) return false;
+    process.nextTick(st.cb!, reason);
+    return true;
+  },
+};
+
+function settle(st: State, err: unknown, res?: unknown): void {
+  const op = st.op!;
+  if (st.cb === null) {
+    if (err) op.reject(err);
+    else op.resolve(res);
+  } else if (op.end()) {
+    st.cb(err, res);
+  }
+}
+
+/** Run `st` as an op of the current flow, promise or callback style. */
+function start(kind: hub.Kind, detail: unknown, st: State): unknown {
+  if (st.cb === null) return hub.wait(kind, detail, WAIT, st);
+  const flow = hub.currentFlow();
+  const pending = hub.takePending(flow);
+  if (pending !== null) {
+    process.nextTick(st.cb, pending);
+    return undefined;
+  }
+  st.op = hub.track(kind, detail, TRACKED, st, flow);
+  st.run(st);
+  return undefined;
+}
+
+function makeState(cb: unknown, run: State['run'], abort: State['abort']): State {
+  const st: State = { run, abort, cb: typeof cb === 'function' ? (cb as AnyFunction) : null, op: null, cancelled: false, done: () => {} };
+  st.done = (err, res) => {
+    if (!st.cancelled) settle(st, err, res);
+  };
+  return st;
+}
+
+function clientQuery(original: AnyFunction): AnyFunction {
+  return ({ query(this: Client, config: unknown, values: unknown, callback: unknown) {
+    if (bypass > 0 || config == null || typeof (config as { submit?: unknown }).submit === 'function') return Reflect.apply(original, this, arguments);
+    const cb = typeof callback === 'function' ? callback : typeof values === 'function' ? values : (config as { callback?: unknown }).callback;
+    const vals = typeof values === 'function' ? undefined : values;
+    let sub: Submitted | null = null;
+    const st = makeState(cb, (s) => {
+      sub = submit(original, this, config, vals, s.done);
+    }, () => {
+      if (sub !== null) cancel(sub);
+    });
+    return start(K_QUERY, statementOf(config), st);
+  } }).query;
+}
+
+function clientConnect(original: AnyFunction): AnyFunction {
+  return ({ connect(this: Client, cb: unknown) {
+    if (bypass > 0) return Reflect.apply(original, this, arguments);
+    const st = makeState(cb, (s) => {
+      // Outside the greenlet: the connection is the client's, not the caller's, so the
+      // caller's death does not destroy it under the client (it ends by `end()`).
+      hub.als.exit(Reflect.apply, original, this, [(err: unknown) => s.done(err, this)]);
+    }, () => {
+      this.end(); // pg's own path: a half-open client is closed, never left connecting
+    });
+    return start(K_CONNECT, `${this.host ?? ''}:${this.port ?? ''}`, st);
+  } }).connect;
+}
+
+type Pool = {
+  connect(cb: (err: unknown, client?: Client, release?: (e?: unknown) => void) => void): unknown;
+  options?: { host?: string; port?: number };
+};
+
+function poolConnect(original: AnyFunction): AnyFunction {
+  return ({ connect(this: Pool, cb: unknown) {
+    if (bypass > 0 || (cb !== undefined && typeof cb !== 'function')) return Reflect.apply(original, this, arguments);
+    const st = makeState(cb, (s) => {
+      hub.als.exit(Reflect.apply, original, this, [(err: unknown, client?: Client, release?: (e?: unknown) => void) => {
+        // A client handed over after its greenlet gave up waiting goes back to the pool.
+        if (s.cancelled) {
+          if (client !== undefined) release?.();
+          return;
+        }
+        if (s.cb !== null) {
+          if (s.op!.end()) s.cb(err, client, release);
+          else if (client !== undefined) release?.();
+        } else if (err) s.op!.reject(err);
+        else s.op!.resolve(client);
+      }]);
+    }, () => {});
+    return start(K_CONNECT, 'pool', st);
+  } }).connect;
+}
+
+/**
+ * `pool.query()` as one op: wait for a client, run the query, give the client back. A
+ * cancelled query's client goes back to the pool once the server has answered (pg-pool
+ * would destroy a client released with an error; a cancel is no reason to).
+ */
+function poolQuery(original: AnyFunction): AnyFunction {
+  return ({ query(this: Pool, text: unknown, values: unknown, cb: unknown) {
+    if (bypass > 0 || text == null || typeof text === 'function' || typeof (text as { submit?: unknown }).submit === 'function') return Reflect.apply(original, this, arguments);
+    const callback = typeof values === 'function' ? values : cb;
+    const vals = typeof values === 'function' ? undefined : values;
+    let sub: Submitted | null = null;
+    const st = makeState(callback, (s) => {
+      bypass++;
+      try {
+        hub.als.exit(() => this.connect((err, client) => {
+          if (err) return s.done(err);
+          if (s.cancelled) return client!.release!();
+          onClient(s, client!, text, vals, (x) => (sub = x));
+        }));
+      } finally {
+        bypass--;
+      }
+    }, () => {
+      if (sub !== null) cancel(sub);
+    });
+    return start(K_QUERY, statementOf(text), st);
+  } }).query;
+}
+
+function onClient(s: State, client: Client, text: unknown, vals: unknown, keep: (x: Submitted) => void): void {
+  let released = false;
+  const onError = (e: unknown): void => {
+    if (released) return;
+    released = true;
+    client.release!(e);
+    s.done(e);
+  };
+  client.once('error', onError);
+  const q = (client as unknown as { query: AnyFunction }).query;
+  bypass++; // the query is this op's, not one of its own
+  try {
+    keep(submit(q, client, text, vals, (err, res) => {
+      client.removeListener('error', onError);
+      if (released) return;
+      released = true;
+      client.release!(s.cancelled && isServerError(err) ? undefined : err);
+      s.done(err, res);
+    }));
+  } catch (e) {
+    released = true;
+    client.release!(e);
+    s.done(e);
+  } finally {
+    bypass--;
+  }
+}
+
+function wrapOwn(module: string, obj: object, key: string, make: (o: AnyFunction) => AnyFunction): void {
+  wrap(obj, key, make, `module:${module}`);
+}
+
+
+/** The `pg` rows of the client table. */
+export const pgPatches: readonly ModulePatch[] = [
+  {
+    module: CLIENT,
+    implements: { promise: ['Client.prototype.query', 'Client.prototype.connect'], callback: ['Client.prototype.query', 'Client.prototype.connect'] },
+    patch(exports) {
+      const proto = (exports as { prototype?: Record<string, unknown> }).prototype;
+      if (proto === undefined || typeof proto.query !== 'function') return;
+      wrapOwn(CLIENT, proto, 'query', clientQuery);
+      wrapOwn(CLIENT, proto, 'connect', clientConnect);
+      wrapOwn(CLIENT, proto, '_pulseQueryQueue', holdWrapper);
+    },
+  },
+  {
+    module: POOL,
+    implements: { promise: ['Pool.prototype.query', 'Pool.prototype.connect'], callback: ['Pool.prototype.query', 'Pool.prototype.connect'] },
+    patch(exports) {
+      const proto = (exports as { prototype?: Record<string, unknown> }).prototype;
+      if (proto === undefined || typeof proto.query !== 'function') return;
+      wrapOwn(POOL, proto, 'query', poolQuery);
+      wrapOwn(POOL, proto, 'connect', poolConnect);
+    },
+  },
+];
