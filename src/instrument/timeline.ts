@@ -19,8 +19,8 @@ interface Model {
   title: string;
   span: number;
   lanes: Array<{ name: string; rows: number; life: [number, number, string] | null }>;
-  /** [lane, row, start ms, duration ms, kind index, detail]. */
-  ops: Array<[number, number, number, number, number, string]>;
+  /** [lane, row, start ms, duration ms, kind index, detail, outcome ('' when it completed)]. */
+  ops: Array<[number, number, number, number, number, string, string]>;
   kinds: Array<[string, string]>;
   blocks: Array<{ lane: number; s: number; d: number; name: string; site: string; stack: string }>;
 }
@@ -130,7 +130,8 @@ function model(events: readonly TraceEvent[], title: string | undefined): Model 
         kinds.push([kname, e.cat ?? 'other']);
       }
       const detail = e.args?.detail;
-      ops.push([lane, row, s, d, ki, typeof detail === 'string' ? detail : detail === undefined ? '' : JSON.stringify(detail)]);
+      const outcome = typeof e.args?.outcome === 'string' && e.args.outcome !== 'ok' ? e.args.outcome : '';
+      ops.push([lane, row, s, d, ki, typeof detail === 'string' ? detail : detail === undefined ? '' : JSON.stringify(detail), outcome]);
     }
   }
   // Instant-only blocking reports (from other tools): a zero-length mark.
@@ -265,6 +266,9 @@ const TIMELINE_JS = `(function () {
           if (o[2] > view.b || o[2] + o[3] < view.a) continue;
           var x = xOf(o[2]), w = xOf(o[2] + o[3]) - x;
           ctx.fillStyle = colorOf(o[4]); ctx.fillRect(x, ry, Math.max(1, w > 3 ? w - 1 : w), ROW - 3);
+          // Aborted ops get a dark edge; an await nothing could reach (abandoned) a red hatch.
+          if (o[6] === 'abandoned') { ctx.strokeStyle = '#d62728'; ctx.lineWidth = 2; ctx.strokeRect(x + 1, ry + 1, Math.max(1, w - 2), ROW - 5); for (var hx = Math.max(x, -8); hx < Math.min(x + w, W); hx += 8) { ctx.beginPath(); ctx.moveTo(hx, ry + ROW - 3); ctx.lineTo(Math.min(hx + 6, x + w), ry); ctx.stroke(); } ctx.lineWidth = 1; }
+          else if (o[6]) { ctx.strokeStyle = '#333'; ctx.strokeRect(x + 0.5, ry + 0.5, Math.max(1, w - 1), ROW - 4); }
           if (w > 40) { var label = D.kinds[o[4]][0]; if (ctx.measureText(label).width < w - 6) { ctx.fillStyle = '#222'; ctx.fillText(label, Math.max(x, 0) + 3, ry + ROW - 6); } }
         }
       });
@@ -308,7 +312,7 @@ const TIMELINE_JS = `(function () {
     var i = e.target === cv ? hit(e.clientX, e.clientY) : -1;
     if (i < 0) { tip.hidden = true; return; }
     var o = D.ops[i];
-    show(D.kinds[o[4]][0] + (o[5] ? ' ' + o[5] : '') + '\\n' + D.lanes[o[0]].name + '\\nwaited ' + fmt(o[3]) + ' from +' + fmt(o[2]), e.clientX, e.clientY);
+    show(D.kinds[o[4]][0] + (o[5] ? ' ' + o[5] : '') + '\\n' + D.lanes[o[0]].name + '\\nwaited ' + fmt(o[3]) + ' from +' + fmt(o[2]) + (o[6] ? '\\nended: ' + o[6] : ''), e.clientX, e.clientY);
   });
   cv.addEventListener('wheel', function (e) { if (!e.ctrlKey && !e.metaKey) return; e.preventDefault(); zoom(e.deltaY > 0 ? 1.25 : 0.8, e.clientX - cv.getBoundingClientRect().left); }, { passive: false });
   cv.addEventListener('dblclick', function (e) { zoom(0.5, e.clientX - cv.getBoundingClientRect().left); });

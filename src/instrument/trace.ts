@@ -48,9 +48,12 @@ interface Chunk {
   refs: unknown[];
   /** since, duration per op. */
   times: Float64Array;
+  /** How each op ended: an index into OUTCOMES. */
+  outcomes: Uint8Array;
   n: number;
 }
-const newChunk = (): Chunk => ({ refs: new Array<unknown>(CHUNK * 3), times: new Float64Array(CHUNK * 2), n: 0 });
+const newChunk = (): Chunk => ({ refs: new Array<unknown>(CHUNK * 3), times: new Float64Array(CHUNK * 2), outcomes: new Uint8Array(CHUNK), n: 0 });
+const OUTCOMES: readonly IoEndMessage['outcome'][] = ['ok', 'error', 'killed', 'timeout', 'abandoned'];
 interface Life {
   start: number;
   end: number;
@@ -114,6 +117,8 @@ function onIoEnd(m: unknown): void {
   c.refs[i * 3 + 2] = d;
   c.times[i * 2] = e.op.since;
   c.times[i * 2 + 1] = e.durationMs;
+  const o = OUTCOMES.indexOf(e.outcome);
+  c.outcomes[i] = o < 0 ? 0 : o;
   s.count++;
 }
 function onBlock(m: unknown): void {
@@ -208,11 +213,15 @@ function build(s: State, stop: number): TraceEvent[] {
     ev.dur = us(e) - ev.ts;
     list.push({ s: start, e, ev });
   };
-  const opEvent = (g: hub.Core, kind: hub.Kind, detail: unknown, since: number, dur: number, unfinished: boolean): void => {
+  const opEvent = (g: hub.Core, kind: hub.Kind, detail: unknown, since: number, dur: number, unfinished: boolean, outcome = 0): void => {
     const cat = kindCategory(kind.name);
     const args: Record<string, unknown> = { greenlet: g.id, detail: detailText(detail) };
     if (unfinished) args.unfinished = true;
-    add(g, since, since + dur, { name: kind.name, cat, cname: CNAME[cat], ph: 'X', ts: 0, pid, tid: 0, args });
+    // No `outcome` means it completed ('ok'): a million ops should not each say so.
+    else if (outcome !== 0) args.outcome = OUTCOMES[outcome];
+    // An await a kill or timeout could not reach stands out, whatever its kind's colour.
+    const cname = outcome === 4 ? 'terrible' : CNAME[cat];
+    add(g, since, since + dur, { name: kind.name, cat, cname, ph: 'X', ts: 0, pid, tid: 0, args });
   };
   for (const [g, life] of s.lives) {
     const gl = g as Greenlet;
@@ -223,7 +232,7 @@ function build(s: State, stop: number): TraceEvent[] {
     add(g, life.start, end, { name: greenletLabel(g), cat: 'greenlet', cname: CNAME.greenlet, ph: 'X', ts: 0, pid, tid: 0, args });
   }
   for (const c of s.chunks) {
-    for (let i = 0; i < c.n; i++) opEvent(c.refs[i * 3] as hub.Core, c.refs[i * 3 + 1] as hub.Kind, c.refs[i * 3 + 2], c.times[i * 2]!, c.times[i * 2 + 1]!, false);
+    for (let i = 0; i < c.n; i++) opEvent(c.refs[i * 3] as hub.Core, c.refs[i * 3 + 1] as hub.Kind, c.refs[i * 3 + 2], c.times[i * 2]!, c.times[i * 2 + 1]!, false, c.outcomes[i]!);
   }
   // Ops still in flight: drawn up to the stop.
   for (const g of [hub.main, ...hub.liveGreenlets()]) {

@@ -47,6 +47,13 @@ class Config {
   /** Record the spawn stack of every greenlet, for run-info (`GREENIO_TRACK_GREENLET_TREE`). */
   get trackGreenletTree(): boolean { return this.#trackGreenletTree; }
   set trackGreenletTree(v: boolean) { this.#trackGreenletTree = bool('trackGreenletTree', v); }
+  /**
+   * Keep the query values of URLs in names of ops (run-info, stats, channels, traces):
+   * off by default, every value then reads `REDACTED` (`GREENIO_KEEP_QUERY_VALUES`).
+   * A URL's userinfo (`user:password@`) is redacted whatever this says.
+   */
+  get keepQueryValues(): boolean { return this.#keepQueryValues; }
+  set keepQueryValues(v: boolean) { this.#keepQueryValues = bool('keepQueryValues', v); }
   /** What a `*Sync` call inside a greenlet does: `'allow'`, `'warn'` (report) or `'throw'`. */
   get syncIO(): SyncIOMode { return this.#syncIO; }
   set syncIO(v: SyncIOMode) {
@@ -56,13 +63,6 @@ class Config {
   /** A sync call shorter than this (ms) is counted but not reported under `'warn'`. */
   get syncIOThreshold(): number { return this.#syncIOThreshold; }
   set syncIOThreshold(v: number) { this.#syncIOThreshold = positive('syncIOThreshold', v); }
-  /**
-   * Keep the query values of URLs in names of ops (run-info, stats, channels, traces):
-   * off by default, every value then reads `REDACTED` (`GREENIO_KEEP_QUERY_VALUES`).
-   * A URL's userinfo (`user:password@`) is redacted whatever this says.
-   */
-  get keepQueryValues(): boolean { return this.#keepQueryValues; }
-  set keepQueryValues(v: boolean) { this.#keepQueryValues = bool('keepQueryValues', v); }
   /**
    * After this long (ms) of greenlets waking each other without the event loop turning,
    * wake-ups are deferred to the next loop turn so IO is served (gevent's switch interval).

@@ -103,7 +103,7 @@ function sourceSite(url: string, line: number, column: number): string {
 /** What would make an invisible await reachable, for the warning. */
 export function reachHint(): string {
   return isWrapped(globalThis, 'setTimeout')
-    ? 'build it on patched IO or a greenio wait (hub.waitFor), or use a client integration'
+    ? 'await a greenio wait instead (an AsyncResult or Event its callback sets, a promiseWrapper from greenio/monkey) or use a client integration'
     : 'load the patch (node --import greenio/patch, or patchAll()) or use a client integration';
 }
 
