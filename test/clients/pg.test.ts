@@ -1,0 +1,56 @@
+// pg under the patch, against a real PostgreSQL started for this file: a query is an op
+// of the greenlet that issues it; a kill or a timeout cancels it on the server and
+// leaves the client or pool usable, with nothing leaked. Each case runs in a patched
+// process of its own (test/fixtures/clients-pg.ts), imported as ESM and required as CJS.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFixture } from '../run-fixture.js';
+import { startPostgres, type PostgresServer } from '../servers/postgres.js';
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+const CASES = ['client', 'callback', 'warmPool', 'freshPool', 'transaction'] as const;
+
+describe.each([
+  ['esm', 'kill', 'GreenletExit'],
+  ['esm', 'timeout', 'TimeoutError'],
+  ['cjs', 'kill', 'GreenletExit'],
+  ['cjs', 'timeout', 'TimeoutError'],
+] as const)('pg (%s import), a %s', (mode, how, errorName) => {
+  let out: Record<string, unknown>;
+  beforeAll(() => {
+    out = runFixture('clients-pg.ts', [mode, how], { PGHOST: server.host, PGPORT: String(server.port) }).json;
+  }, 90_000);
+
+  it.each(CASES)('%s: the greenlet gets the error at its await, the server cancels the query within 1 s, the client serves the next query', (c) => {
+    const r = out[c] as Record<string, unknown>;
+    expect(r.error).toBe(errorName);
+    expect(r.unwound).toBe(true); // its finally ran: unwound by the wait, not abandoned
+    expect(r.serverCancelledWithin1s).toBe(true);
+    expect(r.usable).toBe(true);
+  });
+
+  it.each(CASES)('%s: run-info names the operation (pg.query SELECT pg_sleep($1))', (c) => {
+    expect((out[c] as Record<string, unknown>).runInfoNamesOp).toBe(true);
+  });
+
+  it('a pool keeps its one client: the cancelled one goes back, none is added', () => {
+    expect(out.warmPoolClients).toBe(1);
+    expect(out.freshPoolClients).toBe(1);
+  });
+
+  it('a client opened by a greenlet outlives the greenlet (its socket is nobody\'s)', () => {
+    expect(out.openerKilledClientUsable).toBe(true);
+  });
+
+  it('leaves no connection on the server, no fd and no handle in the process', () => {
+    expect(out.backendsLeft).toBe(0);
+    expect(out.fdsLeft as number).toBeLessThanOrEqual(0);
+    expect((out.handles as string[]).filter((h) => h !== 'PipeWrap')).toEqual([]);
+  });
+});
