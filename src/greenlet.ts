@@ -391,9 +391,9 @@ function reportAbandonedKill(g: Greenlet): void {
  * as that error (axios wraps the abort reason in an AxiosError).
  */
 function unwrapOwnError(v: unknown, g: Greenlet): unknown {
+  if (!(v instanceof Error) || v.cause === undefined) return v;
   const r = g.x;
-  if (r === null || !(v instanceof Error)) return v;
-  if (r.killed !== null && v !== r.killed && wraps(v, r.killed)) return r.killed;
+  if (r !== null && r.killed !== null && v !== r.killed && wraps(v, r.killed)) return r.killed;
   let e: unknown = v;
   for (let depth = 0; depth < 16 && e instanceof Error; depth++) {
     if (isQuietTimeoutOf(e, g)) return e;

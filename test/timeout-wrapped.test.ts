@@ -1,0 +1,143 @@
+// "A timeout stays a timeout when a library wraps it" (API.md): once a withTimeout's
+// Timeout fired, an error fn rejects with that holds the TimeoutError in its `cause`
+// chain is that timeout; a greenlet whose error wraps its kill error ends as killed.
+import { describe, expect, it } from 'vitest';
+import { GreenletExit, Timeout, TimeoutError, sleep, spawn, withTimeout } from '../src/index.js';
+import { runFixture } from './run-fixture.js';
+
+/** What a client library does with the error it was aborted with (axios, got, undici...). */
+class LibraryError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'LibraryError';
+  }
+}
+
+/** fn as a library runs it: any failure of its wait comes back wrapped, `depth` times. */
+const wrapped = (depth: number) => async (): Promise<string> => {
+  try {
+    await sleep(10_000);
+    return 'answered';
+  } catch (e) {
+    let err: unknown = e;
+    for (let i = 0; i < depth; i++) err = new LibraryError(`request failed (${i})`, err);
+    throw err;
+  }
+};
+
+describe('withTimeout and a wrapped TimeoutError', () => {
+  it('resolves to timeoutValue when fn rejects with an error wrapping its TimeoutError', async () => {
+    expect(await withTimeout(20, wrapped(1), { timeoutValue: 'timed out' })).toBe('timed out');
+    expect(await withTimeout(20, wrapped(3), { timeoutValue: undefined })).toBe(undefined);
+  });
+
+  it('rejects with its TimeoutError, the library\'s error as the cause', async () => {
+    const e = await withTimeout(20, wrapped(2)).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(TimeoutError);
+    const te = e as TimeoutError;
+    expect(te.timeout).toBeInstanceOf(Timeout);
+    expect(te.timeout!.ms).toBe(20);
+    expect(te.cause).toBeInstanceOf(LibraryError);
+    const inner = ((te.cause as LibraryError).cause as LibraryError).cause;
+    expect(inner).toBeInstanceOf(TimeoutError);
+    expect((inner as TimeoutError).timeout).toBe(te.timeout);
+  });
+
+  it('leaves an error that does not wrap its timeout as it is, even after the deadline', async () => {
+    // Deliberately narrow: a failure of fn's own (a bug in a finally block, a refused
+    // connection) that happens to come after the deadline must not read as a timeout.
+    const own = new Error('unrelated failure');
+    const e = await withTimeout(20, async () => {
+      try {
+        await sleep(10_000);
+      } catch {
+        throw own;
+      }
+    }, { timeoutValue: 'timed out' }).catch((err: unknown) => err);
+    expect(e).toBe(own);
+  });
+
+  it('leaves an outer timeout, wrapped, to the outer withTimeout', async () => {
+    let innerSaw: unknown;
+    const v = await withTimeout(20, async () => {
+      try {
+        await withTimeout(10_000, wrapped(1));
+      } catch (e) {
+        innerSaw = e;
+        throw e;
+      }
+    }, { timeoutValue: 'outer timed out' });
+    expect(v).toBe('outer timed out');
+    expect(innerSaw).toBeInstanceOf(LibraryError); // not the inner timeout's: it did not fire
+  });
+
+  it('stops at a cause cycle', async () => {
+    const e = await withTimeout(20, async () => {
+      try {
+        await sleep(10_000);
+      } catch {
+        const a = new LibraryError('a', null);
+        const b = new LibraryError('b', a);
+        (a as { cause: unknown }).cause = b;
+        throw a;
+      }
+    }, { timeoutValue: 'timed out' }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(LibraryError);
+  });
+});
+
+describe('a kill, wrapped', () => {
+  it('a greenlet rejecting with an error wrapping its GreenletExit ends killed: successful, the exit as value', async () => {
+    const g = spawn(wrapped(2));
+    await sleep(0);
+    await g.kill();
+    expect(g.successful()).toBe(true);
+    expect(g.value).toBeInstanceOf(GreenletExit);
+    expect(g.exception).toBe(undefined);
+  });
+
+  it('with a custom kill error: it fails with that error itself', async () => {
+    const stop = new Error('stop');
+    const g = spawn(wrapped(1));
+    await sleep(0);
+    await g.kill(stop);
+    expect(g.successful()).toBe(false);
+    expect(g.exception).toBe(stop);
+  });
+
+  it('a quiet Timeout of its own, wrapped: it ends successfully with undefined', async () => {
+    const g = spawn(async () => {
+      Timeout.startNew(20, false);
+      return wrapped(1)();
+    });
+    await g.join();
+    expect(g.successful()).toBe(true);
+    expect(g.value).toBe(undefined);
+  });
+
+  it('an error wrapping nothing of the kill is kept as the greenlet\'s error', async () => {
+    const g = spawn(async () => {
+      try {
+        await sleep(10_000);
+      } catch {
+        throw new LibraryError('unrelated', null);
+      }
+    });
+    await sleep(0);
+    await g.kill();
+    expect(g.exception).toBeInstanceOf(LibraryError);
+  });
+});
+
+describe('real axios under the patch, against a slow server on 127.0.0.1 (own process)', () => {
+  it('withTimeout gives timeoutValue or its TimeoutError (cause: the AxiosError), a kill ends the greenlet killed; the server sees each request closed early', () => {
+    const { json } = runFixture('timeout-axios.ts');
+    expect(json.quiet).toBe(null);
+    expect(json.quietMs).toBeLessThan(2500); // the page takes 3 s
+    expect(json.loud).toMatchObject({ name: 'TimeoutError', isTimeoutError: true, timeoutMs: 300, causeIsAxios: true, causeWrapsTimeout: true });
+    expect((json.loud as { ms: number }).ms).toBeLessThan(2500);
+    expect(json.killed).toEqual({ successful: true, valueIsExit: true, exception: '' });
+    expect(json.closedEarly).toEqual(['/killed', '/loud', '/quiet']);
+    expect(json.socketsLeft).toBe(0);
+  });
+});
