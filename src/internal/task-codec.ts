@@ -10,15 +10,16 @@ import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { serialize } from 'node:v8';
 import { expected, quote } from './validate.js';
-import type { MessagePort } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Future } from '../future.js';
 import type { TaskPool } from './task-pool.js';
 import { RemoteError } from '../errors.js';
 
 /** Something `postMessage` can move rather than copy (an ArrayBuffer, a MessagePort...). */
-// Derived from `postMessage` itself rather than named: @types/node renamed its alias
-// (TransferListItem is gone in 26), and this lands in the published .d.ts.
-export type Transferable = NonNullable<Parameters<MessagePort['postMessage']>[1]>[number];
+// Derived from Worker#postMessage rather than named: @types/node renamed its alias
+// (TransferListItem is gone in 26), and this lands in the published .d.ts. Not from
+// MessagePort: in 26 that is the web one, whose last overload takes an options object.
+export type Transferable = NonNullable<Parameters<Worker['postMessage']>[1]>[number];
 
 /** A task given as a module file and the name of one of its exports (default `'default'`). */
 export interface TaskFile {
