@@ -5,6 +5,7 @@
  * an item is handed over only when both sides meet, and that hand-over is final.
  */
 import * as hub from './hub.js';
+import { nameFromOptions, nameOf } from './instrument/resources.js';
 import type { OpHandler } from './hub.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
 import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './internal/waiters.js';
@@ -29,6 +30,16 @@ export class Channel<T> implements AsyncIterable<T> {
   /** @internal Blocked getters, in arrival order. */ readonly _getters = new WaitList();
   /** @internal Blocked putters; each op's `data` is its item. */ readonly _putters = new WaitList();
   /** @internal */ _shut = false;
+
+  /** `options.name`: a name for run-info and `greenio ps`/`top`. */
+  constructor(options?: { name?: string }) {
+    nameFromOptions(this, options);
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return nameOf(this);
+  }
 
   /** Blocked putters minus blocked getters (gevent's `balance`). */
   get balance(): number {
@@ -127,7 +138,8 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** @internal What run-info shows for a wait on this channel. */
   describe(): string {
-    return `Channel getters=${this._getters.live} putters=${this._putters.live}`;
+    const n = nameOf(this);
+    return `Channel${n === undefined ? '' : ` '${n}'`} getters=${this._getters.live} putters=${this._putters.live}`;
   }
 
   /** @internal Blocked getters and putters (for tests). */

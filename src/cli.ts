@@ -77,6 +77,8 @@ Commands:
   greenio worker --queue NAME [options] processor.js
                                            run BullMQ jobs as greenlets (see greenio worker --help)
 
+  greenio ps [--json] PID                  the greenlets of a live process: tree, waits, resources
+  greenio top PID                          a live view of a process: busy, idle and scheduled time
   greenio <command> --help                 options of a command
   greenio --version
 `;
@@ -303,6 +305,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (command === 'run') return await runCommand(rest);
     if (command === 'report') return await reportCommand(rest);
+    if (command === 'ps' || command === 'top') {
+      // Loaded only for these commands (attach to a live process: src/instrument/attach-cli.ts).
+      const { attachCommand } = await import('./instrument/attach-cli.js');
+      return await attachCommand(command, rest);
+    }
     if (command === 'worker') {
       // Loaded only for this command: it needs the optional peer dependency bullmq.
       const { workerCommand } = await import('./bullmq/cli.js');

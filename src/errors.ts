@@ -177,3 +177,32 @@ export class LoopExitError extends GreenioError {
 }
 named(LoopExitError, 'LoopExitError');
 
+/** One greenlet of a deadlock: what it waits on, held by the next one, and where. */
+export interface DeadlockEdge {
+  /** The waiting greenlet's id and label (`Greenlet-3 (transfer)`). */
+  greenlet: number;
+  label: string;
+  /** What it waits on: `<Lock 'a' counter=0, 1 waiting>`, or the greenlet it joins. */
+  waitsOn: string;
+  /** The call site of its wait (or of the wait that closed the cycle), when known. */
+  site: string | null;
+}
+
+/**
+ * A wait that would close a cycle of the wait-for graph (A holds L1 and waits for L2,
+ * which B holds while waiting for L1; or two greenlets joining each other): thrown into
+ * the greenlet whose wait closed it, when `config.deadlock` is `'throw'`.
+ * @example
+ * import { DeadlockError } from 'greenio';
+ * const e = new DeadlockError([]);
+ * console.log(e.code); // 'GREENIO_DEADLOCK'
+ */
+export class DeadlockError extends GreenioError {
+  /** The cycle, starting with the greenlet whose wait closed it. */
+  readonly cycle: readonly DeadlockEdge[];
+  constructor(cycle: readonly DeadlockEdge[], message?: string) {
+    super(message ?? `deadlock: ${cycle.map((e) => `${e.label} waits on ${e.waitsOn}`).join(', ')}`, 'GREENIO_DEADLOCK');
+    this.cycle = cycle;
+  }
+}
+named(DeadlockError, 'DeadlockError');

@@ -6,6 +6,7 @@
  * it is still set when the waiter runs (gevent's rule); both work within one process only.
  */
 import * as hub from './hub.js';
+import { nameFromOptions, nameOf } from './instrument/resources.js';
 import { Op, type AnyOp, type OpHandler } from './hub.js';
 import type { GetOptions } from './greenlet.js';
 import { runSoon } from './internal/soon.js';
@@ -37,6 +38,16 @@ const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 export class Event implements Waitable {
   #flag = false;
   readonly #waiters = new ParkedList();
+
+  /** `options.name`: a name for run-info and `greenio ps`/`top`. */
+  constructor(options?: { name?: string }) {
+    nameFromOptions(this, options);
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return nameOf(this);
+  }
 
   /** True while the flag is set. */
   isSet(): boolean {
@@ -78,7 +89,8 @@ export class Event implements Waitable {
 
   /** `<Event set>`, `<Event clear, 3 waiting>`. */
   toString(): string {
-    return `<Event ${this.#flag ? 'set' : 'clear'}${this.#waiters.describe()}>`;
+    const n = nameOf(this);
+    return `<Event${n === undefined ? '' : ` '${n}'`} ${this.#flag ? 'set' : 'clear'}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */
@@ -137,6 +149,16 @@ export class AsyncResult<T = unknown> implements Waitable {
   #value: T | undefined = undefined;
   #exception: unknown = undefined;
   readonly #waiters = new ParkedList();
+
+  /** `options.name`: a name for run-info and `greenio ps`/`top`. */
+  constructor(options?: { name?: string }) {
+    nameFromOptions(this, options);
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return nameOf(this);
+  }
 
   /** True once it holds a value or an error. */
   ready(): boolean {
@@ -221,7 +243,8 @@ export class AsyncResult<T = unknown> implements Waitable {
   /** `<AsyncResult pending, 2 waiting>`, `<AsyncResult value>`, `<AsyncResult exception>`. */
   toString(): string {
     const st = this.#state === PENDING ? 'pending' : this.#state === VALUE ? 'value' : 'exception';
-    return `<AsyncResult ${st}${this.#waiters.describe()}>`;
+    const n = nameOf(this);
+    return `<AsyncResult${n === undefined ? '' : ` '${n}'`} ${st}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */

@@ -17,7 +17,7 @@ import {
 } from './internal/originals.js';
 
 export { kind, allKinds, account, ioOf, type Kind, type KindOptions } from './internal/kinds.js';
-export { register, unregister, liveGreenlets, counters } from './internal/registry.js';
+export { register, unregister, liveGreenlets, counters, setDeathHook, setFirstSpawnHook } from './internal/registry.js';
 
 // ---------------------------------------------------------------------------------
 // Ops: one record per wait or tracked operation.
@@ -386,6 +386,14 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   execOp = null;
   link(op);
   if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  if (k.edge && edgeHook !== null) {
+    // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError).
+    const refused = edgeHook(op);
+    if (refused !== null) {
+      op.reject(refused);
+      return p;
+    }
+  }
   if (timeoutMs !== undefined) {
     op.bits |= TIMED;
     opTimers.set(op, { handle: originalSetTimeout(onOpTimeout, timeoutMs, op), ms: timeoutMs });
@@ -398,6 +406,16 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
     }
   }
   return p;
+}
+
+let edgeHook: ((op: AnyOp) => Error | null) | null = null;
+
+/**
+ * instrument/deadlock.ts installs the check run when a wait of an edge kind (`kind.edge`:
+ * a lock acquire, a join) begins; an error it returns fails that wait at once.
+ */
+export function setEdgeHook(f: ((op: AnyOp) => Error | null) | null): void {
+  edgeHook = f;
 }
 
 /** The closure form of `wait` (DESIGN.md): `start(resolve, reject)` returns how to cancel. */

@@ -8,7 +8,7 @@ export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, t
 export { Timeout, withTimeout, type WithTimeoutOptions } from './timeout.js';
 export { Local } from './local.js';
 export { Event, AsyncResult } from './event.js';
-export { Semaphore, BoundedSemaphore, Lock, RLock, type AcquireOptions } from './lock.js';
+export { Semaphore, BoundedSemaphore, Lock, RLock, type AcquireOptions, type LockOptions } from './lock.js';
 export {
   Queue,
   JoinableQueue,
@@ -16,13 +16,14 @@ export {
   PriorityQueue,
   SimpleQueue,
   type QueueWaitOptions,
+  type QueueOptions,
   type QueueShutdownOptions,
   type QueueJoinOptions,
   type PriorityCompare,
 } from './queue.js';
 export { Channel } from './channel.js';
 export { Group, Pool, type Spawned, type MapInput, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool.js';
-export { config, type SyncIOMode } from './internal/config.js';
+export { config, type SyncIOMode, type DeadlockMode } from './internal/config.js';
 export * from './instrument/index.js';
 export {
   GreenioError,
@@ -37,6 +38,8 @@ export {
   RemoteError,
   WorkerExitError,
   LoopExitError,
+  DeadlockError,
+  type DeadlockEdge,
 } from './errors.js';
 export { Future } from './future.js';
 export { ThreadPool, type ThreadPoolOptions, type ClosePoolOptions, type TaskFile } from './threadpool.js';

@@ -13,11 +13,19 @@ import { checkFunction, checkInt } from './internal/validate.js';
 import { ParkedList, parkedHandler } from './internal/parked.js';
 import { NO_BLOCK, parseWait } from './internal/waiters.js';
 import { GreenioError } from './errors.js';
+import { heldIn, heldOut, nameFromOptions, nameOf, type Holdable, type Holder } from './instrument/resources.js';
+import './instrument/deadlock.js'; // the wait-for graph watches lock waits and joins
 
 const K_ACQUIRE = hub.kind('semaphore.acquire');
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
 const FALSE: Promise<boolean> = Promise.resolve(false);
+
+/** Options of a lock's or semaphore's constructor. */
+export interface LockOptions {
+  /** A name for run-info, `greenio ps`/`top` and deadlock reports (named ones are always listed). */
+  name?: string;
+}
 
 /** Options of `acquire()`. */
 export interface AcquireOptions {
@@ -57,14 +65,99 @@ async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Pr
  * })));
  * await joinAll(gs);
  */
-export class Semaphore {
+export class Semaphore implements Holdable {
   #counter: number;
   readonly #waiters = new ParkedList();
+  readonly #one: boolean;
+  // Holders, for run-info and the wait-for graph: the oldest here, the others (rare:
+  // a counting semaphore) as [greenlet, since] pairs in `#more`.
+  #holder: hub.Core | null = null;
+  #since = 0;
+  #more: Array<hub.Core | number> | null = null;
+  /** @internal */ _hp: Holdable | null = null;
+  /** @internal */ _hn: Holdable | null = null;
 
   /** `value`: the permits free at first, an integer >= 0 (default 1). */
-  constructor(value: number = 1) {
+  constructor(value: number = 1, options?: LockOptions) {
     checkInt('value', value, 0);
     this.#counter = value;
+    this.#one = value === 1;
+    nameFromOptions(this, options);
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return nameOf(this);
+  }
+
+  /** @internal At most one holder at a time: an edge of the wait-for graph. */
+  get exclusive(): boolean {
+    return this.#one && this.#more === null;
+  }
+
+  /** @internal Holders now, oldest first. */
+  holders(): Holder[] {
+    if (this.#holder === null) return [];
+    const out: Holder[] = [{ greenlet: this.#holder, since: this.#since }];
+    const m = this.#more;
+    if (m !== null) for (let i = 0; i < m.length; i += 2) out.push({ greenlet: m[i] as hub.Core, since: m[i + 1] as number });
+    return out;
+  }
+
+  /** @internal */
+  soleHolder(): hub.Core | null {
+    return this.#more === null ? this.#holder : null;
+  }
+
+  /** @internal */
+  heldBy(g: hub.Core): boolean {
+    return this.#holder === g || (this.#more !== null && this.#more.includes(g));
+  }
+
+  #take(g: hub.Core): void {
+    if (this.#holder === null) {
+      this.#holder = g;
+      this.#since = performance.now();
+      heldIn(this);
+    } else {
+      (this.#more ??= []).push(g, performance.now());
+    }
+  }
+
+  // Give back `g`'s permit if it holds one, else the oldest (any greenlet may release).
+  #drop(g: hub.Core): void {
+    if (this.#holder === null) return;
+    const m = this.#more;
+    if (m !== null) {
+      if (this.#holder !== g) {
+        for (let i = 0; i < m.length; i += 2) {
+          if (m[i] === g) {
+            m.splice(i, 2);
+            if (m.length === 0) this.#more = null;
+            return;
+          }
+        }
+      }
+      this.#holder = m[0] as hub.Core;
+      this.#since = m[1] as number;
+      m.splice(0, 2);
+      if (m.length === 0) this.#more = null;
+      return;
+    }
+    this.#holder = null;
+    heldOut(this);
+  }
+
+  /** @internal Release the permit of `g` (a dead owner's, or the current greenlet's). */
+  _releaseFor(g: hub.Core): void {
+    this.#drop(g);
+    const op = this.#waiters.shiftOp<boolean>();
+    if (op !== null) {
+      this.#take(op.flow.greenlet);
+      op.resolve(true); // handed over: the counter does not move
+    } else {
+      this.#counter++;
+    }
   }
 
   /** Permits free now (0 while anyone waits). */
@@ -87,6 +180,7 @@ export class Semaphore {
     const ms = parseWait(options);
     if (this.#counter > 0) {
       this.#counter--;
+      this.#take(hub.currentCore());
       return TRUE;
     }
     if (ms === NO_BLOCK) return FALSE;
@@ -98,9 +192,7 @@ export class Semaphore {
    * else to the counter.
    */
   release(): void {
-    const op = this.#waiters.shiftOp<boolean>();
-    if (op !== null) op.resolve(true); // handed over: the counter does not move
-    else this.#counter++;
+    this._releaseFor(hub.currentCore());
   }
 
   /** Run `fn` holding a permit; release it however `fn` ends (returns or throws). */
@@ -111,7 +203,8 @@ export class Semaphore {
 
   /** `<Semaphore counter=0, 3 waiting>`. */
   toString(): string {
-    return `<${this.constructor.name} counter=${this.#counter}${this.#waiters.describe()}>`;
+    const n = nameOf(this);
+    return `<${this.constructor.name}${n === undefined ? '' : ` '${n}'`} counter=${this.#counter}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */
@@ -138,8 +231,8 @@ export class Semaphore {
 export class BoundedSemaphore extends Semaphore {
   readonly #initial: number;
 
-  constructor(value: number = 1) {
-    super(value);
+  constructor(value: number = 1, options?: LockOptions) {
+    super(value, options);
     this.#initial = value;
   }
 
@@ -153,17 +246,24 @@ export class BoundedSemaphore extends Semaphore {
 }
 
 /**
- * A mutex: a `BoundedSemaphore(1)`. Not owned: any greenlet may release it (see `RLock`).
+ * A mutex: a `BoundedSemaphore(1)`. Any greenlet may release it (see `RLock`), but if
+ * the greenlet holding it dies still holding it, greenio reports it on stderr and
+ * releases it (as trio does), so its waiters are not stuck forever.
  * @example
  * import { Lock } from 'greenio';
- * const lock = new Lock();
+ * const lock = new Lock({ name: 'db' });
  * await lock.with(async () => {
  *   // one greenlet at a time here
  * });
  */
 export class Lock extends BoundedSemaphore {
-  constructor() {
-    super(1);
+  constructor(options?: LockOptions) {
+    super(1, options);
+  }
+
+  /** @internal A dead holder's Lock is released for it (see instrument/deadlock.ts). */
+  get _releaseOnOwnerDeath(): boolean {
+    return true;
   }
 }
 
@@ -183,10 +283,40 @@ export class Lock extends BoundedSemaphore {
  *   console.log(lock.count); // 2: its owner re-entered it
  * }));
  */
-export class RLock {
+export class RLock implements Holdable {
   #owner: Greenlet | null = null;
   #count = 0;
+  #since = 0;
   readonly #waiters = new ParkedList();
+  /** @internal */ _hp: Holdable | null = null;
+  /** @internal */ _hn: Holdable | null = null;
+  /** @internal */ readonly exclusive = true;
+  /** @internal A dead owner's RLock is reported, not released (its count says how deep it was). */
+  readonly _releaseOnOwnerDeath = false;
+
+  constructor(options?: LockOptions) {
+    nameFromOptions(this, options);
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return nameOf(this);
+  }
+
+  /** @internal */
+  soleHolder(): hub.Core | null {
+    return this.#owner;
+  }
+
+  /** @internal */
+  heldBy(g: hub.Core): boolean {
+    return this.#owner === g;
+  }
+
+  /** @internal Its owner, as a list of holders. */
+  holders(): Holder[] {
+    return this.#owner === null ? [] : [{ greenlet: this.#owner, since: this.#since }];
+  }
 
   /** The greenlet that holds it, or null. */
   get owner(): Greenlet | null {
@@ -218,6 +348,8 @@ export class RLock {
     if (this.#owner === null) {
       this.#owner = me;
       this.#count = 1;
+      this.#since = performance.now();
+      heldIn(this);
       return TRUE;
     }
     if (ms === NO_BLOCK) return FALSE;
@@ -239,11 +371,13 @@ export class RLock {
     const op = this.#waiters.shiftOp<boolean>();
     if (op === null) {
       this.#owner = null;
+      heldOut(this);
       return;
     }
     // Owned from now on by the waiter's greenlet, even before it runs.
     this.#owner = op.flow.greenlet as Greenlet;
     this.#count = 1;
+    this.#since = performance.now();
     op.resolve(true);
   }
 
@@ -256,7 +390,8 @@ export class RLock {
   /** `<RLock owned by Greenlet-3 x2, 1 waiting>`, `<RLock free>`. */
   toString(): string {
     const o = this.#owner;
-    return `<RLock ${o === null ? 'free' : `owned by ${o.name} x${this.#count}`}${this.#waiters.describe()}>`;
+    const n = nameOf(this);
+    return `<RLock${n === undefined ? '' : ` '${n}'`} ${o === null ? 'free' : `owned by ${o.name} x${this.#count}`}${this.#waiters.describe()}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */

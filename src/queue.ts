@@ -12,6 +12,7 @@ import { GreenioError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js'
 import { Deque, Stack, type Store } from './internal/deque.js';
 import { Heap, pythonCompare, type Compare } from './internal/pyorder.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout, expected } from './internal/validate.js';
+import { nameFromOptions, nameOf } from './instrument/resources.js';
 import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './internal/waiters.js';
 
 export type { QueueWaitOptions };
@@ -25,6 +26,12 @@ const K_PEEK = hub.kind('queue.peek');
 const K_JOIN = hub.kind('queue.join');
 const RESOLVED: Promise<void> = Promise.resolve();
 const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true);
+
+/** Options of a queue's constructor. */
+export interface QueueOptions {
+  /** A name for run-info and `greenio ps`/`top` (named queues are always listed). */
+  name?: string;
+}
 
 /** Options of `shutdown()`. */
 export interface QueueShutdownOptions {
@@ -65,9 +72,15 @@ export class Queue<T> implements AsyncIterable<T> {
   /** @internal */ _shut = false;
   /** @internal 0: unbounded. */ readonly _max: number;
 
-  constructor(maxsize: number = 0) {
+  constructor(maxsize: number = 0, options?: QueueOptions) {
     this._max = checkMaxsize(maxsize);
     this._store = this._createStore();
+    nameFromOptions(this, options);
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return nameOf(this);
   }
 
   /** @internal The store of this kind of queue. */
@@ -196,7 +209,8 @@ export class Queue<T> implements AsyncIterable<T> {
   /** @internal What run-info shows for a wait on this queue. */
   describe(): string {
     const waiting = `getters=${this._getters.live} putters=${this._putters.live}`;
-    return `${this.constructor.name} ${this._max > 0 ? `maxsize=${this._max} ` : ''}size=${this._store.length} ${waiting}`;
+    const n = nameOf(this);
+    return `${this.constructor.name}${n === undefined ? '' : ` '${n}'`} ${this._max > 0 ? `maxsize=${this._max} ` : ''}size=${this._store.length} ${waiting}`;
   }
 
   /** @internal Blocked getters, peekers, putters and joiners (for tests). */
@@ -336,8 +350,8 @@ export class LifoQueue<T> extends JoinableQueue<T> {
  * console.log(byLength.getNowait()); // 'one'
  */
 export class PriorityQueue<T> extends JoinableQueue<T> {
-  constructor(maxsize: number = 0, compare?: PriorityCompare<T>) {
-    super(maxsize);
+  constructor(maxsize: number = 0, compare?: PriorityCompare<T>, options?: QueueOptions) {
+    super(maxsize, options);
     if (compare !== undefined) {
       checkFunction('compare', compare);
       (this._store as Heap<T>).compare = compare;

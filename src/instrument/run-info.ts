@@ -12,6 +12,7 @@ import type { Greenlet } from '../greenlet.js';
 import { opText, ms as fmtMs } from '../internal/describe.js';
 import { checkOptions, expected } from '../internal/validate.js';
 import type { OpInfo } from './channels.js';
+import { resourceLines, snapshot } from './ps.js';
 
 /** Where run info goes: `process.stderr`, a file stream, or anything with `write`. */
 export interface TextSink {
@@ -22,6 +23,8 @@ export interface TextSink {
 export interface RunInfoOptions {
   /** Show spawn stacks (recorded only with `config.trackGreenletTree`). Default true. */
   stacks?: boolean;
+  /** The snapshot as one line of JSON (schema `greenio.ps/1`, as `greenio ps --json` gives). */
+  json?: boolean;
 }
 
 /** `'running'` (current), `'waiting'`, `'suspended'` (awaiting nothing greenio sees), `'scheduled'`... */
@@ -64,6 +67,8 @@ function title(g: Greenlet): string {
  */
 export function formatRunInfo(options?: RunInfoOptions): string {
   const o = checkOptions('options', options);
+  if (o.json !== undefined && typeof o.json !== 'boolean') throw new TypeError(expected('options.json', 'a boolean', o.json));
+  if (o.json === true) return `${JSON.stringify(snapshot({ stacks: o.stacks !== false }))}\n`;
   const stacks = o.stacks !== false;
   const now = performance.now();
   const live = hub.liveGreenlets() as Greenlet[];
@@ -106,6 +111,7 @@ export function formatRunInfo(options?: RunInfoOptions): string {
     });
   };
   visit(main, '', '');
+  out.push(...resourceLines());
   return `${out.join('\n')}\n`;
 }
 
@@ -115,11 +121,11 @@ export function formatRunInfo(options?: RunInfoOptions): string {
  * import { printRunInfo } from 'greenio';
  * printRunInfo();
  */
-export function printRunInfo(sink: TextSink = process.stderr): void {
+export function printRunInfo(sink: TextSink = process.stderr, options?: RunInfoOptions): void {
   if (sink === null || typeof sink !== 'object' || typeof sink.write !== 'function') {
     throw new TypeError(expected('sink', 'an object with a write() method', sink));
   }
-  sink.write(formatRunInfo());
+  sink.write(formatRunInfo(options));
 }
 
 const installed = new Map<NodeJS.Signals, () => void>();
@@ -133,13 +139,15 @@ const installed = new Map<NodeJS.Signals, () => void>();
  * const disable = enableRunInfoSignal();
  * disable();
  */
-export function enableRunInfoSignal(signal: NodeJS.Signals = 'SIGUSR2', sink: TextSink = process.stderr): () => void {
+export function enableRunInfoSignal(signal: NodeJS.Signals = 'SIGUSR2', sink: TextSink = process.stderr, options?: RunInfoOptions): () => void {
+  const ro = checkOptions('options', options);
+  if (ro.json !== undefined && typeof ro.json !== 'boolean') throw new TypeError(expected('options.json', 'a boolean', ro.json));
   if (typeof signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(signal)) throw new TypeError(expected('signal', "a signal name such as 'SIGUSR2'", signal));
   if (signal === 'SIGKILL' || signal === 'SIGSTOP') throw new RangeError(expected('signal', 'a signal that can be handled', signal));
   installed.get(signal)?.();
   const handler = (): void => {
     // Outside any greenlet, so run info shows the program as it was, not this handler.
-    hub.als.exit(printRunInfo, sink);
+    hub.als.exit(() => printRunInfo(sink, options));
   };
   process.on(signal, handler);
   const disable = (): void => {

@@ -21,6 +21,14 @@ function envBool(name: string, dflt: boolean): boolean {
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new TypeError(expected(name, 'a boolean (1/0, true/false)', raw));
 }
+/** What a wait that closes a cycle of the wait-for graph does: report it, fail it, or neither. */
+export type DeadlockMode = 'warn' | 'throw' | 'off';
+function envDeadlock(): DeadlockMode {
+  const raw = process.env.GREENIO_DEADLOCK;
+  if (raw === undefined || raw === '') return 'warn';
+  if (raw === 'warn' || raw === 'throw' || raw === 'off') return raw;
+  throw new TypeError(expected('GREENIO_DEADLOCK', "one of 'warn', 'throw', 'off'", raw));
+}
 function envSyncIO(): SyncIOMode {
   const raw = process.env.GREENIO_SYNC_IO;
   if (raw === undefined || raw === '') return 'warn';
@@ -36,6 +44,7 @@ class Config {
   #syncIO: SyncIOMode = envSyncIO();
   #switchInterval = envNumber('GREENIO_SWITCH_INTERVAL', 5);
   #syncIOThreshold = envNumber('GREENIO_SYNC_IO_THRESHOLD', 1);
+  #deadlock: DeadlockMode = envDeadlock();
   #warnUnreachable = envBool('GREENIO_WARN_UNREACHABLE', true);
 
   /** Event-loop stall (ms) the blocking monitor reports (gevent's `max_blocking_time`). */
@@ -69,6 +78,16 @@ class Config {
    */
   get switchInterval(): number { return this.#switchInterval; }
   set switchInterval(v: number) { this.#switchInterval = positive('switchInterval', v); }
+  /**
+   * A lock wait or join that closes a cycle of the wait-for graph (a deadlock): `'warn'`
+   * reports it on stderr, `'throw'` also fails that wait with a `DeadlockError`, `'off'`
+   * checks nothing (`GREENIO_DEADLOCK`).
+   */
+  get deadlock(): DeadlockMode { return this.#deadlock; }
+  set deadlock(v: DeadlockMode) {
+    if (v !== 'warn' && v !== 'throw' && v !== 'off') throw new TypeError(expected('deadlock', "one of 'warn', 'throw', 'off'", v));
+    this.#deadlock = v;
+  }
   /**
    * Print one line on stderr, once per call site, when a kill or a timeout finds its
    * flow awaiting a promise greenio cannot see and abandons it (`GREENIO_WARN_UNREACHABLE`).

@@ -26,6 +26,8 @@ export interface Kind {
   active: number;
   /** Results that arrived after their op was cancelled, and were dropped. */
   dropped: number;
+  /** A wait on something a greenlet holds (a lock, a greenlet to join): an edge of the wait-for graph. */
+  edge: boolean;
 }
 
 const kinds = new Map<string, Kind>();
@@ -42,7 +44,7 @@ export function kind(name: string, options?: KindOptions | boolean): Kind {
   let k = kinds.get(name);
   if (k === undefined) {
     const o = typeof options === 'boolean' ? { resource: options } : options ?? {};
-    k = { name, index: kindList.length, resource: o.resource === true, killOnly: o.killOnly === true, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0 };
+    k = { name, index: kindList.length, resource: o.resource === true, killOnly: o.killOnly === true, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0, edge: false };
     kinds.set(name, k);
     kindList.push(k);
   }

@@ -14,6 +14,18 @@ export function register(g: Core): void {
   registryHead = g;
   counters.spawned++;
   if (++counters.alive > counters.peak) counters.peak = counters.alive;
+  if (spawnHook !== null) {
+    const f = spawnHook;
+    spawnHook = null;
+    f();
+  }
+}
+
+let spawnHook: (() => void) | null = null;
+
+/** Run `f` once, at the next greenlet registered (instrument/attach.ts arms its signal then). */
+export function setFirstSpawnHook(f: (() => void) | null): void {
+  spawnHook = f;
 }
 
 export function unregister(g: Core): void {
@@ -24,6 +36,14 @@ export function unregister(g: Core): void {
   g.rprev = g.rnext = null;
   counters.alive--;
   counters.finished++;
+  if (deathHook !== null) deathHook(g);
+}
+
+let deathHook: ((g: Core) => void) | null = null;
+
+/** instrument/deadlock.ts: told of each death (a lock its owner died holding). */
+export function setDeathHook(f: ((g: Core) => void) | null): void {
+  deathHook = f;
 }
 
 /** Live greenlets, oldest first. */

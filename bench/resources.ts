@@ -1,0 +1,60 @@
+// The price of resource tracking (holders of locks and semaphores, named primitives)
+// and of the wait-for graph (a cycle check at each contended acquire and each join):
+// Lock, BoundedSemaphore(10) and Queue(1) workloads, contended and not. Run it on this
+// tree and on a copy of the tree before the change, and compare cycles per second
+// (issue 19's target: >= 0.9 of the figures before). One variant per process.
+import { spawn } from '../src/greenlet.js';
+import { BoundedSemaphore, Lock } from '../src/lock.js';
+import { Queue } from '../src/queue.js';
+import { sleep } from '../src/sleep.js';
+import { joinAll } from '../src/wait.js';
+import { defineWorkload, timeIt, type Metrics } from './lib.js';
+
+const CYCLES = Number(process.env.CYCLES ?? 100_000);
+const G = 100;
+const PER = CYCLES / G;
+
+async function cycles(make: () => { acquire(): Promise<boolean>; release(): void }, yieldInside: boolean): Promise<Metrics> {
+  const ms = await timeIt(async () => {
+    const lock = make();
+    const worker = async (): Promise<void> => {
+      for (let i = 0; i < PER; i++) {
+        await lock.acquire();
+        if (yieldInside) await sleep(0);
+        lock.release();
+      }
+    };
+    const gs = new Array(G);
+    for (let i = 0; i < G; i++) gs[i] = spawn(worker);
+    await joinAll(gs, { raiseError: true });
+  });
+  return { cycles_per_s: CYCLES / (ms / 1000), ms };
+}
+
+async function queue(): Promise<Metrics> {
+  const M = CYCLES * 2;
+  const ms = await timeIt(async () => {
+    const q = new Queue<number | null>(1);
+    const producer = spawn(async () => {
+      for (let i = 0; i < M; i++) await q.put(i);
+      await q.put(null);
+    });
+    const consumer = spawn(async () => {
+      while ((await q.get()) !== null);
+    });
+    await joinAll([producer, consumer], { raiseError: true });
+  });
+  return { cycles_per_s: M / (ms / 1000), ms };
+}
+
+export default defineWorkload({
+  name: 'resources',
+  description: `${CYCLES} acquire/release cycles by ${G} greenlets (Lock, BoundedSemaphore(10)), and ${CYCLES * 2} items through Queue(1); per second`,
+  variants: {
+    lock_contended: () => cycles(() => new Lock(), true),
+    lock_uncontended: () => cycles(() => new Lock(), false),
+    semaphore_contended: () => cycles(() => new BoundedSemaphore(10), true),
+    semaphore_uncontended: () => cycles(() => new BoundedSemaphore(10), false),
+    queue1: () => queue(),
+  },
+});

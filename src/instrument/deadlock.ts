@@ -1,0 +1,139 @@
+/**
+ * The wait-for graph of locks and joins, checked when a wait of an edge kind begins: a
+ * greenlet waiting on a lock points to its holder, one joining a greenlet to that
+ * greenlet. A wait that closes a cycle is a deadlock, reported at once on stderr (or
+ * failed with a `DeadlockError`: `config.deadlock`). A greenlet that dies holding a
+ * lock is reported, and a `Lock` it held is released (trio's rule). Limits: the main
+ * greenlet (many flows at once) and counting semaphores are not followed; a greenlet
+ * waiting in several flows (`Promise.race`) counts as blocked on each.
+ */
+import * as hub from '../hub.js';
+import { config } from '../internal/config.js';
+import { greenletLabel } from '../internal/describe.js';
+import { DeadlockError, type DeadlockEdge } from '../errors.js';
+import { anyHeld, heldNow, holdsAny, type Holdable } from './resources.js';
+
+const K_ACQUIRE = hub.kind('semaphore.acquire');
+const K_JOIN = hub.kind('join');
+K_ACQUIRE.edge = true;
+K_JOIN.edge = true;
+
+/** Call sites of edge waits whose greenlet could be in a cycle (it holds a lock or is joined). */
+const sites = new WeakMap<hub.AnyOp, string>();
+
+/** Deadlocks found, newest last (the last 16), for `greenio ps`. */
+export const deadlocks: Array<{ at: number; cycle: DeadlockEdge[] }> = [];
+const reported = new Set<string>();
+
+/** What an edge wait waits for: the holder of an exclusive lock, or the joined greenlet. */
+function target(op: hub.AnyOp): hub.Core | null {
+  if (op.kind === K_JOIN) return op.detail instanceof hub.Core ? op.detail : null;
+  const h = op.detail as Partial<Holdable> | null;
+  if (h === null || typeof h !== 'object' || typeof h.soleHolder !== 'function' || h.exclusive !== true) return null;
+  return h.soleHolder();
+}
+
+function describeWait(op: hub.AnyOp): string {
+  const d = op.detail as { describe?: () => string } | hub.Core;
+  if (d instanceof hub.Core) return `join of ${greenletLabel(d)}`;
+  return typeof d?.describe === 'function' ? d.describe() : op.kind.name;
+}
+
+// `Error.captureStackTrace` without the frames of greenio itself.
+function callSite(): string {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 12;
+  Error.captureStackTrace(holder, callSite);
+  Error.stackTraceLimit = limit;
+  const lines = (holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+  const own = /[\\/](src|dist[\\/]src)[\\/](hub|lock|greenlet|instrument[\\/]deadlock)\.[jt]s:/;
+  return lines.filter((l) => !own.test(l)).slice(0, 3).join(' < ');
+}
+
+function edgeWaits(g: hub.Core): hub.AnyOp[] {
+  if (g.waitCount === 0) return [];
+  return hub.opsOf(g).filter((op) => op.isWait && op.kind.edge && !op.settled);
+}
+
+/**
+ * The hub calls this when an edge wait begins, before it parks: follow holders and joined
+ * greenlets from what it waits for; reaching its own greenlet again is a cycle.
+ */
+function onEdge(op: hub.AnyOp): Error | null {
+  if (config.deadlock === 'off') return null;
+  const me = op.flow.greenlet;
+  if (me.isMain) return null;
+  const first = target(op);
+  if (first === null || first.isMain) return null;
+  if (first.state === hub.State.Dead) {
+    ownerDead(op, first);
+    return null;
+  }
+  if (first.waitCount === 0) {
+    // What it waits for is running (the common case): no cycle now.
+    if (op.kind === K_JOIN || holdsAny(me)) sites.set(op, callSite());
+    return null;
+  }
+  // Depth-first over the few edges there are: a greenlet usually waits on one thing.
+  const path: hub.AnyOp[] = [op];
+  const seen = new Set<hub.Core>([me]);
+  const walk = (g: hub.Core): boolean => {
+    if (g === me) return true;
+    if (g.isMain || seen.has(g) || g.state === hub.State.Dead) return false;
+    seen.add(g);
+    for (const w of edgeWaits(g)) {
+      const next = target(w);
+      if (next === null) continue;
+      path.push(w);
+      if (walk(next)) return true;
+      path.pop();
+    }
+    return false;
+  };
+  const cycle = walk(first);
+  if (!cycle) {
+    // Could this wait end up in a cycle? Then keep its call site for the report: a
+    // greenlet joining another (rarer than main joining all), or waiting while holding a
+    // lock. (A plain contended acquire, the common case, pays nothing.)
+    if (op.kind === K_JOIN || holdsAny(me)) sites.set(op, callSite());
+    return null;
+  }
+  sites.set(op, callSite());
+  const edges: DeadlockEdge[] = path.map((w) => ({
+    greenlet: w.flow.greenlet.id,
+    label: greenletLabel(w.flow.greenlet),
+    waitsOn: describeWait(w),
+    site: sites.get(w) ?? null,
+  }));
+  const err = new DeadlockError(edges);
+  const key = edges.map((e) => `${e.greenlet}>${e.waitsOn}`).sort().join('|');
+  if (!reported.has(key)) {
+    reported.add(key);
+    deadlocks.push({ at: performance.now(), cycle: edges });
+    if (deadlocks.length > 16) deadlocks.shift();
+    const lines = edges.map((e) => `  ${e.label} waits on ${e.waitsOn}${e.site ? `\n    at ${e.site}` : ''}`);
+    process.stderr.write(`greenio: deadlock: ${edges.length} greenlet(s) wait on each other${config.deadlock === 'throw' ? ` (DeadlockError thrown into ${edges[0]!.label})` : ''}:\n${lines.join('\n')}\n`);
+  }
+  return config.deadlock === 'throw' ? err : null;
+}
+
+function ownerDead(op: hub.AnyOp, owner: hub.Core): void {
+  process.stderr.write(`greenio: ${greenletLabel(op.flow.greenlet)} waits on ${describeWait(op)}, held by ${greenletLabel(owner)}, which is dead\n`);
+}
+
+/** A greenlet died: report what it still held; release a `Lock` (nobody else can). */
+function onDeath(g: hub.Core): void {
+  if (config.deadlock === 'off' || !anyHeld()) return;
+  for (const h of heldNow()) {
+    // Locks only: a semaphore's permit may outlive its taker by design (another releases it).
+    const release = (h as { _releaseOnOwnerDeath?: boolean })._releaseOnOwnerDeath;
+    if (release === undefined || !h.holders().some((x) => x.greenlet === g)) continue;
+    const what = h.describe();
+    process.stderr.write(`greenio: ${greenletLabel(g)} died holding ${what}${release ? '; released it' : ''}\n`);
+    if (release) (h as Holdable & { _releaseFor(g: hub.Core): void })._releaseFor(g);
+  }
+}
+
+hub.setEdgeHook(onEdge);
+hub.setDeathHook(onDeath);

@@ -1,0 +1,195 @@
+/**
+ * The snapshot `greenio ps --json` prints (schema `greenio.ps/1`, documented in the
+ * README), also `formatRunInfo({ json: true })`: every live greenlet with its parent,
+ * state, waits and handles, the resources in use, recent deadlocks and totals per kind
+ * of wait; and `formatPs()`, the text view of a snapshot (the CLI renders it on its
+ * side). Limits: spawn sites only with `config.trackGreenletTree`; details are rendered
+ * as run-info renders them (redacted the same way).
+ */
+import * as hub from '../hub.js';
+import type { Greenlet } from '../greenlet.js';
+import type { DeadlockEdge } from '../errors.js';
+import { opText, ms as fmtMs } from '../internal/describe.js';
+import { resourceId, resourceOf, round, snapshotResources, type ResourceInfo } from './resources.js';
+import { deadlocks } from './deadlock.js';
+import { timesOf, type SliceTimes } from './slices.js';
+
+/** The version of the snapshot's shape; bumped on any incompatible change. */
+export const PS_SCHEMA = 'greenio.ps/1';
+
+/** One wait or owned operation of a greenlet. */
+export interface PsOp {
+  kind: string;
+  /** What it waits on, as run-info shows it: `sleep 100ms`, `queue.get <Queue size=0 ...>`. */
+  text: string;
+  forMs: number;
+  /** The resource waited on (an id of `resources`), if it is one. */
+  resource: number | null;
+  /** Sub-flow depth: 0 in the greenlet itself, 1 inside a `withTimeout`, ... */
+  depth: number;
+}
+
+/** One greenlet of a snapshot. */
+export interface PsGreenlet {
+  id: number;
+  name: string;
+  fn: string | null;
+  /** The nearest live ancestor (0: main; null for main itself). */
+  parent: number | null;
+  state: 'running' | 'waiting' | 'suspended' | 'scheduled' | 'created' | 'dead';
+  upMs: number | null;
+  waits: PsOp[];
+  /** Handles (sockets, servers, children) and callback IO in flight. */
+  owns: PsOp[];
+  /** Frames of the spawn site (with `config.trackGreenletTree`), else null. */
+  spawnedAt: string[] | null;
+  /** Busy, idle and scheduled time since `greenio top` attached (null when not measured). */
+  times: SliceTimes | null;
+}
+
+/** The whole snapshot. */
+export interface PsSnapshot {
+  schema: typeof PS_SCHEMA;
+  pid: number;
+  node: string;
+  /** ISO time of the snapshot. */
+  time: string;
+  uptimeMs: number;
+  counters: { alive: number; peak: number; finished: number; spawned: number };
+  greenlets: PsGreenlet[];
+  resources: ResourceInfo[];
+  deadlocks: Array<{ agoMs: number; cycle: DeadlockEdge[] }>;
+  /** Process-wide totals per kind of wait: waiting now, ended, total ms. */
+  kinds: Array<{ kind: string; active: number; count: number; totalMs: number }>;
+}
+
+/** Options of `snapshot()`. */
+export interface SnapshotOptions {
+  /** Include spawn stacks (default true). */
+  stacks?: boolean;
+}
+
+function stateOf(g: hub.Core): PsGreenlet['state'] {
+  if (g.state === hub.State.Dead) return 'dead';
+  if (g.state === hub.State.Created) return 'created';
+  if (g.state === hub.State.Scheduled) return 'scheduled';
+  if (hub.currentCore() === g) return 'running';
+  return g.waitCount > 0 ? 'waiting' : 'suspended';
+}
+
+function depthOf(f: hub.Flow): number {
+  let d = 0;
+  for (let x = f.outer; x !== null; x = x.outer) d++;
+  return d;
+}
+
+/** The program now, as plain data (JSON-ready). */
+export function snapshot(options: SnapshotOptions = {}): PsSnapshot {
+  const now = performance.now();
+  const live = hub.liveGreenlets() as Greenlet[];
+  const main = hub.main as Greenlet;
+  const alive = new Set<hub.Core>(live);
+  const all = [main, ...live];
+  const greenlets = all.map((g): PsGreenlet => {
+    let p: Greenlet | null = g.parent;
+    while (p !== null && p !== main && !alive.has(p)) p = p.parent;
+    const waits: PsOp[] = [];
+    const owns: PsOp[] = [];
+    for (const op of hub.opsOf(g)) {
+      const res = resourceOf(op);
+      const row: PsOp = { kind: op.kind.name, text: opText(op), forMs: round(now - op.since), resource: res === null ? null : resourceId(res), depth: depthOf(op.flow) };
+      (op.isWait ? waits : owns).push(row);
+    }
+    const stack = options.stacks !== false ? g.spawnStack : undefined;
+    return {
+      id: g.id,
+      name: g.name,
+      fn: g.fnName || null,
+      parent: g.isMain ? null : (p ?? main).id,
+      state: stateOf(g),
+      upMs: g.startedAt > 0 ? round(now - g.startedAt) : null,
+      waits,
+      owns,
+      spawnedAt: stack ? stack.split('\n').map((l) => l.trim().replace(/^at /, '')) : null,
+      times: timesOf(g, now),
+    };
+  });
+  const c = hub.counters;
+  return {
+    schema: PS_SCHEMA,
+    pid: process.pid,
+    node: process.version,
+    time: new Date().toISOString(),
+    uptimeMs: round(process.uptime() * 1000),
+    counters: { alive: c.alive, peak: c.peak, finished: c.finished, spawned: c.spawned },
+    greenlets,
+    resources: snapshotResources(all, now),
+    deadlocks: deadlocks.map((d) => ({ agoMs: round(now - d.at), cycle: d.cycle })),
+    kinds: hub.allKinds().filter((k) => k.count > 0 || k.active > 0).map((k) => ({ kind: k.name, active: k.active, count: k.count, totalMs: round(k.totalMs) })),
+  };
+}
+
+/** `#3 reader (readFifo)`. */
+export function psTitle(g: PsGreenlet): string {
+  return `#${g.id} ${g.name}${g.fn ? ` (${g.fn})` : ''}`;
+}
+
+/** The text of `greenio ps PID`: the spawn tree, then resources and deadlocks. */
+export function formatPs(s: PsSnapshot): string {
+  const out = [`greenio ps, pid ${s.pid} (node ${s.node}), ${s.time}: ${s.counters.alive} greenlet(s) alive (peak ${s.counters.peak}, finished ${s.counters.finished})`];
+  const kids = new Map<number, PsGreenlet[]>();
+  for (const g of s.greenlets) {
+    if (g.parent === null) continue;
+    let l = kids.get(g.parent);
+    if (l === undefined) kids.set(g.parent, (l = []));
+    l.push(g);
+  }
+  const visit = (g: PsGreenlet, head: string, body: string): void => {
+    out.push(`${head}${psTitle(g)} [${g.state}${g.upMs !== null ? `, up ${fmtMs(g.upMs)}` : ''}]`);
+    for (const w of g.waits) out.push(`${body}  ${'  '.repeat(w.depth)}waits on: ${w.text} (for ${fmtMs(w.forMs)})`);
+    for (const w of g.owns) out.push(`${body}  ${'  '.repeat(w.depth)}owns: ${w.text} (for ${fmtMs(w.forMs)})`);
+    if (g.spawnedAt) out.push(`${body}  spawned at: ${g.spawnedAt.slice(0, 3).join(' < ')}`);
+    const list = kids.get(g.id) ?? [];
+    list.forEach((k, i) => {
+      const last = i === list.length - 1;
+      visit(k, `${body}${last ? '└─ ' : '├─ '}`, `${body}${last ? '   ' : '│  '}`);
+    });
+  };
+  const root = s.greenlets.find((g) => g.parent === null);
+  if (root !== undefined) visit(root, '', '');
+  out.push(...formatResources(s));
+  return `${out.join('\n')}\n`;
+}
+
+/** The resources and deadlocks sections of run-info's text. */
+export function resourceLines(): string[] {
+  const all = [hub.main, ...hub.liveGreenlets()] as Greenlet[];
+  const greenlets = all.map((g) => ({ id: g.id, name: g.name, fn: g.fnName || null }) as PsGreenlet);
+  return formatResources({ resources: snapshotResources(all), deadlocks: deadlocks.map((d) => ({ agoMs: round(performance.now() - d.at), cycle: d.cycle })), greenlets });
+}
+
+/** The resources and deadlocks sections of `ps`, `top` and run-info. */
+export function formatResources(s: Pick<PsSnapshot, 'resources' | 'deadlocks' | 'greenlets'>, compact = false): string[] {
+  const out: string[] = [];
+  const label = new Map(s.greenlets.map((g) => [g.id, `${g.name}${g.fn ? ` (${g.fn})` : ''} [#${g.id}]`]));
+  const who = (id: number): string => label.get(id) ?? `[#${id}, dead]`;
+  if (s.resources.length > 0) {
+    out.push(`resources (${s.resources.length}):`);
+    for (const r of s.resources) {
+      out.push(`  R${r.id} ${r.state}`);
+      for (const h of r.holders) out.push(`    held by ${who(h.greenlet)}${h.dead ? ' (dead)' : ''} for ${fmtMs(h.forMs)}`);
+      if (compact && r.waiters.length > 3) {
+        const longest = Math.max(...r.waiters.map((w) => w.forMs));
+        out.push(`    ${r.waiters.length} waiting (the longest for ${fmtMs(longest)}): ${r.waiters.slice(0, 3).map((w) => `[#${w.greenlet}]`).join(', ')}, …`);
+      } else {
+        for (const w of r.waiters) out.push(`    waited on by ${who(w.greenlet)} (${w.kind}) for ${fmtMs(w.forMs)}`);
+      }
+    }
+  }
+  for (const d of s.deadlocks) {
+    out.push(`deadlock (${fmtMs(d.agoMs)} ago):`);
+    for (const e of d.cycle) out.push(`  ${e.label} waits on ${e.waitsOn}${e.site ? ` at ${e.site}` : ''}`);
+  }
+  return out;
+}
+

@@ -1,0 +1,172 @@
+/**
+ * Resources: the primitives in use (Lock, RLock, Semaphore, Queue, Channel, Event,
+ * AsyncResult, Pool), who holds them (greenlet, since when) and who waits on them, for
+ * run-info, `greenio ps` and `greenio top`. Locks and semaphores keep their holders
+ * themselves (two field writes per acquire) in an intrusive list of held primitives;
+ * named primitives are kept as WeakRefs; the rest are found through the waits of live
+ * greenlets. Limits: an unnamed Queue or Event nobody waits on is not listed; a
+ * Semaphore's holders are the greenlets that acquired it (a release by another greenlet
+ * gives back the oldest permit); a Pool shows its waiters, not its members.
+ */
+import * as hub from '../hub.js';
+import { expected } from '../internal/validate.js';
+
+/** One holder of a lock or semaphore. */
+export interface Holder {
+  greenlet: hub.Core;
+  /** `performance.now()` when it took it. */
+  since: number;
+}
+
+/**
+ * What a lock or semaphore exposes to the instrumentation. `_hp`/`_hn` link it into the
+ * list of held primitives (no allocation, O(1) in and out).
+ * @internal
+ */
+export interface Holdable {
+  _hp: Holdable | null;
+  _hn: Holdable | null;
+  /** Holders now, oldest first. */
+  holders(): Holder[];
+  /** The one holder of an exclusive primitive (null if free or shared), without allocating. */
+  soleHolder(): hub.Core | null;
+  /** True if `g` holds it (without allocating). */
+  heldBy(g: hub.Core): boolean;
+  /** At most one holder at a time (Lock, RLock, a Semaphore of 1): a wait-for edge. */
+  readonly exclusive: boolean;
+  describe(): string;
+}
+
+let heldHead: Holdable | null = null;
+
+/** A primitive got its first holder. @internal */
+export function heldIn(h: Holdable): void {
+  if (h._hp !== null || heldHead === h) return;
+  h._hn = heldHead;
+  if (heldHead !== null) heldHead._hp = h;
+  heldHead = h;
+}
+
+/** A primitive lost its last holder. @internal */
+export function heldOut(h: Holdable): void {
+  if (h._hp !== null) h._hp._hn = h._hn;
+  else if (heldHead === h) heldHead = h._hn;
+  else return;
+  if (h._hn !== null) h._hn._hp = h._hp;
+  h._hp = h._hn = null;
+}
+
+/** True if any primitive is held now. */
+export function anyHeld(): boolean {
+  return heldHead !== null;
+}
+
+/** True if `g` holds any primitive now (walks the held list; no allocation). */
+export function holdsAny(g: hub.Core): boolean {
+  for (let h = heldHead; h !== null; h = h._hn) if (h.heldBy(g)) return true;
+  return false;
+}
+
+/** Every primitive held now. */
+export function heldNow(): Holdable[] {
+  const out: Holdable[] = [];
+  for (let h = heldHead; h !== null; h = h._hn) out.push(h);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
+// Names: opt-in, so an unnamed primitive costs nothing here.
+
+const names = new WeakMap<object, string>();
+const namedRefs = new Set<WeakRef<object>>();
+const gone = new FinalizationRegistry<WeakRef<object>>((ref) => namedRefs.delete(ref));
+
+/** Read the `name` option of a primitive's constructor, and remember it. @internal */
+export function nameFromOptions(obj: object, options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') throw new TypeError(expected('options', 'an object', options));
+  const name = (options as { name?: unknown }).name;
+  if (name === undefined) return;
+  if (typeof name !== 'string' || name === '') throw new TypeError(expected('options.name', 'a non-empty string', name));
+  names.set(obj, name);
+  const ref = new WeakRef(obj);
+  namedRefs.add(ref);
+  gone.register(obj, ref);
+}
+
+/** The name a primitive was given, if any. */
+export function nameOf(obj: object): string | undefined {
+  return names.get(obj);
+}
+
+// ---------------------------------------------------------------------------------
+// Snapshots.
+
+/** A primitive as `greenio ps --json` shows it (schema `greenio.ps/1`). */
+export interface ResourceInfo {
+  /** Stable for the life of the process (the first snapshot that saw it numbers it). */
+  id: number;
+  /** The class: `Lock`, `RLock`, `Semaphore`, `Queue`, `Channel`, `Event`, ... */
+  type: string;
+  name: string | null;
+  /** Its own description: `<Lock counter=0, 2 waiting>`. */
+  state: string;
+  holders: Array<{ greenlet: number; forMs: number; dead: boolean }>;
+  waiters: Array<{ greenlet: number; kind: string; forMs: number }>;
+}
+
+const ids = new WeakMap<object, number>();
+let idSeq = 0;
+
+/** A resource's snapshot id (numbered on first sight). */
+export function resourceId(obj: object): number {
+  let id = ids.get(obj);
+  if (id === undefined) ids.set(obj, (id = ++idSeq));
+  return id;
+}
+
+function isResource(d: unknown): d is { describe(): string } {
+  return d !== null && typeof d === 'object' && !(d instanceof hub.Core) && typeof (d as { describe?: unknown }).describe === 'function';
+}
+
+/** Is this object one of the resources a snapshot lists (a primitive with `describe()`)? */
+export function resourceOf(op: hub.AnyOp): object | null {
+  return isResource(op.detail) ? op.detail : null;
+}
+
+/**
+ * Every resource in use: held, named, or waited on by one of `greenlets` (the live
+ * greenlets and main), with holders and waiters.
+ */
+export function snapshotResources(greenlets: readonly hub.Core[], now = performance.now()): ResourceInfo[] {
+  const found = new Map<object, ResourceInfo>();
+  const entry = (obj: object): ResourceInfo => {
+    let r = found.get(obj);
+    if (r === undefined) {
+      const d = (obj as { describe(): string }).describe();
+      r = { id: resourceId(obj), type: obj.constructor.name, name: names.get(obj) ?? null, state: d.startsWith('<') ? d : `<${d}>`, holders: [], waiters: [] };
+      found.set(obj, r);
+    }
+    return r;
+  };
+  for (let h = heldHead; h !== null; h = h._hn) {
+    const r = entry(h);
+    for (const x of h.holders()) r.holders.push({ greenlet: x.greenlet.id, forMs: round(now - x.since), dead: x.greenlet.state === hub.State.Dead });
+  }
+  for (const ref of namedRefs) {
+    const obj = ref.deref();
+    if (obj !== undefined) entry(obj);
+  }
+  for (const g of greenlets) {
+    for (const op of hub.opsOf(g)) {
+      if (!op.isWait || !isResource(op.detail)) continue;
+      entry(op.detail).waiters.push({ greenlet: g.id, kind: op.kind.name, forMs: round(now - op.since) });
+    }
+  }
+  return [...found.values()].sort((a, b) => a.id - b.id);
+}
+
+/** Milliseconds to 0.1 ms, for JSON. */
+export function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
