@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench [-- name ...]`: run every workload in bench/ (or the named ones). Each
 // variant runs in its own fresh process, variants interleaved, ROUNDS rounds (default 3),
-// on Node 24 (the `node` devDependency) and on the machine's Node >= 20.19. Prints one
+// on Node 26 (the `node` devDependency, the headline), Node 24 (`node24`) and the
+// machine's Node >= 20.19, newest first; GREENIO_BENCH_NODES=26,20 picks majors. Prints one
 // JSON line per workload and Node, then a table of medians and ratios. Results are also
 // written to bench/results/latest.json.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,16 +17,22 @@ const only = process.argv.slice(2);
 function versionOf(bin) {
   try { return execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim(); } catch { return null; }
 }
-const nodes = [{ bin: process.execPath, version: process.version }];
-for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-  if (!dir || dir.includes('node_modules')) continue;
-  const bin = join(dir, 'node');
+const major = (v) => Number(v.slice(1).split('.')[0]);
+const candidates = [join(root, 'node_modules/node/bin/node'), join(root, 'node_modules/node24/bin/node'), process.execPath];
+for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && !dir.includes('node_modules')) candidates.push(join(dir, 'node'));
+let nodes = [];
+for (const bin of candidates) {
   if (!existsSync(bin) || !statSync(bin).isFile()) continue;
   const v = versionOf(bin);
   const [maj, min] = (v ?? 'v0.0').slice(1).split('.').map(Number);
   if (v && (maj > 20 || (maj === 20 && min >= 19)) && !nodes.some((n) => n.version === v)) nodes.push({ bin, version: v });
 }
-nodes.sort((a, b) => (a.version < b.version ? 1 : -1)); // Node 24 first: the headline
+nodes.sort((a, b) => major(b.version) - major(a.version)); // Node 26 first: the headline
+if (process.env.GREENIO_BENCH_NODES) {
+  const wanted = process.env.GREENIO_BENCH_NODES.split(',').map(Number);
+  nodes = nodes.filter((n) => wanted.includes(major(n.version)));
+}
+console.error(`bench on ${nodes.map((n) => `Node ${n.version}`).join(', ')}`);
 
 spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 
