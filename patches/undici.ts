@@ -22,6 +22,8 @@ const K_FETCH = hub.kind('undici.fetch');
 const BASE = 'undici/lib/dispatcher/dispatcher-base.js';
 const DISPATCHER = 'undici/lib/dispatcher/dispatcher.js';
 const FETCH = 'undici/lib/web/fetch/index.js';
+const GLOBAL = 'undici/lib/global.js';
+const kGlobalDispatcher = Symbol.for('undici.globalDispatcher.1');
 // The owner names under which patches/index.ts undoes a row's wraps.
 const owner = (module: string): string => `module:${module}`;
 
@@ -94,6 +96,22 @@ function protoOf(exports: unknown): object | undefined {
   return p !== null && typeof p === 'object' ? p : undefined;
 }
 
+/**
+ * When Node's own undici loaded first, the global dispatcher is Node's (on Node 26, behind
+ * a wrapper for undici 7's API), and npm undici's `request()` dispatches there: patch the
+ * `dispatch` that dispatcher inherits too.
+ */
+function patchForeignGlobal(): void {
+  const d = (globalThis as Record<symbol, unknown>)[kGlobalDispatcher];
+  if (d === null || typeof d !== 'object') return;
+  for (let p = Object.getPrototypeOf(d) as object | null; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.prototype.hasOwnProperty.call(p, 'dispatch')) {
+      wrap(p, 'dispatch', dispatchWrapper, owner(GLOBAL)); // a no-op on npm undici's own, wrapped already
+      return;
+    }
+  }
+}
+
 /** The `undici` row of the client table (patches/clients.ts). */
 export const undiciPatches: readonly ModulePatch[] = [
   {
@@ -111,6 +129,11 @@ export const undiciPatches: readonly ModulePatch[] = [
       const proto = protoOf(exports);
       if (proto !== undefined) wrap(proto, 'compose', composeWrapper, owner(DISPATCHER));
     },
+  },
+  {
+    module: GLOBAL,
+    implements: { handle: ['getGlobalDispatcher().dispatch'] },
+    patch: patchForeignGlobal,
   },
   {
     module: FETCH,
