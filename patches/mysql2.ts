@@ -233,6 +233,9 @@ function inPromiseLayer(original: AnyFunction): AnyFunction {
   } }).promised;
 }
 
+// The promise API's methods that run a query (a transaction's statements included).
+const PROMISED = ['query', 'execute', 'getConnection', 'beginTransaction', 'commit', 'rollback'];
+
 type Proto = Record<string, unknown>;
 function protoOf(exports: unknown): Proto | undefined {
   const p = (exports as { prototype?: Proto } | null)?.prototype;
@@ -274,11 +277,11 @@ export const mysql2Patches: readonly ModulePatch[] = [
   },
   ...[PROMISE_CONN, PROMISE_POOL].map((module): ModulePatch => ({
     module,
-    implements: { promise: ['query', 'execute'].map((m) => `prototype.${m}`) },
+    implements: { promise: PROMISED.map((m) => `prototype.${m}`) },
     patch(exports) {
       const proto = protoOf(exports);
       if (proto === undefined) return;
-      for (const m of ['query', 'execute', 'getConnection']) if (typeof proto[m] === 'function') wrap(proto, m, inPromiseLayer, `module:${module}`);
+      for (const m of PROMISED) if (typeof proto[m] === 'function') wrap(proto, m, inPromiseLayer, `module:${module}`);
     },
   })),
 ];
