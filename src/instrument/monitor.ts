@@ -6,6 +6,8 @@
  * heartbeat the main thread writes to shared memory; when it is late, the worker has
  * the inspector run a probe on the main thread, inside the stalled code, that notes the
  * current greenlet and stack; the report is made when the loop turns again.
+ * A late heartbeat is only a stall of the program's making if the main thread held the
+ * loop: the time it waited for a CPU (descheduled on a busy machine) does not count.
  * Limits: blocking native code (a `*Sync` call) is sampled when it returns to
  * JavaScript; a stall that ends in the ~2 ms between detection and the probe is
  * reported with no greenlet; the duration is a lower bound (to within one heartbeat).
@@ -15,6 +17,7 @@ import { blockChannel } from '../internal/channels.js';
 import { config } from '../internal/config.js';
 import { greenletLabel, ms as fmtMs } from '../internal/describe.js';
 import { originalClearInterval, originalClearTimeout, originalSetInterval, originalSetTimeout } from '../internal/originals.js';
+import { heldMs, threadClock, type ThreadClock, type ThreadTimes } from '../internal/thread-clock.js';
 import { checkBoolean, checkMs, checkOptions } from '../internal/validate.js';
 import type { StallBlockMessage } from './channels.js';
 import type { Greenlet } from '../greenlet.js';
@@ -82,6 +85,9 @@ interface Running {
   heartbeat: ReturnType<typeof setInterval>;
   intervalMs: number;
   lastBeat: number;
+  clock: ThreadClock;
+  /** The thread's times at the last beat. */
+  lastTimes: ThreadTimes;
   sample: Sample | null;
   /** The beat whose stall was reported already. */
   reportedBeat: number;
@@ -132,15 +138,20 @@ function flush(r: Running): void {
   if (running !== r || s === null || Atomics.load(r.shared, BEAT) !== s.beat) return;
   r.sample = null;
   const late = performance.now() - r.lastBeat - r.intervalMs;
-  if (late <= threshold(r)) return;
+  const times = r.clock.read();
+  const held = heldMs(late, r.lastTimes, times);
+  if (held <= threshold(r)) return;
   r.reportedBeat = s.beat;
-  report(r, late, s);
+  report(r, late, held, s);
 }
 
 function beat(r: Running): void {
   const now = performance.now();
   const late = now - r.lastBeat - r.intervalMs;
   r.lastBeat = now;
+  const times = r.clock.read();
+  const from = r.lastTimes;
+  r.lastTimes = times;
   const beatNo = Atomics.load(r.shared, BEAT);
   Atomics.store(r.shared, BEAT, (beatNo + 1) | 0);
   const max = threshold(r);
@@ -148,10 +159,13 @@ function beat(r: Running): void {
   const s = r.sample;
   r.sample = null;
   if (late <= max || r.reportedBeat === beatNo) return;
-  report(r, late, s !== null && s.beat === beatNo ? s : null);
+  // Late, but the thread was mostly waiting for a CPU: the machine stalled, not the program.
+  const held = heldMs(late, from, times);
+  if (held <= max) return;
+  report(r, late, held, s !== null && s.beat === beatNo ? s : null);
 }
 
-function report(r: Running, durationMs: number, s: Sample | null): void {
+function report(r: Running, durationMs: number, held: number, s: Sample | null): void {
   const msg: StallBlockMessage = {
     type: 'stall',
     greenlet: s === null ? null : (s.greenlet as Greenlet),
@@ -163,7 +177,9 @@ function report(r: Running, durationMs: number, s: Sample | null): void {
   if (!r.print) return;
   const who = s === null ? 'the monitor could not see which greenlet (the stall ended first)' : `${greenletLabel(s.greenlet)} was running at ${s.site || '<unknown>'}`;
   const stack = s === null || s.stack === '' ? '' : `\n${s.stack.split('\n').map((l) => `    ${l.trim()}`).join('\n')}`;
-  process.stderr.write(`greenio: the event loop was blocked for ${fmtMs(durationMs)} (max ${fmtMs(threshold(r))}): ${who}${stack}\n`);
+  // A busy machine stretches a stall: say how much of it the program held the loop.
+  const of = durationMs - held >= Math.max(10, durationMs / 10) ? `, ${fmtMs(durationMs - held)} of it off the CPU` : '';
+  process.stderr.write(`greenio: the event loop was blocked for ${fmtMs(durationMs)} (max ${fmtMs(threshold(r))}${of}): ${who}${stack}\n`);
 }
 
 /**
@@ -222,8 +238,10 @@ async function start(maxBlockingTime: number | undefined, print: boolean): Promi
   worker.unref();
   // After start, a failing watcher must never take the program down with it.
   worker.on('error', () => {});
+  const clock = threadClock();
   const r: Running = {
-    worker, shared, heartbeat: undefined as never, intervalMs, lastBeat: performance.now(), sample: null, reportedBeat: -1, maxBlockingTime, print, key,
+    worker, shared, heartbeat: undefined as never, intervalMs, lastBeat: performance.now(), clock, lastTimes: clock.read(),
+    sample: null, reportedBeat: -1, maxBlockingTime, print, key,
     onExit: () => hub.als.exit(flush, r),
   };
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = (beatNo: number) => takeSample(r, beatNo);
@@ -247,6 +265,7 @@ export async function stopMonitor(): Promise<void> {
   if (r === null) return;
   running = null;
   originalClearInterval(r.heartbeat);
+  r.clock.close();
   process.removeListener('exit', r.onExit);
   delete (globalThis as Record<symbol, unknown>)[Symbol.for(r.key)];
   const exited = new Promise<void>((resolve) => r.worker.once('exit', () => resolve()));

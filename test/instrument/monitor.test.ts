@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { isMonitorRunning, startMonitor, stopMonitor } from '../../src/instrument/monitor.js';
 import { runFixture, type FixtureRun } from '../run-fixture.js';
 
@@ -16,6 +16,17 @@ interface Report {
   stack: string;
 }
 
+/** The resources in `after` that were not in `before` (as multisets). */
+function added(before: string[], after: string[]): string[] {
+  const left = [...before];
+  return after.filter((r) => {
+    const i = left.indexOf(r);
+    if (i < 0) return true;
+    left.splice(i, 1);
+    return false;
+  });
+}
+
 describe('the blocking monitor', () => {
   let spin: FixtureRun;
   let quiet: FixtureRun;
@@ -24,22 +35,23 @@ describe('the blocking monitor', () => {
     quiet = runFixture('instrument-monitor.ts', ['quiet']);
   });
 
-  it('reports a 200 ms busy loop in a named greenlet once, naming the greenlet and the file:line of the loop', () => {
+  it('reports a busy loop of 250 ms of CPU in a named greenlet once, naming the greenlet and the file:line of the loop', () => {
     expect(spin.status, spin.stderr).toBe(0);
     const reports = spin.json.reports as Report[];
     expect(reports).toHaveLength(1);
     const r = reports[0]!;
     expect(r).toMatchObject({ type: 'stall', greenlet: 'spinner', fn: 'spinFor' });
-    expect(r.site).toMatch(new RegExp(`^busy \\(.*instrument-monitor\\.ts:${spinLine}:\\d+\\)$`));
+    expect(r.site).toMatch(new RegExp(`^spinCpu \\(.*instrument-monitor\\.ts:${spinLine}:\\d+\\)$`));
     expect(r.stack).toMatch(/at spinFor \(.*instrument-monitor\.ts:\d+:\d+\)/);
-    // At least the threshold, at most the loop plus generous slack.
+    // At least the threshold; at most what a very busy machine could stretch 250 ms of CPU to.
     expect(r.durationMs).toBeGreaterThan(100);
-    expect(r.durationMs).toBeLessThan(2000);
+    expect(r.durationMs).toBeLessThan(60_000);
   });
 
   it('prints the report on stderr too', () => {
     expect(spin.stderr).toMatch(
-      new RegExp(`greenio: the event loop was blocked for \\d+ ms \\(max 100 ms\\): spinner \\(spinFor\\) was running at busy \\(.*instrument-monitor\\.ts:${spinLine}:\\d+\\)`),
+      // On a busy machine the report adds how much of the stall the process was off the CPU.
+      new RegExp(`greenio: the event loop was blocked for [\\d.]+ m?s \\(max 100 ms(, [\\d.]+ m?s of it off the CPU)?\\): spinner \\(spinFor\\) was running at spinCpu \\(.*instrument-monitor\\.ts:${spinLine}:\\d+\\)`),
     );
   });
 
@@ -47,6 +59,16 @@ describe('the blocking monitor', () => {
     expect(quiet.status, quiet.stderr).toBe(0);
     expect(quiet.json.reports).toEqual([]);
     expect(quiet.stderr).not.toMatch(/blocked/);
+  });
+
+  it('does not blame the program for a stall of a process that was not running (descheduled beside a busy process)', () => {
+    const run = runFixture('instrument-monitor.ts', ['starved']);
+    expect(run.status, run.stderr).toBe(0);
+    // The process was descheduled: its idle loop turned more than 300 ms late, three times.
+    expect(run.json.lateTurns, JSON.stringify(run.json)).toBe(3);
+    expect(run.json.reports).toEqual([]);
+    expect(run.stderr).not.toMatch(/blocked/);
+    expect((run.json.resources as string[]).filter((r) => !/^(PipeWrap|TTYWrap)$/.test(r))).toEqual([]);
   });
 
   it('starts quickly and stops cleanly: no thread, timer or listener left behind', () => {
@@ -76,8 +98,9 @@ describe('the blocking monitor', () => {
     await stopMonitor();
     await stopMonitor(); // no-op
     expect(isMonitorRunning()).toBe(false);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(process.getActiveResourcesInfo().sort()).toEqual(before);
+    // Nothing of the monitor's left. The test runner's own timers come and go (a reply it
+    // awaits from its parent, slow on a busy machine): wait for those, not for ours.
+    await vi.waitFor(() => expect(added(before, process.getActiveResourcesInfo())).toEqual([]), { timeout: 10_000, interval: 50 });
   });
 
   it('rejects bad options with TypeError/RangeError', async () => {

@@ -1,0 +1,76 @@
+/**
+ * A thread's own clock for the blocking monitor: its time on a CPU and, on Linux, its
+ * time runnable but waiting for one (from the scheduler's statistics), so that a stall
+ * of a descheduled process is not blamed on the program. Limits: the wait is Linux-only
+ * (elsewhere CPU time only); time a hypervisor steals from the VM looks like running.
+ */
+import * as fs from 'node:fs';
+import { lookup } from './originals.js';
+
+/** The watched thread's time on a CPU and, where the OS says, waiting for one (ms). */
+export interface ThreadTimes {
+  cpu: number;
+  wait: number | null;
+}
+
+export interface ThreadClock {
+  read(): ThreadTimes;
+  close(): void;
+}
+
+/**
+ * The calling thread's clock. On Linux, its scheduler statistics: `/proc/thread-self/schedstat`
+ * is "ns on a CPU, ns runnable but waiting for one, timeslices", read afresh at offset 0
+ * of one open descriptor (one `pread`, a few µs). Elsewhere only CPU time is known:
+ * `process.threadCpuUsage()` (Node 23.9, backported to 22) or, on Node 20, the process's (all threads).
+ */
+export function threadClock(): ThreadClock {
+  // The originals: the sync patch must neither see nor report the monitor's own reads.
+  const openSync = (lookup('fs', 'openSync') ?? fs.openSync) as typeof fs.openSync;
+  const readSync = (lookup('fs', 'readSync') ?? fs.readSync) as typeof fs.readSync;
+  const closeSync = (lookup('fs', 'closeSync') ?? fs.closeSync) as typeof fs.closeSync;
+  const buf = Buffer.alloc(96);
+  const parse = (fd: number): ThreadTimes | null => {
+    const m = /^(\d+) (\d+) /.exec(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)));
+    return m === null ? null : { cpu: Number(m[1]) / 1e6, wait: Number(m[2]) / 1e6 };
+  };
+  if (process.platform === 'linux') {
+    let fd = -1;
+    try {
+      fd = openSync('/proc/thread-self/schedstat', 'r');
+      let last = parse(fd);
+      if (last !== null) {
+        const open = fd;
+        // An unreadable line (never seen) repeats the last one: no time passes, no false stall.
+        return { read: () => (last = parse(open) ?? last!), close: () => closeSync(open) };
+      }
+    } catch {
+      // No procfs or no schedstat (a kernel without CONFIG_SCHED_INFO): CPU time only.
+    }
+    if (fd >= 0) closeSync(fd);
+  }
+  const p = process as NodeJS.Process & { threadCpuUsage?: () => NodeJS.CpuUsage };
+  const usage = typeof p.threadCpuUsage === 'function' ? () => p.threadCpuUsage!() : () => process.cpuUsage();
+  return {
+    read: () => {
+      const u = usage();
+      return { cpu: (u.user + u.system) / 1000, wait: null };
+    },
+    close: () => {},
+  };
+}
+
+/**
+ * How long of a `lateMs` stall the program held the loop. Its CPU time always counts.
+ * So does time asleep (a blocking system call: a `*Sync` read, `execSync`), unless the
+ * thread spent most of the stall waiting for a CPU: on a machine that busy the
+ * process's other threads (GC helpers, the loader, the thread pool) starve as well, and
+ * the main thread asleep is waiting on them, not on the program. Where the wait is
+ * unknown, only CPU time counts (a blocking call is then reported by the sync patch).
+ */
+export function heldMs(lateMs: number, from: ThreadTimes, to: ThreadTimes): number {
+  const cpu = Math.min(lateMs, to.cpu - from.cpu);
+  if (to.wait === null || from.wait === null) return cpu;
+  const wait = to.wait - from.wait;
+  return wait * 2 >= lateMs ? cpu : Math.max(cpu, lateMs - wait);
+}
