@@ -4,8 +4,8 @@
  * greenlet. A wait that closes a cycle is a deadlock, reported at once on stderr (or
  * failed with a `DeadlockError`: `config.deadlock`). A greenlet that dies holding a
  * lock is reported, and a `Lock` it held is released (trio's rule). Limits: the main
- * greenlet (many flows at once) and counting semaphores are not followed; a greenlet
- * waiting in several flows (`Promise.race`) counts as blocked on each.
+ * greenlet (many flows at once) and counting semaphores are not followed; of a greenlet
+ * waiting in several flows at once, only its first lock wait or join is followed.
  */
 import * as hub from '../hub.js';
 import { config } from '../internal/config.js';
@@ -51,9 +51,41 @@ function callSite(): string {
   return lines.filter((l) => !own.test(l)).slice(0, 3).join(' < ');
 }
 
-function edgeWaits(g: hub.Core): hub.AnyOp[] {
-  if (g.waitCount === 0) return [];
-  return hub.opsOf(g).filter((op) => op.isWait && op.kind.edge && !op.settled);
+// The first edge wait of `g` (its root flow, then its sub-flows), without allocating.
+function edgeWaitOf(g: hub.Core): hub.AnyOp | null {
+  if (g.waitCount === 0) return null;
+  const pick = (f: hub.Flow): hub.AnyOp | null => {
+    const cur = f.ops;
+    if (cur === null) return null;
+    if (!(cur instanceof Set)) return cur.isWait && cur.kind.edge && !cur.settled ? cur : null;
+    for (const op of cur) if (op.isWait && op.kind.edge && !op.settled) return op;
+    return null;
+  };
+  const own = pick(g);
+  if (own !== null) return own;
+  const subs = g.x === null ? null : g.x.subflows;
+  if (subs !== null) for (const f of subs) {
+    const op = pick(f);
+    if (op !== null) return op;
+  }
+  return null;
+}
+
+// Follow the chain from `first` (each greenlet's first edge wait); the ops on the way,
+// when it comes back to `me` (a cycle), else null. Bounded: a chain is short.
+function chainTo(me: hub.Core, first: hub.Core, record: hub.AnyOp[] | null): boolean {
+  let g = first;
+  for (let hops = 0; hops < 256; hops++) {
+    if (g === me) return true;
+    if (g.isMain || g.state === hub.State.Dead) return false;
+    const w = edgeWaitOf(g);
+    if (w === null) return false;
+    const next = target(w);
+    if (next === null) return false;
+    record?.push(w);
+    g = next;
+  }
+  return false;
 }
 
 /**
@@ -70,35 +102,15 @@ function onEdge(op: hub.AnyOp): Error | null {
     ownerDead(op, first);
     return null;
   }
-  if (first.waitCount === 0) {
-    // What it waits for is running (the common case): no cycle now.
-    if (op.kind === K_JOIN || holdsAny(me)) sites.set(op, callSite());
-    return null;
-  }
-  // Depth-first over the few edges there are: a greenlet usually waits on one thing.
-  const path: hub.AnyOp[] = [op];
-  const seen = new Set<hub.Core>([me]);
-  const walk = (g: hub.Core): boolean => {
-    if (g === me) return true;
-    if (g.isMain || seen.has(g) || g.state === hub.State.Dead) return false;
-    seen.add(g);
-    for (const w of edgeWaits(g)) {
-      const next = target(w);
-      if (next === null) continue;
-      path.push(w);
-      if (walk(next)) return true;
-      path.pop();
-    }
-    return false;
-  };
-  const cycle = walk(first);
-  if (!cycle) {
+  if (!chainTo(me, first, null)) {
     // Could this wait end up in a cycle? Then keep its call site for the report: a
     // greenlet joining another (rarer than main joining all), or waiting while holding a
     // lock. (A plain contended acquire, the common case, pays nothing.)
     if (op.kind === K_JOIN || holdsAny(me)) sites.set(op, callSite());
     return null;
   }
+  const path: hub.AnyOp[] = [op];
+  chainTo(me, first, path);
   sites.set(op, callSite());
   const edges: DeadlockEdge[] = path.map((w) => ({
     greenlet: w.flow.greenlet.id,

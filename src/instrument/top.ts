@@ -132,8 +132,10 @@ export async function runTop(session: AttachSession, out: NodeJS.WriteStream = p
   let running = true;
   const draw = (): void => {
     if (last === null) return;
-    const lines = renderTop(last, st, out.columns || 120, out.rows || 40);
-    out.write(`\u001b[H\u001b[2J${lines.join('\r\n')}\r\n`);
+    const height = out.rows || 40;
+    // No newline after the last line: the screen must not scroll its header away.
+    const lines = renderTop(last, st, out.columns || 120, height).slice(0, height);
+    out.write(`\u001b[H\u001b[2J${lines.join('\r\n')}`);
   };
   let wake: (() => void) | null = null;
   const onKey = (data: Buffer | string): void => {
