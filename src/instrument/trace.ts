@@ -180,7 +180,7 @@ export function stopTrace(): TraceEvent[] {
 export function kindCategory(kind: string): string {
   const head = kind.split(/[. ]/, 1)[0]!;
   if (head === 'fs' || head === 'FileHandle' || head === 'net' || head === 'dns' || head === 'child_process') return head === 'FileHandle' ? 'fs' : head;
-  if (head === 'http' || head === 'fetch') return 'http';
+  if (head === 'http' || head === 'fetch' || head === 'undici') return 'http';
   if (head === 'sleep' || head === 'timer' || head === 'interval' || head === 'immediate' || head === 'idle') return 'timer';
   if (head === 'stream' || kind === 'event' || kind.startsWith('event ')) return 'stream'; // not `event.wait`
   if (/Sync$/.test(kind)) return 'block';
