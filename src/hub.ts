@@ -17,7 +17,7 @@ import {
 } from './internal/originals.js';
 
 export { kind, allKinds, account, ioOf, type Kind, type KindOptions } from './internal/kinds.js';
-export { register, unregister, liveGreenlets, counters, setDeathHook, setFirstSpawnHook } from './internal/registry.js';
+export { register, unregister, liveGreenlets, counters } from './internal/registry.js';
 
 // ---------------------------------------------------------------------------------
 // Ops: one record per wait or tracked operation.
@@ -386,14 +386,6 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   execOp = null;
   link(op);
   if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
-  if (k.edge && edgeHook !== null) {
-    // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError).
-    const refused = edgeHook(op);
-    if (refused !== null) {
-      op.reject(refused);
-      return p;
-    }
-  }
   if (timeoutMs !== undefined) {
     op.bits |= TIMED;
     opTimers.set(op, { handle: originalSetTimeout(onOpTimeout, timeoutMs, op), ms: timeoutMs });
@@ -406,16 +398,6 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
     }
   }
   return p;
-}
-
-let edgeHook: ((op: AnyOp) => Error | null) | null = null;
-
-/**
- * instrument/deadlock.ts installs the check run when a wait of an edge kind (`kind.edge`:
- * a lock acquire, a join) begins; an error it returns fails that wait at once.
- */
-export function setEdgeHook(f: ((op: AnyOp) => Error | null) | null): void {
-  edgeHook = f;
 }
 
 /** The closure form of `wait` (DESIGN.md): `start(resolve, reject)` returns how to cancel. */
@@ -541,9 +523,12 @@ export function clearPending(flow: Flow, err: Error): void {
 // greenio cannot see), its owner abandons it. While it is in greenio waits (a `finally`
 // that sleeps), it is checked again each time one of them ends, as a kill does.
 
-/** What watches an expiring flow: `abandon()` is called once it must be abandoned. */
+/**
+ * What watches an expiring flow: `abandon()` is called when the flow is in no greenio
+ * wait; it returns false to be asked again on the next turn of the loop instead.
+ */
 export interface FlowWatch {
-  abandon(): void;
+  abandon(): boolean;
 }
 const expiring = new Map<Flow, FlowWatch>();
 const checkQueued = new Set<Flow>();
@@ -578,8 +563,8 @@ function runFlowCheck(flow: Flow): void {
   checkQueued.delete(flow);
   const w = expiring.get(flow);
   if (w === undefined || hasWaitWithin(flow)) return;
-  expiring.delete(flow);
-  w.abandon();
+  if (w.abandon()) expiring.delete(flow);
+  else queueFlowCheck(flow);
 }
 
 /** True if `flow`, or a flow running inside it, is in a greenio wait. */

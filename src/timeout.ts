@@ -122,8 +122,9 @@ export class Timeout {
     if (!this.#pending) return;
     this.#pending = false;
     const err = this.error instanceof Error ? this.error : new TimeoutError(this);
-    if (!hub.interrupt(this.#flow!, err, this.#startedAt)) this.#fired = err;
-    if (this._race !== null) this._race.expired(err);
+    const delivered = hub.interrupt(this.#flow!, err, this.#startedAt);
+    if (!delivered) this.#fired = err;
+    if (this._race !== null) this._race.expired(err, delivered);
   }
 
   toString(): string {
@@ -172,14 +173,18 @@ const K_ABANDONED = hub.kind('withTimeout abandoned');
  * has not settled, it is abandoned: the race settles with the timeout, `fn`'s late
  * outcome is dropped and counted, and the flow is dead (hub.abandonFlow).
  */
-class Race<T, V> implements hub.FlowWatch, hub.Unreached {
+class Race<T, V> implements hub.FlowWatch {
   res!: (v: T | V) => void;
   rej!: (e: unknown) => void;
-  done = false;
   /** The error the Timeout fired with, once it fired. */
   fired: Error | null = null;
-  since = 0;
-  what = '';
+  /**
+   * DONE once settled; after the deadline, the loop turns left before abandoning a flow
+   * whose interrupt reached an op. (One field: a withTimeout call should stay small.)
+   */
+  state = 0;
+  /** What run-info shows while the abandoned flow stays suspended. */
+  lost: Lost | null = null;
   constructor(
     readonly t: Timeout,
     readonly flow: Flow,
@@ -189,13 +194,13 @@ class Race<T, V> implements hub.FlowWatch, hub.Unreached {
   ) {}
 
   value(v: T): void {
-    if (this.done) return this.late();
+    if (this.state === DONE) return this.late();
     this.end();
     this.res(v);
   }
 
   error(e: unknown): void {
-    if (this.done) return this.late();
+    if (this.state === DONE) return this.late();
     this.end();
     const fired = this.fired;
     if (fired !== null && e !== fired && wraps(e, fired)) {
@@ -208,30 +213,37 @@ class Race<T, V> implements hub.FlowWatch, hub.Unreached {
     this.rej(e);
   }
 
-  expired(err: Error): void {
-    if (this.done) return;
+  expired(err: Error, delivered: boolean): void {
+    if (this.state === DONE) return;
     this.fired = err;
+    // An interrupt that reached an op (a socket destroyed, a callback called with the
+    // error) may take a few loop turns to unwind fn (a 'close' event): wait that long.
+    this.state = delivered ? 3 : 0;
     hub.watchExpiring(this.flow, this);
   }
 
-  abandon(): void {
-    if (this.done) return;
-    this.done = true;
+  abandon(): boolean {
+    if (this.state === DONE) return true;
+    if (this.state > 0) {
+      this.state--;
+      return false;
+    }
+    this.state = DONE;
     const err = this.fired!;
     const flow = this.flow;
     hub.abandonFlow(flow, err);
     this.t.cancel();
     hub.abandonCounts.timeouts++;
-    this.since = this.t._startedAt;
-    this.what = `withTimeout ${this.t.ms} ms: awaits a promise greenio cannot see`;
+    this.lost = new Lost(this.t._startedAt, `withTimeout ${this.t.ms} ms: awaits a promise greenio cannot see`);
     const lost = (flow.greenlet.rare().unreached ??= new Set());
     // Bounded: a flow that never resumes would otherwise be listed forever.
     if (lost.size >= 64) lost.delete(lost.values().next().value!);
-    lost.add(this);
+    lost.add(this.lost);
     if (this.quiet) this.res(this.timeoutValue as V);
     else this.rej(err);
     // Said after the caller has resumed: finding the site reads the inspector (slow once).
     originalSetImmediate(reportRace, this as unknown as Race<unknown, unknown>);
+    return true;
   }
 
   /** @internal The stderr line, the trace event and run-info's text. */
@@ -239,8 +251,9 @@ class Race<T, V> implements hub.FlowWatch, hub.Unreached {
     const g = this.flow.greenlet;
     const site = functionSite(this.fn);
     const fnName = typeof this.fn === 'function' && this.fn.name ? `${this.fn.name} ` : 'fn ';
-    this.what = `withTimeout ${this.t.ms} ms: ${fnName}${site ? `(${site}) ` : ''}awaits a promise greenio cannot see`;
-    hub.publishAbandoned(g, K_ABANDONED, this.what, this.since);
+    const lost = this.lost!;
+    lost.what = `withTimeout ${this.t.ms} ms: ${fnName}${site ? `(${site}) ` : ''}awaits a promise greenio cannot see`;
+    hub.publishAbandoned(g, K_ABANDONED, lost.what, lost.since);
     warnOnce(
       site || `${fnName}${String(this.fn).slice(0, 200)}`,
       `withTimeout(${this.t.ms} ms) in ${greenletLabel(g)} could not interrupt ${fnName.trim()}${site ? ` at ${site}` : ''}: it awaits a promise greenio cannot see, so it was abandoned at its deadline (its late result is dropped; its next greenio wait throws). To make it reachable, ${reachHint()}. (config.warnUnreachable = false silences this.)`,
@@ -248,15 +261,24 @@ class Race<T, V> implements hub.FlowWatch, hub.Unreached {
   }
 
   private end(): void {
-    this.done = true;
+    this.state = DONE;
     if (this.fired !== null) hub.unwatchExpiring(this.flow);
     this.t.cancel();
   }
 
   private late(): void {
     hub.abandonCounts.lateResults++;
-    this.flow.greenlet.x?.unreached?.delete(this);
+    if (this.lost !== null) this.flow.greenlet.x?.unreached?.delete(this.lost);
   }
+}
+
+const DONE = -1;
+
+class Lost implements hub.Unreached {
+  constructor(
+    readonly since: number,
+    public what: string,
+  ) {}
 }
 
 function reportRace(r: Race<unknown, unknown>): void {
@@ -288,10 +310,18 @@ function runWithTimeout<T, V>(t: Timeout, fn: () => T | Promise<T>, quiet: boole
   newRace = race as Race<unknown, unknown>;
   const p = new Promise<T | V>(raceExec as (res: (v: T | V) => void, rej: (e: unknown) => void) => void);
   newRace = null;
-  const pr = r instanceof Promise ? (r as Promise<T>) : Promise.resolve(r);
-  pr.then(
-    (v) => race.value(v),
-    (e: unknown) => race.error(e),
-  );
+  void follow(race, r as PromiseLike<T>);
   return p;
+}
+
+// An async function rather than `.then(v => ..., e => ...)`: no closures to allocate.
+async function follow<T, V>(race: Race<T, V>, r: PromiseLike<T>): Promise<void> {
+  let v: T;
+  try {
+    v = await r;
+  } catch (e) {
+    race.error(e);
+    return;
+  }
+  race.value(v);
 }
