@@ -9,9 +9,8 @@ import * as hub from './hub.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
 import { Op, type AnyOp, type OpHandler } from './hub.js';
 import type { GetOptions } from './greenlet.js';
-import { runSoon } from './internal/soon.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, type Waitable, type Watcher } from './internal/waitable.js';
+import { kAddWatcher, kRemoveWatcher, LinkRunner, type Waitable, type Watcher } from './internal/waitable.js';
 import { ParkedList, parkedHandler, type LinkFn, type Parked } from './internal/parked.js';
 import { TimeoutError } from './errors.js';
 
@@ -149,6 +148,8 @@ export class AsyncResult<T = unknown> implements Waitable {
   #value: T | undefined = undefined;
   #exception: unknown = undefined;
   readonly #waiters = new ParkedList();
+  /** Once ready: its links being run (an earlier one may unlink a later one). */
+  #links: LinkRunner<AsyncResult<unknown>> | null = null;
 
   /** `options.name`: a name for run-info and `greenio ps`/`top`. */
   constructor(options?: { name?: string }) {
@@ -185,7 +186,7 @@ export class AsyncResult<T = unknown> implements Waitable {
     this.#state = VALUE;
     this.#value = value;
     this.#exception = undefined;
-    this.#waiters.drain(wakeResultWaiter, this as AsyncResult<unknown>);
+    this.#waiters.drain(AsyncResult.#wake, this as AsyncResult<unknown>);
   }
 
   /**
@@ -196,7 +197,7 @@ export class AsyncResult<T = unknown> implements Waitable {
     this.#state = FAILED;
     this.#value = undefined;
     this.#exception = error;
-    this.#waiters.drain(wakeResultWaiter, this as AsyncResult<unknown>);
+    this.#waiters.drain(AsyncResult.#wake, this as AsyncResult<unknown>);
   }
 
   /**
@@ -231,13 +232,24 @@ export class AsyncResult<T = unknown> implements Waitable {
    */
   link(callback: (result: this) => unknown): void {
     checkFunction('callback', callback);
-    if (this.#state !== PENDING) runSoon(callback, this);
+    if (this.#state !== PENDING) this.#link(callback as LinkFn);
     else this.#waiters.push(callback as LinkFn);
   }
 
-  /** Remove every pending link of `callback`. */
+  /** Remove every link of `callback` not run yet (also while the links run, as in gevent). */
   unlink(callback: (result: this) => unknown): void {
     this.#waiters.removeItem(callback as LinkFn, true);
+    this.#links?.remove(callback as ResultLink);
+  }
+
+  #link(cb: LinkFn): void {
+    (this.#links ??= new LinkRunner<AsyncResult<unknown>>(this as AsyncResult<unknown>)).add(cb as ResultLink);
+  }
+
+  // The waiters' wake-up at set(): links join the links' pass, the rest wake at once.
+  static #wake(item: Parked, r: AsyncResult<unknown>): void {
+    if (typeof item === 'function') r.#link(item);
+    else wakeResultWaiter(item as AnyOp | Watcher, r);
   }
 
   /** `<AsyncResult pending, 2 waiting>`, `<AsyncResult value>`, `<AsyncResult exception>`. */
@@ -264,13 +276,13 @@ export class AsyncResult<T = unknown> implements Waitable {
   }
 }
 
-function wakeResultWaiter(item: Parked, r: AsyncResult<unknown>): void {
+type ResultLink = (r: AsyncResult<unknown>) => unknown;
+
+function wakeResultWaiter(item: AnyOp | Watcher, r: AsyncResult<unknown>): void {
   if (item instanceof Op) {
     if (r.successful()) item.resolve(r.value);
     else if (item.handler === AR_GET) item.reject(r.exception);
     else item.resolve(undefined);
-  } else if (typeof item === 'function') {
-    runSoon(item as (r: AsyncResult<unknown>) => unknown, r);
   } else {
     item.onReady(r);
   }

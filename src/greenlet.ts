@@ -10,9 +10,9 @@ import { Core, Op, Rare, State, type AnyOp, type OpHandler } from './hub.js';
 import { endChannel, spawnChannel, startChannel } from './internal/channels.js';
 import { config } from './internal/config.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
-import { reportCallbackError, runSoon } from './internal/soon.js';
+import { reportCallbackError } from './internal/soon.js';
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Watcher, type WatchSlot } from './internal/waitable.js';
+import { kAddWatcher, kRemoveWatcher, LinkRunner, slotAdd, slotRemove, type Watcher, type WatchSlot } from './internal/waitable.js';
 import { greenletLabel, ms as fmtMs, opText } from './internal/describe.js';
 import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
 import { GreenletExit, TimeoutError, wraps } from './errors.js';
@@ -223,9 +223,11 @@ export class Greenlet<T = unknown> extends Core {
   linkException(cb: (g: this) => unknown): void {
     this.#addLink(cb, 2);
   }
-  /** Remove every link of `cb`. */
+  /** Remove every link of `cb` not run yet (also while its links run: gevent's rule). */
   unlink(cb: (g: this) => unknown): void {
-    const l = (this.x as GreenletRare | null)?.links;
+    const r = this.x as GreenletRare | null;
+    r?.firing?.remove(cb as (g: Greenlet) => unknown);
+    const l = r?.links;
     if (!l) return;
     for (let i = l.length - 1; i >= 0; i--) if (l[i]!.cb === cb) l.splice(i, 1);
   }
@@ -233,9 +235,8 @@ export class Greenlet<T = unknown> extends Core {
   #addLink(cb: unknown, mode: 0 | 1 | 2): void {
     checkFunction('callback', cb);
     this._bits |= OBSERVED;
-    const link: Link = { cb, mode };
-    if (this.state === State.Dead) runLink(this, link);
-    else (this._rare.links ??= []).push(link);
+    if (this.state === State.Dead) fire(this, mode, cb);
+    else (this._rare.links ??= []).push({ cb, mode });
   }
 
   /** @internal */
@@ -291,7 +292,7 @@ export class Greenlet<T = unknown> extends Core {
     const ls = r === null ? null : r.links;
     if (ls !== null) {
       r!.links = null;
-      for (const l of ls) runLink(this, l);
+      for (const l of ls) fire(this, l.mode, l.cb);
     }
     if (!ok && (this._bits & OBSERVED) === 0) originalSetImmediate(reportUnobserved, this);
   }
@@ -326,6 +327,8 @@ class GreenletRare extends Rare {
   gate: Promise<void> | undefined = undefined;
   open: (() => void) | null = null;
   links: Link[] | null = null;
+  /** Once dead: its links being run (an earlier one may unlink a later one). */
+  firing: LinkRunner<Greenlet> | null = null;
   laterTimer: ReturnType<typeof setTimeout> | null = null;
   spawnStack: string | undefined = undefined;
   /** `performance.now()` of its (last) kill. */
@@ -470,11 +473,11 @@ function notifyWatcher(w: AnyOp | Watcher, g: Greenlet): void {
   }
 }
 
-function runLink(g: Greenlet, l: Link): void {
+/** Run the link `cb` of the dead `g` in its links' pass, if its outcome matches `mode`. */
+function fire(g: Greenlet, mode: 0 | 1 | 2, cb: unknown): void {
   const ok = (g._bits & FAILED) === 0;
-  if (l.mode === 1 && !ok) return;
-  if (l.mode === 2 && ok) return;
-  runSoon(l.cb as (g: Greenlet) => unknown, g);
+  if ((mode === 1 && !ok) || (mode === 2 && ok)) return;
+  (g._rare.firing ??= new LinkRunner<Greenlet>(g)).add(cb as (g: Greenlet) => unknown);
 }
 
 function reportUnobserved(g: Greenlet): void {

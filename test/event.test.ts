@@ -348,6 +348,31 @@ describe('AsyncResult', () => {
     expect(log).toEqual(['kept']);
   });
 
+  it('an early link may unlink a later one while the links run: the later one never runs (gevent)', async () => {
+    const r = new AsyncResult<number>();
+    const log: string[] = [];
+    const later = () => log.push('later');
+    r.link(() => {
+      log.push('early');
+      r.unlink(later);
+    });
+    const waiter = spawn(() => r.get()); // a waiter between the links wakes as before
+    await sleep(0);
+    r.link(later);
+    r.link((x) => log.push(`kept ${x.value}`));
+    r.set(3);
+    await sleep(0);
+    expect(log).toEqual(['early', 'kept 3']);
+    expect(await waiter.get()).toBe(3);
+    // Linked after set(), unlinked by an earlier one of the same pass: the same.
+    const r2 = new AsyncResult<number>();
+    r2.set(1);
+    r2.link(() => r2.unlink(later));
+    r2.link(later);
+    await sleep(0);
+    expect(log).toEqual(['early', 'kept 3']);
+  });
+
   it('setting again replaces the outcome for later calls; waiters already woken keep theirs', async () => {
     const r = new AsyncResult<number>();
     const g = spawn(() => r.get());

@@ -371,6 +371,41 @@ describe('links', () => {
     await sleep(0);
     expect(log).toEqual([]);
   });
+  it('an early link may unlink a later one while the links run: the later one never runs (gevent)', async () => {
+    const log: string[] = [];
+    const later = () => log.push('later');
+    const kept = () => log.push('kept');
+    const g = spawn(() => sleep(1));
+    g.link(() => {
+      log.push('early');
+      g.unlink(later);
+      // A link added while the links run runs in the same pass, after the others.
+      g.link(() => log.push('added'));
+    });
+    g.linkValue(later);
+    g.link(kept);
+    g.link(later);
+    await g.join();
+    await sleep(0);
+    expect(log).toEqual(['early', 'kept', 'added']);
+  });
+
+  it('unlink after death, before the links run, stops a link too; one already run is unaffected', async () => {
+    const log: string[] = [];
+    const a = () => log.push('a');
+    const b = () => log.push('b');
+    const g = spawn(() => 1);
+    g.link(a);
+    g.link(b);
+    await g.join();
+    g.unlink(b); // dead, links scheduled, not run yet
+    await sleep(0);
+    expect(log).toEqual(['a']);
+    g.unlink(a);
+    g.link(b);
+    await sleep(0);
+    expect(log).toEqual(['a', 'b']);
+  });
 });
 
 describe('unjoined failures', () => {
