@@ -3,7 +3,12 @@
  * `RangeError` that quotes the value and its type, as CONVENTIONS.md asks:
  * ``Expected `ms` to be a number >= 0, got `-1` (number)``.
  */
-import { inspect } from 'node:util';
+import { createRequire } from 'node:module';
+
+// Required, not imported: an ES import makes node:util's ES module facade, whose lazy
+// exports (util.diff, util.styleText, ...) the patch's syncBuiltinESMExports() then reads,
+// loading worker_threads and more at start-up (Node 26).
+const { inspect } = createRequire(import.meta.url)('node:util') as typeof import('node:util');
 
 /** `-1 (number)`, `'x' (string)`, `undefined`. */
 export function quote(value: unknown): string {
