@@ -7,6 +7,7 @@
  * as run-info renders them (redacted the same way).
  */
 import * as hub from '../hub.js';
+import { config } from '../internal/config.js';
 import type { Greenlet } from '../greenlet.js';
 import type { DeadlockEdge } from '../errors.js';
 import { opText, ms as fmtMs } from '../internal/describe.js';
@@ -55,6 +56,8 @@ export interface PsSnapshot {
   /** ISO time of the snapshot. */
   time: string;
   uptimeMs: number;
+  /** The process's `config.maxBlockingTime`: `top` warns of a run slice longer than this. */
+  maxBlockingMs: number;
   counters: { alive: number; peak: number; finished: number; spawned: number };
   greenlets: PsGreenlet[];
   resources: ResourceInfo[];
@@ -121,6 +124,7 @@ export function snapshot(options: SnapshotOptions = {}): PsSnapshot {
     node: process.version,
     time: new Date().toISOString(),
     uptimeMs: round(process.uptime() * 1000),
+    maxBlockingMs: config.maxBlockingTime,
     counters: { alive: c.alive, peak: c.peak, finished: c.finished, spawned: c.spawned },
     greenlets,
     resources: snapshotResources(all, now),

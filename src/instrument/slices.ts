@@ -18,6 +18,14 @@ export interface SliceTimes {
   scheduledMs: number;
   /** Run slices (callbacks and promise reactions) counted. */
   slices: number;
+  /** The longest run slice: time on the loop without a switch. */
+  maxSliceMs: number;
+  /** The longest wait to run once ready (loop saturation). */
+  maxScheduledMs: number;
+  /** Waits that were `sleep(0)`: yields that wait for nothing. */
+  yields: number;
+  /** Other waits (IO, timers, primitives, joins). */
+  waits: number;
 }
 
 interface Acc {
@@ -25,6 +33,10 @@ interface Acc {
   idle: number;
   sched: number;
   slices: number;
+  maxSlice: number;
+  maxSched: number;
+  yields: number;
+  waits: number;
   /** When its last wait ended (0: not pending a run). */
   readyAt: number;
 }
@@ -38,7 +50,7 @@ let t0 = 0;
 
 function accOf(g: hub.Core): Acc {
   let a = accs.get(g);
-  if (a === undefined) accs.set(g, (a = { busy: 0, idle: 0, sched: 0, slices: 0, readyAt: 0 }));
+  if (a === undefined) accs.set(g, (a = { busy: 0, idle: 0, sched: 0, slices: 0, maxSlice: 0, maxSched: 0, yields: 0, waits: 0, readyAt: 0 }));
   return a;
 }
 
@@ -49,7 +61,9 @@ function before(): void {
   const a = accOf(f.greenlet);
   t0 = performance.now();
   if (a.readyAt !== 0) {
-    a.sched += t0 - a.readyAt;
+    const d = t0 - a.readyAt;
+    a.sched += d;
+    if (d > a.maxSched) a.maxSched = d;
     a.readyAt = 0;
   }
   cur = a;
@@ -59,7 +73,9 @@ function after(): void {
   // Enabled from inside a callback, the first `after` has no `before`.
   if (depth === 0 || --depth !== 0) return;
   if (cur === null) return;
-  cur.busy += performance.now() - t0;
+  const d = performance.now() - t0;
+  cur.busy += d;
+  if (d > cur.maxSlice) cur.maxSlice = d;
   cur.slices++;
   cur = null;
 }
@@ -68,6 +84,8 @@ function onIoEnd(message: unknown): void {
   const m = message as { greenlet: hub.Core; op: hub.AnyOp; durationMs: number };
   if (!m.op.isWait) return;
   const a = accOf(m.greenlet);
+  if (m.op.kind.name === 'sleep' && m.op.detail === 0) a.yields++;
+  else a.waits++;
   a.idle += m.durationMs;
   a.readyAt = performance.now();
 }
@@ -102,5 +120,14 @@ export function timesOf(g: hub.Core, now = performance.now()): SliceTimes | null
   if (oldest !== Infinity) idle += now - oldest;
   let busy = a?.busy ?? 0;
   if (a !== undefined && cur === a) busy += now - t0;
-  return { busyMs: round(busy), idleMs: round(idle), scheduledMs: round(a?.sched ?? 0) + (a !== undefined && a.readyAt !== 0 ? round(now - a.readyAt) : 0), slices: a?.slices ?? 0 };
+  return {
+    busyMs: round(busy),
+    idleMs: round(idle),
+    scheduledMs: round(a?.sched ?? 0) + (a !== undefined && a.readyAt !== 0 ? round(now - a.readyAt) : 0),
+    slices: a?.slices ?? 0,
+    maxSliceMs: round(a?.maxSlice ?? 0),
+    maxScheduledMs: round(a?.maxSched ?? 0),
+    yields: a?.yields ?? 0,
+    waits: a?.waits ?? 0,
+  };
 }

@@ -65,6 +65,8 @@ export function renderTop(s: PsSnapshot, st: TopState, width = 120, height = 40)
   const footer: string[] = [];
   footer.push(`waiting now by kind: ${[...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(' · ') || 'none'}`);
   const res = formatResources(s, true);
+  const warn = topWarnings(s).slice(0, 6);
+  footer.push(...warn);
   const room = Math.max(3, height - out.length - footer.length - Math.min(res.length, 8) - 1);
   for (const g of rows.slice(0, room)) {
     const w = g.waits[0];
@@ -77,12 +79,41 @@ export function renderTop(s: PsSnapshot, st: TopState, width = 120, height = 40)
   return out.map((l) => l.slice(0, width));
 }
 
+/** Loop saturation: a greenlet ready for longer than this (ms) before it ran. */
+export const SATURATION_MS = 50;
+/** A greenlet that yielded with `sleep(0)` this many times and waited on nothing else. */
+export const SELF_WAKES = 100;
+
+/**
+ * tokio-console's kind of warnings, from the times measured since the attach: a run slice
+ * longer than the process's `config.maxBlockingTime` (the blocking monitor reports each
+ * as it happens: `greenio run --monitor`), a greenlet that waited more than 50 ms to run
+ * once ready (the loop is saturated), one that wakes itself with `sleep(0)` and does no IO.
+ */
+export function topWarnings(s: PsSnapshot): string[] {
+  // One line per greenlet, the rarest kind first: a loop saturated or slow slices would
+  // otherwise hide a self-waking greenlet.
+  const out: string[] = [];
+  const later: string[] = [];
+  for (const g of s.greenlets) {
+    const t = g.times;
+    if (t === null) continue;
+    if (t.yields >= SELF_WAKES && t.waits === 0) out.push(`warning: ${psTitle(g)} woke itself ${t.yields} times with sleep(0) and waited on nothing else`);
+    else if (t.maxSliceMs > s.maxBlockingMs) later.push(`warning: ${psTitle(g)} ran ${fmtMs(t.maxSliceMs)} without a switch (more than ${s.maxBlockingMs} ms; see greenio run --monitor)`);
+    else if (t.maxScheduledMs > SATURATION_MS) later.push(`warning: ${psTitle(g)} waited ${fmtMs(t.maxScheduledMs)} to run once ready: the loop is saturated`);
+  }
+  return [...out, ...later];
+}
+
 /** One greenlet: its waits (nested by flow), handles, times, spawn site, resources. */
 function detailLines(s: PsSnapshot, id: number): string[] {
   const g = s.greenlets.find((x) => x.id === id);
   if (g === undefined) return [`greenlet #${id} is not alive (Esc: back)`];
   const out = [`${psTitle(g)} [${g.state}${g.upMs !== null ? `, up ${fmtMs(g.upMs)}` : ''}], parent #${g.parent ?? '-'}   (Esc: back)`];
-  if (g.times) out.push(`busy ${fmtMs(g.times.busyMs)}, idle ${fmtMs(g.times.idleMs)}, scheduled ${fmtMs(g.times.scheduledMs)}, ${g.times.slices} run slices`);
+  if (g.times) {
+    const x = g.times;
+    out.push(`busy ${fmtMs(x.busyMs)}, idle ${fmtMs(x.idleMs)}, scheduled ${fmtMs(x.scheduledMs)}, ${x.slices} run slices (longest ${fmtMs(x.maxSliceMs)}), longest wait to run ${fmtMs(x.maxScheduledMs)}, ${x.waits} waits, ${x.yields} sleep(0)`);
+  }
   out.push('waits (innermost flow last):');
   for (const w of g.waits) out.push(`  ${'  '.repeat(w.depth)}${w.text} (for ${fmtMs(w.forMs)})${w.resource !== null ? ` [R${w.resource}]` : ''}`);
   if (g.waits.length === 0) out.push('  none');

@@ -49,7 +49,7 @@ describe('greenio top PID', () => {
   let target: Target;
 
   beforeAll(async () => {
-    target = await startTarget('ps-target.ts', ['busy']);
+    target = await startTarget('ps-target.ts', ['busy'], { GREENIO_MAX_BLOCKING_TIME: '5' });
     const cmd = `${process.execPath} --import tsx --input-type=module -e 'const { main } = await import(${JSON.stringify(cli)}); process.exitCode = await main(["top", "${target.pid}"]);'; sleep 30`;
     tmux('new-session', '-d', '-s', 'top', '-x', '160', '-y', '50', '-c', root, cmd);
   }, 120_000);
@@ -66,13 +66,18 @@ describe('greenio top PID', () => {
   it('shows the greenlets sorted by busy time: the hottest burner first', async () => {
     // Busy times are measured from the attach: give them a few refreshes to separate.
     const s = await until(/sort: busy[^\n]*\n[^\n]*# NAME[^\n]*\n\s+4 hot \(burner\)/, 30_000);
-    expect(s).toMatch(/^greenio top - pid \d+ \(node v[\d.]+\) - 1006 alive/m);
+    expect(s).toMatch(/^greenio top - pid \d+ \(node v[\d.]+\) - 1007 alive/m);
     expect(s).toMatch(/^\s+# NAME\s+STATE\s+BUSY\s+IDLE\s+SCHED\s+WAITS ON/m);
     const r = rows(s);
     expect(r[0]).toEqual([4, 'hot']);
     expect(r.findIndex(([id]) => id === 5)).toBeLessThan(r.findIndex(([id]) => id === 6)); // warm before cool
     expect(s).toMatch(/waiting now by kind: .*queue\.get 400/);
     expect(s).toMatch(/R\d+ <Lock 'db' counter=0, 199 waiting>/);
+  });
+
+  it('warns of a run slice longer than maxBlockingTime, and of a greenlet waking itself without IO', async () => {
+    const s = await until(/warning: #7 yielder \(yielder\) woke itself \d+ times with sleep\(0\)/);
+    expect(s).toMatch(/warning: #4 hot \(burner\) ran [\d.]+ ms without a switch \(more than 5 ms; see greenio run --monitor\)/);
   });
 
   it("'i' sorts by idle time: the burners drop out of the top rows", async () => {
