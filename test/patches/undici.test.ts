@@ -58,3 +58,23 @@ for (const [how, run] of [
     });
   });
 }
+
+describe('patching and unpatching around HTTP clients (own process)', () => {
+  const r = runFixture('http-identity.ts');
+  const j = r.json as { bodyBeforeFetch: boolean; wrapped: boolean[]; restored: boolean[]; fetchRestored: boolean; withUndiciOff: Record<string, boolean> };
+
+  it('wraps Response bodies on the first response, not before', () => {
+    expect(r.status, r.stderr).toBe(0);
+    expect(j.bodyBeforeFetch).toBe(false);
+    expect(j.wrapped).toEqual([true, true, true, true, true, true, true]);
+  });
+
+  it("unpatchAll() restores the exact originals: undici's dispatch, compose, fetch; global fetch; both Response classes' bodies", () => {
+    expect(j.restored).toEqual([true, true, true, true, true, true, true]);
+    expect(j.fetchRestored).toBe(true);
+  });
+
+  it('patchAll({ undici: false }) leaves undici alone, and patches the rest', () => {
+    expect(j.withUndiciOff).toEqual({ dispatch: false, fetch: true });
+  });
+});
