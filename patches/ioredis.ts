@@ -31,7 +31,7 @@ type CommandClass = new (name: string, args: unknown[]) => Command;
 interface Client {
   status: string;
   stream?: object;
-  commandQueue: { length: number; peekBack(): { command: Command } | undefined };
+  commandQueue: { length: number; peekBack(): { command: Command } | undefined; peekFront(): { command: Command } | undefined };
   duplicate(override?: object): Client;
   once(event: string, fn: () => void): unknown;
   disconnect(): void;
@@ -113,7 +113,13 @@ async function unblock(s: CommandOp): Promise<void> {
   // Another connection than the command's: that one closed, which unblocked it.
   if (id === null || stream !== s.stream) return;
   const side = sideOf(s.client);
-  await unblockLoop(s, id, (n) => side.call('client', 'unblock', String(n)), () => s.client.stream === s.stream && s.client.status !== 'end');
+  await unblockLoop(
+    s,
+    id,
+    (n) => side.call('client', 'unblock', String(n)),
+    () => s.client.stream === s.stream && s.client.status !== 'end',
+    () => s.client.commandQueue.peekFront()?.command === s.cmd,
+  );
 }
 
 // One side connection per client, opened at its first cancelled blocking command and

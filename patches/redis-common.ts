@@ -131,14 +131,18 @@ export interface Unblockable {
 
 /**
  * Send `CLIENT UNBLOCK <id>` (plain: the command returns as on its own timeout) until it
- * unblocked the command or the command replied. A 0 means the server has not begun
- * the command yet (the side connection overtook it): try again, shortly.
+ * unblocked the command or the command replied. `CLIENT UNBLOCK` aims at a connection,
+ * not a command: it is sent only while `first()` says no earlier blocking command of the
+ * connection awaits its reply (else it would end that one). A 0 means the server has
+ * not begun the command yet (the side connection overtook it): try again, shortly.
  * `alive()` false (the connection closed: the server unblocked it itself) ends the loop.
  */
-export async function unblockLoop(cmd: Unblockable, id: number, send: (id: number) => Promise<unknown>, alive: () => boolean): Promise<void> {
+export async function unblockLoop(cmd: Unblockable, id: number, send: (id: number) => Promise<unknown>, alive: () => boolean, first: () => boolean): Promise<void> {
   for (let i = 0; !cmd.replied && alive(); i++) {
-    const n = await send(id);
-    if (Number(n) === 1 || cmd.replied) return;
+    if (first()) {
+      const n = await send(id);
+      if (Number(n) === 1 || cmd.replied) return;
+    }
     await sleep(DELAYS[Math.min(i, DELAYS.length - 1)]!);
   }
 }

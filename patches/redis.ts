@@ -1,12 +1,13 @@
 /**
  * node-redis (`redis` v5, `@redis/client`) as greenlet ops, as for ioredis: a command is
  * an op of the greenlet that issues it; a kill or timeout rejects its await at once, a
- * command not yet written is withdrawn (an AbortSignal node-redis honours), a written
  * blocking command is ended by `CLIENT UNBLOCK` from a side connection (an item it was
  * handed meanwhile is put back), any other late reply is dropped. Connecting and the
- * client's write scheduling belong to no greenlet. Limits: MULTI and pipelines run to
- * completion on the server (only the result is dropped); a put-back item is the decoded
- * reply (strings unless the client maps blob strings to Buffers).
+ * client's write scheduling belong to no greenlet. Limits: a command queued but not yet
+ * written (node-redis writes on the next turn, or after a reconnect) is still sent: its
+ * AbortSignal path corrupts node-redis's queue when two queued commands are withdrawn in
+ * turn; MULTI and pipelines run whole on the server (only the result is dropped); a
+ * put-back item is the decoded reply (strings unless blob strings map to Buffers).
  */
 import * as hub from '../src/hub.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
@@ -31,6 +32,8 @@ interface ConnInfo {
   epoch: number;
   /** Closed for good ('end'): its close unblocked whatever was blocked. */
   ended: boolean;
+  /** Its blocking commands awaiting a reply, in the order they were sent. */
+  blocking: Set<CommandOp>;
   id: IdInfo | null;
   side: Promise<Client> | null;
 }
@@ -46,7 +49,7 @@ class CommandOp {
   replied = false;
   p: Promise<unknown> = null as unknown as Promise<unknown>;
   idInfo: IdInfo | null = null;
-  constructor(readonly client: Client, readonly args: readonly unknown[], readonly blocking: boolean, readonly ac: AbortController, readonly send: AnyFunction) {}
+  constructor(readonly client: Client, readonly args: readonly unknown[], readonly blocking: boolean, readonly send: AnyFunction) {}
   describe(): string {
     return describeCommand(String(this.args[0]), this.args.slice(1));
   }
@@ -58,19 +61,19 @@ const HANDLER: hub.OpHandler<unknown> = {
     s.p.then(
       (v) => {
         s.replied = true;
+        if (s.blocking) connOf(s.client).blocking.delete(s);
         if (op.settled) late(s, v);
         else op.resolve(v);
       },
       (e: unknown) => {
         s.replied = true;
+        if (s.blocking) connOf(s.client).blocking.delete(s);
         op.reject(e);
       },
     );
   },
   cancel(op) {
     const s = op.data as CommandOp;
-    // Withdrawn if not written yet (its promise then rejects with an AbortError, dropped).
-    s.ac.abort();
     if (s.blocking) runDetached(() => void unblock(s));
     return false;
   },
@@ -90,21 +93,24 @@ function late(s: CommandOp, reply: unknown): void {
 }
 
 async function unblock(s: CommandOp): Promise<void> {
-  // Let the abort's rejection land first: a withdrawn command needs no unblock.
-  await null;
-  await null;
   if (s.replied || s.idInfo === null) return;
   const conn = connOf(s.client);
   const info = await s.idInfo.ready;
   if (info.id === null || info.epoch !== conn.epoch) return; // reconnected: the old connection's close unblocked it
   const side = await sideOf(s.client, conn);
-  await unblockLoop(s, info.id, (n) => side.sendCommand(['CLIENT', 'UNBLOCK', String(n)]), () => !conn.ended && info.epoch === conn.epoch);
+  await unblockLoop(
+    s,
+    info.id,
+    (n) => side.sendCommand(['CLIENT', 'UNBLOCK', String(n)]),
+    () => !conn.ended && info.epoch === conn.epoch,
+    () => conn.blocking.values().next().value === s,
+  );
 }
 
 function connOf(client: Client): ConnInfo {
   let c = client[kConn];
   if (c === undefined) {
-    const made: ConnInfo = { epoch: 0, ended: false, id: null, side: null };
+    const made: ConnInfo = { epoch: 0, ended: false, blocking: new Set(), id: null, side: null };
     c = made;
     client[kConn] = made;
     client.on('connect', () => {
@@ -155,20 +161,20 @@ function ensureId(client: Client, send: AnyFunction): IdInfo {
 }
 
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
-  return ({ sendCommand(this: Client, args: unknown[], options?: { abortSignal?: AbortSignal }) {
+  return ({ sendCommand(this: Client, args: unknown[], options?: object) {
     if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
     const flow = hub.currentFlow();
     const pending = hub.takePending(flow);
     if (pending !== null) return Promise.reject(pending);
     const real = this._self ?? this;
-    const ac = new AbortController();
-    const s = new CommandOp(real, args, isBlocking(String(args[0]), args), ac, original);
-    if (s.blocking) s.idInfo = ensureId(real, original);
-    // A signal of the caller's own is kept (that command is then withdrawn only by it).
-    const opts = options?.abortSignal !== undefined ? options : { ...options, abortSignal: ac.signal };
+    const s = new CommandOp(real, args, isBlocking(String(args[0]), args), original);
+    if (s.blocking) {
+      s.idInfo = ensureId(real, original);
+      connOf(real).blocking.add(s);
+    }
     // Run detached: node-redis schedules its socket writes on a timer, which must not
     // belong to (and die with) the greenlet that happened to issue the command.
-    s.p = runDetached(() => Reflect.apply(original, this, [args, opts]) as Promise<unknown>);
+    s.p = runDetached(() => Reflect.apply(original, this, [args, options]) as Promise<unknown>);
     return hub.wait(K_REDIS, s, HANDLER, s);
   } }).sendCommand;
 }
