@@ -86,7 +86,16 @@ function depthOf(f: hub.Flow): number {
   return d;
 }
 
-/** The program now, as plain data (JSON-ready). */
+/**
+ * The program now, as plain data (JSON-ready): what `greenio ps --json` prints.
+ * @example
+ * import { snapshot, spawn, sleep } from 'greenio';
+ * const g = spawn(async function poll() { await sleep(1000); });
+ * await sleep(0);
+ * const s = snapshot();
+ * console.log(s.greenlets.find((x) => x.id === g.id)?.waits[0]?.text); // 'sleep 1000ms'
+ * await g.kill();
+ */
 export function snapshot(options: SnapshotOptions = {}): PsSnapshot {
   const now = performance.now();
   const live = hub.liveGreenlets() as Greenlet[];
@@ -138,7 +147,12 @@ export function psTitle(g: PsGreenlet): string {
   return `#${g.id} ${g.name}${g.fn ? ` (${g.fn})` : ''}`;
 }
 
-/** The text of `greenio ps PID`: the spawn tree, then resources and deadlocks. */
+/**
+ * The text of `greenio ps PID`: the spawn tree, then resources and deadlocks.
+ * @example
+ * import { formatPs, snapshot } from 'greenio';
+ * process.stderr.write(formatPs(snapshot()));
+ */
 export function formatPs(s: PsSnapshot): string {
   const out = [`greenio ps, pid ${s.pid} (node ${s.node}), ${s.time}: ${s.counters.alive} greenlet(s) alive (peak ${s.counters.peak}, finished ${s.counters.finished})`];
   const kids = new Map<number, PsGreenlet[]>();
