@@ -322,6 +322,10 @@ export class Group implements MapHost {
   }
 }
 
+function startGreenlet(g: Greenlet): void {
+  g.start();
+}
+
 function getOf<T>(g: Greenlet<T>): Promise<T> {
   return g.get();
 }
@@ -445,9 +449,14 @@ export class Pool extends Group {
   override spawn<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, ...args: A): Spawned<this, Awaited<T>> {
     checkFunction('fn', fn);
     if (this.#head === null && this.freeCount() > 0) {
-      const g = spawn(fn, ...args);
+      // A member before it starts (gevent adds, then the greenlet runs later): started
+      // from the promise's own reaction, queued before the caller's `await` of it, so
+      // the caller resumes before a function that returns at once dies and leaves.
+      const g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
       this._adopt(g, this._watcher);
-      return Promise.resolve(g) as unknown as Spawned<this, Awaited<T>>;
+      const p = Promise.resolve(g);
+      void p.then(startGreenlet);
+      return p as unknown as Spawned<this, Awaited<T>>;
     }
     // Made now, started when a slot frees: it keeps this caller's context and parent.
     const g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);

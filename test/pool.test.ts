@@ -308,6 +308,30 @@ describe('Pool', () => {
     expect(await g.get()).toBe('value');
   });
 
+  it('counts a new member right after await spawn, even one whose function ends at once (gevent: discarded later, by a link)', async () => {
+    const fns: Array<() => unknown> = [
+      () => 1,
+      async () => 2,
+      () => {
+        throw new Error('at once');
+      },
+    ];
+    for (const fn of fns) {
+      const pool = new Pool(2);
+      const g = await pool.spawn(fn);
+      expect([pool.size, pool.freeCount(), pool.has(g)]).toEqual([1, 1, true]);
+      await g.join();
+      expect([pool.size, pool.freeCount(), pool.has(g)]).toEqual([0, 2, false]);
+    }
+    // The same when the spawn waited for its slot.
+    const one = new Pool(1);
+    await one.spawn(() => sleep(5));
+    const waited = await one.spawn(() => 3);
+    expect([one.size, one.freeCount(), one.has(waited)]).toEqual([1, 0, true]);
+    expect(await waited.get()).toBe(3);
+    expect([one.size, one.freeCount()]).toEqual([0, 1]);
+  });
+
   it('spawn waits for a free slot: never more than capacity run at once', async () => {
     const pool = new Pool(3);
     const m = meter();
