@@ -11,6 +11,7 @@ import {
   Pool,
   Queue,
   QueueEmpty,
+  QueueFull,
   Timeout,
   TimeoutError,
   config,
@@ -20,6 +21,7 @@ import {
   startTrace,
   stats,
   stopTrace,
+  timelineHTML,
   withTimeout,
 } from '../src/index.js';
 import { tempDir } from './helpers.js';
@@ -206,6 +208,11 @@ describe('withTimeout settles at its deadline whatever fn awaits (unpatched)', (
     const sleeps = events.filter((e) => e.name === 'sleep' && e.ph === 'X');
     expect(sleeps.some((e) => e.args?.outcome === 'timeout')).toBe(true);
     expect(sleeps.filter((e) => e.args?.outcome === undefined).length).toBeGreaterThan(0); // completed: no outcome
+    // The timeline page carries each op's outcome, to draw the abandoned one apart.
+    const html = timelineHTML(events);
+    expect(html).toMatch(/"withTimeout abandoned"/);
+    expect(html).toMatch(/,"abandoned"\]/);
+    expect(html).toMatch(/,"timeout"\]/);
   });
 
   it('a bare Timeout cannot resume an invisible await: it interrupts the flow\'s next greenio wait', async () => {
@@ -229,9 +236,11 @@ describe('withTimeout settles at its deadline whatever fn awaits (unpatched)', (
 });
 
 describe('blocking calls with a timeout option settle on time', () => {
-  it('queue.get, event.wait, lock.acquire, join, get, result.get and pool.waitAvailable', async () => {
+  it('queue.get, queue.put, event.wait, lock.acquire, join, get, result.get and pool.waitAvailable', async () => {
     const t0 = performance.now();
     const q = new Queue<number>();
+    const full = new Queue<number>(1);
+    full.putNowait(1);
     const lock = new Lock();
     await lock.acquire();
     const sleeper = spawn(() => sleep(10_000));
@@ -245,6 +254,7 @@ describe('blocking calls with a timeout option settle on time', () => {
       sleeper.get({ timeout: 50 }).catch((e: unknown) => e),
       new AsyncResult<number>().get({ timeout: 50 }).catch((e: unknown) => e),
       pool.waitAvailable({ timeout: 50 }),
+      full.put(2, { timeout: 50 }).catch((e: unknown) => e),
     ]);
     expect(elapsed(t0)).toBeLessThan(5000);
     expect(results[0]).toBeInstanceOf(QueueEmpty);
@@ -254,6 +264,7 @@ describe('blocking calls with a timeout option settle on time', () => {
     expect(results[4]).toBeInstanceOf(TimeoutError);
     expect(results[5]).toBeInstanceOf(TimeoutError);
     expect(results[6]).toBe(0);
+    expect(results[7]).toBeInstanceOf(QueueFull);
     lock.release();
     await sleeper.kill();
     await pool.kill();
