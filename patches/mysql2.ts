@@ -37,31 +37,62 @@ function withBypass(fn: () => void): void {
   }
 }
 
-type Cb = (err: unknown, ...res: unknown[]) => void;
+type Cb = (err: unknown, rows?: unknown, fields?: unknown) => void;
+const NOOP = (): void => {};
 
-interface State {
-  cb: Cb;
-  op: hub.Op | null;
-  cancelled: boolean;
-  conn: MyConn | null;
-  cmd: MyCmd | null;
-  run(st: State): void;
-  side: SideFactory;
+/** One op: a command on a connection or a pool, or a wait for a pool's connection. */
+class State {
+  op: hub.Op | null = null;
+  cancelled = false;
+  cmd: MyCmd | null = null;
+  /** What the original call returned (a Command), for our wrapper to return. */
+  ret: unknown = undefined;
+  /** Our callback for the command: drops a cancelled command's late result. */
+  readonly done: Cb = (err, rows, fields) => {
+    if (this.cancelled) return;
+    const op = this.op!;
+    if (op.isWait) {
+      // The promise API: its callback settles mysql2's promise; the hub op ends with it.
+      if (err) op.reject(err);
+      else op.resolve(undefined);
+      this.cb(err, rows, fields);
+    } else if (op.end()) {
+      this.cb(err, rows, fields);
+    }
+  };
+
+  constructor(
+    readonly cb: Cb,
+    readonly self: object,
+    readonly original: AnyFunction,
+    readonly args: IArguments,
+    public conn: MyConn | null,
+    readonly side: SideFactory | null,
+    readonly runner: (st: State) => void,
+  ) {}
+
+  /** The original call's arguments with our callback in place of the user's. */
+  callArgs(): unknown[] {
+    const a = this.args;
+    return typeof a[1] === 'function' ? [a[0], this.done] : [a[0], a[1], this.done];
+  }
 }
 
 function abort(st: State): void {
   st.cancelled = true;
-  if (st.cmd !== null) killCommand(st.conn, st.cmd, st.side, withBypass);
+  if (st.cmd !== null && st.side !== null) killCommand(st.conn, st.cmd, st.side, withBypass);
 }
 
 const WAIT: hub.OpHandler = {
   start(op) {
     const st = op.data as State;
     st.op = op;
-    st.run(st);
+    st.runner(st);
   },
-  cancel(op) {
-    abort(op.data as State);
+  cancel(op, reason) {
+    const st = op.data as State;
+    abort(st);
+    st.cb(reason);
   },
 };
 
@@ -75,51 +106,53 @@ const TRACKED: hub.OpHandler = {
   },
 };
 
-/** Our callback for the command: drops a cancelled command's late result. */
-function doneOf(st: State): Cb {
-  return function (err, ...res) {
-    if (st.cancelled) return;
-    if (st.op!.isWait) {
-      if (err) st.op!.reject(err);
-      else st.op!.resolve(res);
-    } else if (st.op!.end()) {
-      st.cb(err, ...res);
-    }
-  };
-}
-
 /** Run `st` as an op of the current flow (a wait under the promise API). */
-function start(kind: hub.Kind, detail: string, st: State): void {
+function start(kind: hub.Kind, detail: string, st: State): unknown {
   if (promiseLayer > 0) {
-    void hub.wait<unknown[]>(kind, detail, WAIT, st).then((res) => st.cb(null, ...res), (e: unknown) => st.cb(e));
-    return;
+    // A kill rejects the wait after cancel() has handed its error to mysql2's callback.
+    hub.wait(kind, detail, WAIT, st).catch(NOOP);
+    return st.ret;
   }
   const flow = hub.currentFlow();
   const pending = hub.takePending(flow);
   if (pending !== null) {
     process.nextTick(st.cb, pending);
-    return;
+    return undefined;
   }
   st.op = hub.track(kind, detail, TRACKED, st, flow);
-  st.run(st);
+  st.runner(st);
+  return st.ret;
 }
 
+// Most programs run a few statement texts many times: fold each once.
+const sqlCache = new Map<string, string>();
 function sqlOf(sql: unknown): string {
   const text = typeof sql === 'string' ? sql : sql !== null && typeof sql === 'object' ? (sql as { sql?: unknown }).sql : undefined;
   if (typeof text !== 'string') return '';
-  const t = text.replace(/\s+/g, ' ').trim();
-  return t.length > 80 ? `${t.slice(0, 79)}…` : t;
+  let t = sqlCache.get(text);
+  if (t === undefined) {
+    t = text.replace(/\s+/g, ' ').trim();
+    if (t.length > 80) t = `${t.slice(0, 79)}…`;
+    if (sqlCache.size >= 512) sqlCache.clear();
+    sqlCache.set(text, t);
+  }
+  return t;
 }
 
-// Arguments (sql, values, cb) or (sql, cb): the user's callback and the call with ours.
-function split(args: IArguments): { cb: Cb | undefined; call: (done: Cb) => unknown[] } {
-  const [sql, values, cb] = args as unknown as [unknown, unknown, unknown];
-  if (typeof values === 'function') return { cb: values as Cb, call: (d) => [sql, d] };
-  if (typeof cb === 'function') return { cb: cb as Cb, call: (d) => [sql, values, d] };
-  return { cb: undefined, call: () => [] };
+/** The user's callback: (sql, values, cb) or (sql, cb). */
+function userCb(args: IArguments): Cb | undefined {
+  const v = args[1] as unknown;
+  if (typeof v === 'function') return v as Cb;
+  const cb = args[2] as unknown;
+  return typeof cb === 'function' ? (cb as Cb) : undefined;
 }
 
 const kPoolState = Symbol('greenio.mysqlPoolState');
+
+function runOnConn(st: State): void {
+  st.ret = hub.als.exit(Reflect.apply, st.original, st.self, st.callArgs());
+  st.cmd = st.ret as MyCmd;
+}
 
 function connCommand(kind: hub.Kind, side: SideFactory) {
   return (original: AnyFunction): AnyFunction => ({ command(this: MyConn) {
@@ -130,15 +163,9 @@ function connCommand(kind: hub.Kind, side: SideFactory) {
       pooled.conn = this;
       return Reflect.apply(original, this, arguments);
     }
-    const { cb, call } = split(arguments);
+    const cb = userCb(arguments);
     if (bypass > 0 || cb === undefined) return Reflect.apply(original, this, arguments);
-    let ret: unknown;
-    const st: State = { cb, op: null, cancelled: false, conn: this, cmd: null, side, run: (s) => {
-      ret = hub.als.exit(Reflect.apply, original, this, call(doneOf(s)));
-      s.cmd = ret as MyCmd;
-    } };
-    start(kind, sqlOf(arguments[0]), st);
-    return ret;
+    return start(kind, sqlOf(arguments[0]), new State(cb, this, original, arguments, this, side, runOnConn));
   } }).command;
 }
 
@@ -156,68 +183,76 @@ function addCommandWrapper(original: AnyFunction): AnyFunction {
 
 type Pool = { getConnection(cb: (err: unknown, conn?: MyConn & { release(): void }) => void): void };
 
+function runPoolQuery(st: State): void {
+  st.ret = hub.als.exit(Reflect.apply, st.original, st.self, st.callArgs());
+  st.cmd = st.ret as MyCmd;
+  Object.defineProperty(st.ret, kPoolState, { value: st, configurable: true });
+}
+
 function poolQuery(side: SideFactory) {
   return (original: AnyFunction): AnyFunction => ({ query(this: Pool) {
-    const { cb, call } = split(arguments);
+    const cb = userCb(arguments);
     if (bypass > 0 || cb === undefined) return Reflect.apply(original, this, arguments);
-    let ret: unknown;
-    const st: State = { cb, op: null, cancelled: false, conn: null, cmd: null, side, run: (s) => {
-      ret = hub.als.exit(Reflect.apply, original, this, call(doneOf(s)));
-      s.cmd = ret as MyCmd;
-      Object.defineProperty(ret, kPoolState, { value: s, configurable: true });
-    } };
-    start(K_QUERY, sqlOf(arguments[0]), st);
-    return ret;
+    return start(K_QUERY, sqlOf(arguments[0]), new State(cb, this, original, arguments, null, side, runPoolQuery));
   } }).query;
 }
 
+const READ_ONLY = [1290, 1792, 1836]; // mysql2's pool destroys a connection that answers these
+
 /** pool.execute as one op: get a connection, execute, give it back (as mysql2 does). */
+function runPoolExecute(st: State): void {
+  const pool = st.self as Pool;
+  hub.als.exit(() => withBypass(() => pool.getConnection((err, conn) => {
+    if (err) return st.done(err);
+    if (st.cancelled) return conn!.release();
+    st.conn = conn!;
+    const args = st.callArgs();
+    args[args.length - 1] = (e: unknown, rows?: unknown, fields?: unknown) => {
+      if (READ_ONLY.includes(Number((e as { errno?: unknown } | null)?.errno))) (conn as unknown as { destroy(): void }).destroy();
+      st.done(e, rows, fields);
+    };
+    try {
+      withBypass(() => {
+        const cmd = Reflect.apply((conn as unknown as { execute: AnyFunction }).execute, conn, args) as MyCmd & { once(ev: string, f: () => void): void };
+        st.cmd = cmd;
+        cmd.once('end', () => conn!.release());
+      });
+    } catch (e) {
+      conn!.release();
+      st.done(e);
+    }
+  })));
+}
+
 function poolExecute(side: SideFactory) {
   return (original: AnyFunction): AnyFunction => ({ execute(this: Pool) {
-    const { cb, call } = split(arguments);
+    const cb = userCb(arguments);
     if (bypass > 0 || cb === undefined) return Reflect.apply(original, this, arguments);
-    const st: State = { cb, op: null, cancelled: false, conn: null, cmd: null, side, run: (s) => {
-      const done = doneOf(s);
-      hub.als.exit(() => withBypass(() => this.getConnection((err, conn) => {
-        if (err) return done(err);
-        if (s.cancelled) return conn!.release();
-        s.conn = conn!;
-        try {
-          withBypass(() => {
-            const cmd = (conn as unknown as { execute: AnyFunction }).execute(...call((e: unknown, ...res: unknown[]) => {
-              const ro = [1290, 1792, 1836].includes(Number((e as { errno?: unknown } | null)?.errno));
-              if (ro) (conn as unknown as { destroy(): void }).destroy();
-              done(e, ...res);
-            })) as MyCmd & { once(ev: string, f: () => void): void };
-            s.cmd = cmd;
-            cmd.once('end', () => conn!.release());
-          });
-        } catch (e) {
-          conn!.release();
-          done(e);
-        }
-      })));
-    } };
-    start(K_EXECUTE, sqlOf(arguments[0]), st);
+    start(K_EXECUTE, sqlOf(arguments[0]), new State(cb, this, original, arguments, null, side, runPoolExecute));
     return undefined;
   } }).execute;
+}
+
+function runGetConnection(st: State): void {
+  hub.als.exit(Reflect.apply, st.original, st.self, [(err: unknown, conn?: MyConn & { release(): void }) => {
+    // A connection handed over after its greenlet gave up waiting goes back.
+    if (st.cancelled) return conn?.release();
+    if (st.op!.isWait || st.op!.end()) {
+      if (st.op!.isWait) {
+        if (err) st.op!.reject(err);
+        else st.op!.resolve(undefined);
+      }
+      st.cb(err, conn);
+    } else {
+      conn?.release();
+    }
+  }]);
 }
 
 function poolGetConnection(original: AnyFunction): AnyFunction {
   return ({ getConnection(this: Pool, cb: unknown) {
     if (bypass > 0 || typeof cb !== 'function') return Reflect.apply(original, this, arguments);
-    const st: State = { cb: cb as Cb, op: null, cancelled: false, conn: null, cmd: null, side: () => { throw new Error('unused'); }, run: (s) => {
-      hub.als.exit(Reflect.apply, original, this, [(err: unknown, conn?: { release(): void }) => {
-        // A connection handed over after its greenlet gave up waiting goes back.
-        if (s.cancelled) return conn?.release();
-        if (s.op!.isWait) {
-          if (err) s.op!.reject(err);
-          else s.op!.resolve([conn]);
-        } else if (s.op!.end()) s.cb(err, conn);
-        else conn?.release();
-      }]);
-    } };
-    start(K_CONNECT, 'pool', st);
+    start(K_CONNECT, 'pool', new State(cb as Cb, this, original, arguments, null, null, runGetConnection));
     return undefined;
   } }).getConnection;
 }

@@ -137,11 +137,20 @@ export function holdWrapper(original: AnyFunction): AnyFunction {
   } })._pulseQueryQueue;
 }
 
+// Most programs run a few statement texts many times: fold each once.
+const textCache = new Map<string, string>();
+
 /** The op's detail: the statement (never its values), whitespace folded, cut to 80. */
 export function statementOf(config: unknown): string {
   let text: unknown = config;
   if (config !== null && typeof config === 'object') text = (config as { text?: unknown; name?: unknown }).text ?? (config as { name?: unknown }).name;
   if (typeof text !== 'string') return '';
-  const t = text.replace(/\s+/g, ' ').trim();
-  return t.length > 80 ? `${t.slice(0, 79)}…` : t;
+  let t = textCache.get(text);
+  if (t === undefined) {
+    t = text.replace(/\s+/g, ' ').trim();
+    if (t.length > 80) t = `${t.slice(0, 79)}…`;
+    if (textCache.size >= 512) textCache.clear();
+    textCache.set(text, t);
+  }
+  return t;
 }

@@ -27,17 +27,39 @@ type Client = PgClient & {
   release?: (err?: unknown) => void;
 };
 
-/** Per op: a query or a connect, on a client or a pool. */
-interface State {
-  /** Start the work with `done` as its callback. */
-  run(st: State): void;
-  /** The user's callback (callback style), else null. */
-  cb: AnyFunction | null;
-  /** Cancel what `run` started (null: nothing to do on the server). */
-  abort(st: State): void;
-  op: hub.Op | null;
-  cancelled: boolean;
-  done: Done;
+/** One op: a query or a connect, on a client or a pool. */
+class State {
+  op: hub.Op | null = null;
+  cancelled = false;
+  /** The query once submitted on a client. */
+  sub: Submitted | null = null;
+  /** Settles the op with pg's answer; a cancelled op's late answer is dropped. */
+  readonly done: Done = (err, res) => {
+    if (this.cancelled) return;
+    const op = this.op!;
+    if (this.cb === null) {
+      if (err) op.reject(err);
+      else op.resolve(res);
+    } else if (op.end()) {
+      this.cb(err, res);
+    }
+  };
+
+  constructor(
+    /** The user's callback (callback style), else null (promise style). */
+    readonly cb: AnyFunction | null,
+    readonly self: Client | Pool,
+    readonly original: AnyFunction,
+    readonly config: unknown,
+    readonly values: unknown,
+    readonly runner: (st: State) => void,
+  ) {}
+}
+
+function abort(st: State): void {
+  st.cancelled = true;
+  if (st.sub !== null) cancel(st.sub);
+  else if (st.runner === runConnect) (st.self as Client).end(); // pg's own path: a half-open client is closed
 }
 
 // Promise style: a hub wait.
@@ -45,12 +67,10 @@ const WAIT: hub.OpHandler = {
   start(op) {
     const st = op.data as State;
     st.op = op;
-    st.run(st);
+    st.runner(st);
   },
   cancel(op) {
-    const st = op.data as State;
-    st.cancelled = true;
-    st.abort(st);
+    abort(op.data as State);
   },
 };
 
@@ -59,23 +79,12 @@ const WAIT: hub.OpHandler = {
 const TRACKED: hub.OpHandler = {
   cancel(op, reason, silent) {
     const st = op.data as State;
-    st.cancelled = true;
-    st.abort(st);
+    abort(st);
     if (silent === true) return false;
     process.nextTick(st.cb!, reason);
     return true;
   },
 };
-
-function settle(st: State, err: unknown, res?: unknown): void {
-  const op = st.op!;
-  if (st.cb === null) {
-    if (err) op.reject(err);
-    else op.resolve(res);
-  } else if (op.end()) {
-    st.cb(err, res);
-  }
-}
 
 /** Run `st` as an op of the current flow, promise or callback style. */
 function start(kind: hub.Kind, detail: unknown, st: State): unknown {
@@ -87,70 +96,62 @@ function start(kind: hub.Kind, detail: unknown, st: State): unknown {
     return undefined;
   }
   st.op = hub.track(kind, detail, TRACKED, st, flow);
-  st.run(st);
+  st.runner(st);
   return undefined;
 }
 
-function makeState(cb: unknown, run: State['run'], abort: State['abort']): State {
-  const st: State = { run, abort, cb: typeof cb === 'function' ? (cb as AnyFunction) : null, op: null, cancelled: false, done: () => {} };
-  st.done = (err, res) => {
-    if (!st.cancelled) settle(st, err, res);
-  };
-  return st;
+function runQuery(st: State): void {
+  st.sub = submit(st.original, st.self as Client, st.config, st.values, st.done);
 }
 
 function clientQuery(original: AnyFunction): AnyFunction {
   return ({ query(this: Client, config: unknown, values: unknown, callback: unknown) {
     if (bypass > 0 || config == null || typeof (config as { submit?: unknown }).submit === 'function') return Reflect.apply(original, this, arguments);
     const cb = typeof callback === 'function' ? callback : typeof values === 'function' ? values : (config as { callback?: unknown }).callback;
-    const vals = typeof values === 'function' ? undefined : values;
-    let sub: Submitted | null = null;
-    const st = makeState(cb, (s) => {
-      sub = submit(original, this, config, vals, s.done);
-    }, () => {
-      if (sub !== null) cancel(sub);
-    });
+    const st = new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, config, typeof values === 'function' ? undefined : values, runQuery);
     return start(K_QUERY, statementOf(config), st);
   } }).query;
+}
+
+function runConnect(st: State): void {
+  // Outside the greenlet: the connection is the client's, not the caller's, so the
+  // caller's death does not destroy it under the client (it ends by `end()`).
+  hub.als.exit(Reflect.apply, st.original, st.self, [(err: unknown) => st.done(err, st.self)]);
 }
 
 function clientConnect(original: AnyFunction): AnyFunction {
   return ({ connect(this: Client, cb: unknown) {
     if (bypass > 0) return Reflect.apply(original, this, arguments);
-    const st = makeState(cb, (s) => {
-      // Outside the greenlet: the connection is the client's, not the caller's, so the
-      // caller's death does not destroy it under the client (it ends by `end()`).
-      hub.als.exit(Reflect.apply, original, this, [(err: unknown) => s.done(err, this)]);
-    }, () => {
-      this.end(); // pg's own path: a half-open client is closed, never left connecting
-    });
+    const st = new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, undefined, undefined, runConnect);
     return start(K_CONNECT, `${this.host ?? ''}:${this.port ?? ''}`, st);
   } }).connect;
 }
 
+type Release = (e?: unknown) => void;
 type Pool = {
-  connect(cb: (err: unknown, client?: Client, release?: (e?: unknown) => void) => void): unknown;
-  options?: { host?: string; port?: number };
+  connect(cb: (err: unknown, client?: Client, release?: Release) => void): unknown;
 };
+
+function runPoolConnect(st: State): void {
+  hub.als.exit(Reflect.apply, st.original, st.self, [(err: unknown, client?: Client, release?: Release) => {
+    // A client handed over after its greenlet gave up waiting goes back to the pool.
+    if (st.cancelled) {
+      if (client !== undefined) release?.();
+      return;
+    }
+    const op = st.op!;
+    if (st.cb !== null) {
+      if (op.end()) st.cb(err, client, release);
+      else if (client !== undefined) release?.();
+    } else if (err) op.reject(err);
+    else op.resolve(client);
+  }]);
+}
 
 function poolConnect(original: AnyFunction): AnyFunction {
   return ({ connect(this: Pool, cb: unknown) {
     if (bypass > 0 || (cb !== undefined && typeof cb !== 'function')) return Reflect.apply(original, this, arguments);
-    const st = makeState(cb, (s) => {
-      hub.als.exit(Reflect.apply, original, this, [(err: unknown, client?: Client, release?: (e?: unknown) => void) => {
-        // A client handed over after its greenlet gave up waiting goes back to the pool.
-        if (s.cancelled) {
-          if (client !== undefined) release?.();
-          return;
-        }
-        if (s.cb !== null) {
-          if (s.op!.end()) s.cb(err, client, release);
-          else if (client !== undefined) release?.();
-        } else if (err) s.op!.reject(err);
-        else s.op!.resolve(client);
-      }]);
-    }, () => {});
-    return start(K_CONNECT, 'pool', st);
+    return start(K_CONNECT, 'pool', new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, undefined, undefined, runPoolConnect));
   } }).connect;
 }
 
@@ -159,53 +160,51 @@ function poolConnect(original: AnyFunction): AnyFunction {
  * cancelled query's client goes back to the pool once the server has answered (pg-pool
  * would destroy a client released with an error; a cancel is no reason to).
  */
+function runPoolQuery(st: State): void {
+  bypass++;
+  try {
+    hub.als.exit(Reflect.apply, (st.self as Pool).connect, st.self, [(err: unknown, client?: Client) => {
+      if (err) return st.done(err);
+      if (st.cancelled) return client!.release!();
+      onClient(st, client!);
+    }]);
+  } finally {
+    bypass--;
+  }
+}
+
 function poolQuery(original: AnyFunction): AnyFunction {
   return ({ query(this: Pool, text: unknown, values: unknown, cb: unknown) {
     if (bypass > 0 || text == null || typeof text === 'function' || typeof (text as { submit?: unknown }).submit === 'function') return Reflect.apply(original, this, arguments);
     const callback = typeof values === 'function' ? values : cb;
-    const vals = typeof values === 'function' ? undefined : values;
-    let sub: Submitted | null = null;
-    const st = makeState(callback, (s) => {
-      bypass++;
-      try {
-        hub.als.exit(() => this.connect((err, client) => {
-          if (err) return s.done(err);
-          if (s.cancelled) return client!.release!();
-          onClient(s, client!, text, vals, (x) => (sub = x));
-        }));
-      } finally {
-        bypass--;
-      }
-    }, () => {
-      if (sub !== null) cancel(sub);
-    });
+    const st = new State(typeof callback === 'function' ? (callback as AnyFunction) : null, this, original, text, typeof values === 'function' ? undefined : values, runPoolQuery);
     return start(K_QUERY, statementOf(text), st);
   } }).query;
 }
 
-function onClient(s: State, client: Client, text: unknown, vals: unknown, keep: (x: Submitted) => void): void {
+function onClient(st: State, client: Client): void {
   let released = false;
   const onError = (e: unknown): void => {
     if (released) return;
     released = true;
     client.release!(e);
-    s.done(e);
+    st.done(e);
   };
   client.once('error', onError);
   const q = (client as unknown as { query: AnyFunction }).query;
   bypass++; // the query is this op's, not one of its own
   try {
-    keep(submit(q, client, text, vals, (err, res) => {
+    st.sub = submit(q, client, st.config, st.values, (err, res) => {
       client.removeListener('error', onError);
       if (released) return;
       released = true;
-      client.release!(s.cancelled && isServerError(err) ? undefined : err);
-      s.done(err, res);
-    }));
+      client.release!(st.cancelled && isServerError(err) ? undefined : err);
+      st.done(err, res);
+    });
   } catch (e) {
     released = true;
     client.release!(e);
-    s.done(e);
+    st.done(e);
   } finally {
     bypass--;
   }

@@ -32,6 +32,7 @@ describe.each([
     expect(r.error).toBe(errorName);
     expect(r.unwound).toBe(true); // its finally ran: unwound by the wait, not abandoned
     expect(r.serverCancelledWithin1s).toBe(true);
+    expect(r.backWithin1s).toBe(true); // a pool has the connection back
     expect(r.usable).toBe(true);
   });
 
