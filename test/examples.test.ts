@@ -161,7 +161,7 @@ describe('examples', () => {
     expectClean(r);
     expect(r.lines[0]).toMatch(/^patched/);
     for (let id = 1; id <= 10; id++) {
-      expect(r.stdout).toMatch(new RegExp(`item-${id} \\(work\\) \\[waiting[^\\n]*\\n[│ ]*waits on: fetch http://127\\.0\\.0\\.1:\\d+/item/${id} `));
+      expect(r.stdout).toMatch(new RegExp(`item-${id} \\(work\\) \\[waiting[^\\n]*\\n[│ ]*waits on: fetch GET http://127\\.0\\.0\\.1:\\d+/item/${id} `));
     }
     const serial = number(r.stdout, /serial:\s+(\d+) ms for 10 items/);
     const concurrent = number(r.stdout, /concurrent:\s+(\d+) ms for 10 items/);
