@@ -9,6 +9,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { config } from './internal/config.js';
 import { account, type Kind } from './internal/kinds.js';
+import { switchClock } from './internal/clock.js';
 import { ioEndChannel, ioStartChannel } from './internal/channels.js';
 import {
   originalClearTimeout,
@@ -17,7 +18,7 @@ import {
 } from './internal/originals.js';
 
 export { kind, allKinds, account, ioOf, type Kind, type KindOptions } from './internal/kinds.js';
-export { register, unregister, liveGreenlets, counters } from './internal/registry.js';
+export { register, unregister, liveGreenlets, counters, setDeathHook, setFirstSpawnHook } from './internal/registry.js';
 
 // ---------------------------------------------------------------------------------
 // Ops: one record per wait or tracked operation.
@@ -55,7 +56,7 @@ export class Op<T = unknown> {
     data: unknown,
   ) {
     this.data = data;
-    this.since = performance.now();
+    this.since = switchClock.now = performance.now();
     opCount++;
   }
 
@@ -316,7 +317,7 @@ function finish(op: AnyOp, outcome: number): void {
     if (t !== undefined) originalClearTimeout(t.handle);
   }
   const k = op.kind;
-  const ms = performance.now() - op.since;
+  const ms = (switchClock.now = performance.now()) - op.since;
   k.active--;
   account(k, g, ms);
   if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms, outcome: OUTCOMES[outcome] });
@@ -386,6 +387,14 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   execOp = null;
   link(op);
   if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  if (k.edge && edgeHook !== null) {
+    // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError).
+    const refused = edgeHook(op);
+    if (refused !== null) {
+      op.reject(refused);
+      return p;
+    }
+  }
   if (timeoutMs !== undefined) {
     op.bits |= TIMED;
     opTimers.set(op, { handle: originalSetTimeout(onOpTimeout, timeoutMs, op), ms: timeoutMs });
@@ -398,6 +407,16 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
     }
   }
   return p;
+}
+
+let edgeHook: ((op: AnyOp) => Error | null) | null = null;
+
+/**
+ * instrument/deadlock.ts installs the check run when a wait of an edge kind (`kind.edge`:
+ * a lock acquire, a join) begins; an error it returns fails that wait at once.
+ */
+export function setEdgeHook(f: ((op: AnyOp) => Error | null) | null): void {
+  edgeHook = f;
 }
 
 /** The closure form of `wait` (DESIGN.md): `start(resolve, reject)` returns how to cancel. */

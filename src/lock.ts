@@ -13,6 +13,7 @@ import { checkFunction, checkInt } from './internal/validate.js';
 import { ParkedList, parkedHandler } from './internal/parked.js';
 import { NO_BLOCK, parseWait } from './internal/waiters.js';
 import { GreenioError } from './errors.js';
+import { switchClock } from './internal/clock.js';
 import { heldIn, heldOut, nameFromOptions, nameOf, type Holdable, type Holder } from './instrument/resources.js';
 import './instrument/deadlock.js'; // the wait-for graph watches lock waits and joins
 
@@ -101,7 +102,7 @@ export class Semaphore implements Holdable {
     const out: Holder[] = [{ greenlet: this.#holder, since: this.#since }];
     const m = this.#more;
     if (m !== null) for (let i = 0; i < m.length; i += 2) out.push({ greenlet: m[i] as hub.Core, since: m[i + 1] as number });
-    return out;
+    return out.sort((a, b) => a.since - b.since || a.greenlet.id - b.greenlet.id);
   }
 
   /** @internal */
@@ -114,33 +115,38 @@ export class Semaphore implements Holdable {
     return this.#holder === g || (this.#more !== null && this.#more.includes(g));
   }
 
+  // The time of the last switch point (hub-kept): a clock call per acquire would cost more
+  // than the rest of the acquire.
   #take(g: hub.Core): void {
     if (this.#holder === null) {
       this.#holder = g;
-      this.#since = performance.now();
+      this.#since = switchClock.now;
       heldIn(this);
     } else {
-      (this.#more ??= []).push(g, performance.now());
+      (this.#more ??= []).push(g, switchClock.now);
     }
   }
 
   // Give back `g`'s permit if it holds one, else the oldest (any greenlet may release).
-  #drop(g: hub.Core): void {
+  // `g` null: the current greenlet, looked up only when there are several holders.
+  #drop(g: hub.Core | null): void {
     if (this.#holder === null) return;
     const m = this.#more;
     if (m !== null) {
-      if (this.#holder !== g) {
-        for (let i = 0; i < m.length; i += 2) {
-          if (m[i] === g) {
-            m.splice(i, 2);
-            if (m.length === 0) this.#more = null;
-            return;
-          }
-        }
+      // Swap-remove (no splice): the last pair fills the hole; holders() sorts by time.
+      g ??= hub.currentCore();
+      let i = 0;
+      if (this.#holder !== g) while (i < m.length && m[i] !== g) i += 2;
+      const since = m.pop() as number;
+      const last = m.pop() as hub.Core;
+      if (this.#holder === g || i >= m.length + 2) {
+        // Its own permit is the first one, or it holds none: the first one goes back.
+        this.#holder = last;
+        this.#since = since;
+      } else if (i < m.length) {
+        m[i] = last;
+        m[i + 1] = since;
       }
-      this.#holder = m[0] as hub.Core;
-      this.#since = m[1] as number;
-      m.splice(0, 2);
       if (m.length === 0) this.#more = null;
       return;
     }
@@ -148,8 +154,8 @@ export class Semaphore implements Holdable {
     heldOut(this);
   }
 
-  /** @internal Release the permit of `g` (a dead owner's, or the current greenlet's). */
-  _releaseFor(g: hub.Core): void {
+  /** @internal Release the permit of `g` (a dead owner's; null: the current greenlet's). */
+  _releaseFor(g: hub.Core | null): void {
     this.#drop(g);
     const op = this.#waiters.shiftOp<boolean>();
     if (op !== null) {
@@ -192,7 +198,7 @@ export class Semaphore implements Holdable {
    * else to the counter.
    */
   release(): void {
-    this._releaseFor(hub.currentCore());
+    this._releaseFor(null);
   }
 
   /** Run `fn` holding a permit; release it however `fn` ends (returns or throws). */
@@ -348,7 +354,7 @@ export class RLock implements Holdable {
     if (this.#owner === null) {
       this.#owner = me;
       this.#count = 1;
-      this.#since = performance.now();
+      this.#since = switchClock.now;
       heldIn(this);
       return TRUE;
     }
@@ -377,7 +383,7 @@ export class RLock implements Holdable {
     // Owned from now on by the waiter's greenlet, even before it runs.
     this.#owner = op.flow.greenlet as Greenlet;
     this.#count = 1;
-    this.#since = performance.now();
+    this.#since = switchClock.now;
     op.resolve(true);
   }
 

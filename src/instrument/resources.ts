@@ -6,7 +6,7 @@
  * named primitives are kept as WeakRefs; the rest are found through the waits of live
  * greenlets. Limits: an unnamed Queue or Event nobody waits on is not listed; a
  * Semaphore's holders are the greenlets that acquired it (a release by another greenlet
- * gives back the oldest permit); a Pool shows its waiters, not its members.
+ * gives back one of the others' permits); a Pool shows its waiters, not its members.
  */
 import * as hub from '../hub.js';
 import { expected } from '../internal/validate.js';

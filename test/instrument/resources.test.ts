@@ -61,7 +61,7 @@ describe('resources', () => {
     await sleep(5);
     const holders = (): number[] => json().resources.find((x) => x.name === 'api')!.holders.map((h) => h.greenlet);
     expect(holders()).toEqual(gs.map((g) => g.id));
-    sem.release(); // by main, which holds none: the oldest permit goes back
+    sem.release(); // by main, which holds none: one permit goes back (the oldest, here)
     expect(holders()).toEqual([gs[1]!.id, gs[2]!.id]);
   });
 
