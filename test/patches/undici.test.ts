@@ -6,7 +6,7 @@ import { runFixture } from '../run-fixture.js';
 // with the patch preloaded (require-in-the-middle sees only undici's inner files), and by
 // require() after patchAll(). Real server on 127.0.0.1: test/fixtures/http-server.ts.
 const preload = fileURLToPath(new URL('../../src/patch.ts', import.meta.url));
-const APIS = ['request', 'fetch', 'stream', 'Pool.request', 'Client.request', 'Agent dispatcher', 'compose(redirect)'];
+const APIS = ['request', 'fetch', 'stream', 'pipeline', 'Pool.request', 'Client.request', 'Agent dispatcher', 'compose(redirect)'];
 
 for (const [how, run] of [
   ['import { request } from \'undici\' (preloaded patch)', () => runFixture('http-undici.ts', [], {}, ['--import', preload])],
