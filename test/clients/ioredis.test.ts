@@ -89,6 +89,12 @@ describe('ioredis, shared client made in main', () => {
   }, 60_000);
 });
 
+describe('ioredis, unpatched again', () => {
+  it('unpatchAll() restores the exact original methods, and patchAll() wraps the loaded client again', () => {
+    expect(run(['unpatch']).unpatch).toEqual({ wasPatched: true, restored: true, plainPing: 'PONG', again: true, sameOriginal: true });
+  }, 60_000);
+});
+
 describe('ioredis, connection made inside the greenlet', () => {
   it('the kill does not destroy it: no reconnect loop, the finally runs, nothing leaks', () => {
     const o = run(['own-connection']).ownConnection!;

@@ -69,6 +69,12 @@ describe('node-redis, shared client made in main', () => {
   }, 60_000);
 });
 
+describe('node-redis, unpatched again', () => {
+  it('unpatchAll() restores the exact original methods, and patchAll() wraps the loaded client again', () => {
+    expect(run(['unpatch']).unpatch).toEqual({ wasPatched: true, restored: true, plainPing: 'PONG', again: true, sameOriginal: true });
+  }, 60_000);
+});
+
 describe('node-redis, connection made inside the greenlet', () => {
   it('the kill does not destroy it: no reconnect loop, the finally runs, nothing leaks', () => {
     expect(run(['own-connection']).ownConnection).toEqual({ finallyRan: true, reconnects: 0, usable: 'PONG', leaked: 0 });
