@@ -10,10 +10,11 @@ import { startMariaDB } from '../test/servers/mariadb.js';
 const N = Number(process.env.N ?? 20_000);
 const C = 50;
 
-async function run(mode: 'unpatched' | 'patched' | 'greenlets'): Promise<Metrics> {
+async function run(mode: 'unpatched' | 'patched' | 'greenlets' | 'plain_patch'): Promise<Metrics> {
   const server = await startMariaDB();
   try {
-    if (mode !== 'unpatched') (await import('../src/monkey.js')).patchAll({ warnLate: false });
+    // plain_patch: Node's IO patched, this client's integration off (what the integration itself costs).
+    if (mode !== 'unpatched') (await import('../src/monkey.js')).patchAll({ warnLate: false, ...(mode === 'plain_patch' ? { mysql2: false } : {}) });
     const mysql = ((await import('mysql2/promise')) as unknown as { default: typeof import('mysql2/promise') }).default;
     const { spawn, joinAll, sleep } = await import('../src/index.js');
     const pool = mysql.createPool({ ...server.config, connectionLimit: 20 });
@@ -61,9 +62,11 @@ export default defineWorkload({
     unpatched: () => run('unpatched'),
     patched: () => run('patched'),
     greenlets: () => run('greenlets'),
+    plain_patch: () => run('plain_patch'),
   },
   ratios: [
     { label: 'patched / unpatched', metric: 'ops_per_s', numerator: 'patched', denominator: 'unpatched', target: 0.9 },
     { label: 'greenlet loops / unpatched', metric: 'ops_per_s', numerator: 'greenlets', denominator: 'unpatched', target: 0.9 },
+    { label: 'patched / patched without the integration', metric: 'ops_per_s', numerator: 'patched', denominator: 'plain_patch' },
   ],
 });

@@ -10,10 +10,11 @@ import { startPostgres } from '../test/servers/postgres.js';
 const N = Number(process.env.N ?? 20_000);
 const C = 50;
 
-async function run(mode: 'unpatched' | 'patched' | 'greenlets'): Promise<Metrics> {
+async function run(mode: 'unpatched' | 'patched' | 'greenlets' | 'plain_patch'): Promise<Metrics> {
   const server = await startPostgres();
   try {
-    if (mode !== 'unpatched') (await import('../src/monkey.js')).patchAll({ warnLate: false });
+    // plain_patch: Node's IO patched, this client's integration off (what the integration itself costs).
+    if (mode !== 'unpatched') (await import('../src/monkey.js')).patchAll({ warnLate: false, ...(mode === 'plain_patch' ? { pg: false } : {}) });
     const { default: pg } = await import('pg');
     const { spawn, joinAll, sleep } = await import('../src/index.js');
     const pool = new pg.Pool({ ...server.config, max: 20 });
@@ -63,9 +64,11 @@ export default defineWorkload({
     unpatched: () => run('unpatched'),
     patched: () => run('patched'),
     greenlets: () => run('greenlets'),
+    plain_patch: () => run('plain_patch'),
   },
   ratios: [
     { label: 'patched / unpatched', metric: 'ops_per_s', numerator: 'patched', denominator: 'unpatched', target: 0.9 },
     { label: 'greenlet loops / unpatched', metric: 'ops_per_s', numerator: 'greenlets', denominator: 'unpatched', target: 0.9 },
+    { label: 'patched / patched without the integration', metric: 'ops_per_s', numerator: 'patched', denominator: 'plain_patch' },
   ],
 });

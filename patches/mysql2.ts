@@ -149,8 +149,11 @@ function userCb(args: IArguments): Cb | undefined {
 
 const kPoolState = Symbol('greenio.mysqlPoolState');
 
+// Called in the caller's context: a command on an open connection starts no handle or
+// timer of its own worth owning, and a connection the pool opens here gives its socket
+// away at once (addCommandWrapper).
 function runOnConn(st: State): void {
-  st.ret = hub.als.exit(Reflect.apply, st.original, st.self, st.callArgs());
+  st.ret = Reflect.apply(st.original, st.self, st.callArgs());
   st.cmd = st.ret as MyCmd;
 }
 
@@ -184,9 +187,9 @@ function addCommandWrapper(original: AnyFunction): AnyFunction {
 type Pool = { getConnection(cb: (err: unknown, conn?: MyConn & { release(): void }) => void): void };
 
 function runPoolQuery(st: State): void {
-  st.ret = hub.als.exit(Reflect.apply, st.original, st.self, st.callArgs());
+  st.ret = Reflect.apply(st.original, st.self, st.callArgs());
   st.cmd = st.ret as MyCmd;
-  Object.defineProperty(st.ret, kPoolState, { value: st, configurable: true });
+  (st.ret as { [kPoolState]?: State })[kPoolState] = st;
 }
 
 function poolQuery(side: SideFactory) {

@@ -55,3 +55,18 @@ describe.each([
     expect((out.handles as string[]).filter((h) => h !== 'PipeWrap')).toEqual([]);
   });
 });
+
+describe('the pg rows of the patch table', () => {
+  it('wrap Client and Pool when pg is loaded after patchAll(), and unpatchAll() puts the originals back', () => {
+    const { json } = runFixture('clients-pg-identity.ts');
+    expect(json.on).toBe(true);
+    expect(json.wrapped).toEqual([true, true, true, true, true]);
+    expect(json.after).toEqual([false, false, false, false, false]);
+  });
+
+  it('patchAll({ pg: false }) leaves pg alone', () => {
+    const { json } = runFixture('clients-pg-identity.ts', ['off']);
+    expect(json.on).toBe(false);
+    expect(json.wrapped).toEqual([false, false, false, false, false]);
+  });
+});
