@@ -54,16 +54,17 @@ function activeOf(c: PgClient): unknown {
 }
 
 /**
- * Call pg's own `query(config, values, done)` outside any greenlet (its socket writes and
- * `query_timeout` timer belong to the client, not to the caller) and find the Query it
- * made: queued, made active at once, or (pipeline) sent.
+ * Call pg's own `query(config, values, done)` and find the Query it made: queued, made
+ * active at once, or (pipeline) sent. It runs in the caller's context: a query on an
+ * open connection starts no handle of its own (a `query_timeout` timer, if set, is the
+ * caller's, which is right: it times the caller's query).
  */
 export function submit(original: AnyFunction, client: PgClient, config: unknown, values: unknown, done: Done): Submitted {
   const s: Submitted = { client, query: null, done, cancelled: false };
   const qlen = client._queryQueue.length;
   const slen = client._sentQueryQueue?.length ?? 0;
   const active = activeOf(client);
-  hub.als.exit(Reflect.apply, original, client, [config, values, done]);
+  Reflect.apply(original, client, [config, values, done]);
   const now = activeOf(client);
   if (now !== active && now != null) s.query = now;
   else if (client._queryQueue.length > qlen) s.query = client._queryQueue[client._queryQueue.length - 1];

@@ -121,7 +121,8 @@ function runConnect(st: State): void {
 
 function clientConnect(original: AnyFunction): AnyFunction {
   return ({ connect(this: Client, cb: unknown) {
-    if (bypass > 0) return Reflect.apply(original, this, arguments);
+    // A pool connecting a client for an op: outside the greenlet, the connection is the pool's.
+    if (bypass > 0) return hub.als.exit(Reflect.apply, original, this, arguments);
     const st = new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, undefined, undefined, runConnect);
     return start(K_CONNECT, `${this.host ?? ''}:${this.port ?? ''}`, st);
   } }).connect;
@@ -163,7 +164,7 @@ function poolConnect(original: AnyFunction): AnyFunction {
 function runPoolQuery(st: State): void {
   bypass++;
   try {
-    hub.als.exit(Reflect.apply, (st.self as Pool).connect, st.self, [(err: unknown, client?: Client) => {
+    Reflect.apply((st.self as Pool).connect, st.self, [(err: unknown, client?: Client) => {
       if (err) return st.done(err);
       if (st.cancelled) return client!.release!();
       onClient(st, client!);
