@@ -6,7 +6,8 @@
  * connection pool, sockets, timers) runs detached, in the main greenlet: a keep-alive
  * connection belongs to nobody, so no greenlet's death can break another's request.
  * `Response.prototype` is patched on the first response, never at start-up (reading it
- * loads undici). Limit: a body left unread is not aborted by a later kill.
+ * loads undici). Limits: a body left unread is not aborted by a later kill; an `init` that
+ * is not a plain object is passed as it is, so that request is dropped, not aborted.
  */
 import * as hub from '../src/hub.js';
 import { redactUrl } from '../src/internal/redact.js';
@@ -52,7 +53,12 @@ const isSignal = (s: unknown): s is AbortSignal => s instanceof AbortSignal;
 function withSignal(args: unknown[], signal: AbortSignal): unknown[] | undefined {
   const input = args[0];
   const init = args[1];
-  if (init !== undefined && init !== null && typeof init !== 'object') return undefined; // fetch throws its own error
+  if (init !== undefined && init !== null) {
+    if (typeof init !== 'object') return undefined; // fetch throws its own error
+    // Only a plain object can be copied with a signal added (a class's getters would be lost).
+    const proto = Object.getPrototypeOf(init) as unknown;
+    if (proto !== Object.prototype && proto !== null) return undefined;
+  }
   const signals: AbortSignal[] = [signal];
   if (init !== undefined && init !== null && 'signal' in init) {
     const own = (init as { signal?: unknown }).signal;
