@@ -30,9 +30,11 @@ export interface MonitorOptions {
   print?: boolean;
 }
 
-// Shared memory: [beat counter, the silence (ms) after which the worker samples].
+// Shared memory: [beat counter, the silence (ms) after which the worker samples, the
+// last beat whose stall the probe found in the program's code].
 const BEAT = 0;
 const THRESHOLD = 1;
+const SAMPLED = 2;
 
 // The worker's code, plain JavaScript run with `eval: true`: no file to resolve, the
 // same under tsx, vitest and the built package. On a late beat it connects a session
@@ -44,7 +46,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { Session } = require('node:inspector');
 const shared = new Int32Array(workerData.shared);
 const probe = 'globalThis[Symbol.for(' + JSON.stringify(workerData.key) + ')]?.(';
-let last = Atomics.load(shared, ${BEAT}), lastAt = performance.now(), sampled = -1, busy = false;
+let last = Atomics.load(shared, ${BEAT}), lastAt = performance.now(), sampled = -1, sampledAt = 0, busy = false;
 function sample(beat) {
   busy = true;
   const session = new Session();
@@ -62,7 +64,15 @@ const timer = setInterval(() => {
   const beat = Atomics.load(shared, ${BEAT});
   const now = performance.now();
   if (beat !== last) { last = beat; lastAt = now; return; }
-  if (!busy && sampled !== beat && now - lastAt > Atomics.load(shared, ${THRESHOLD})) { sampled = beat; sample(beat); }
+  const max = Atomics.load(shared, ${THRESHOLD});
+  if (busy || now - lastAt <= max) return;
+  // Once per stall; again (every max / 2 ms) while the probe has only found code not the
+  // program's: it may have run before the stall's own code did (a descheduled process).
+  if (sampled !== beat || (Atomics.load(shared, ${SAMPLED}) !== beat && now - sampledAt > max / 2)) {
+    sampled = beat;
+    sampledAt = now;
+    sample(beat);
+  }
 }, workerData.pollMs);
 parentPort.on('message', (m) => {
   if (m !== 'stop') return;
@@ -130,6 +140,7 @@ function takeSample(r: Running, beat: number): void {
   const site = siteLine.trim().replace(/^at /, '');
   const stack = frames.filter((l) => !l.includes('(node:internal')).slice(0, 12).join('\n');
   r.sample = { beat, greenlet: hub.currentCore(), site, stack };
+  Atomics.store(r.shared, SAMPLED, beat);
 }
 
 /** At exit: a stall the program ended with has had no heartbeat after it. */
@@ -139,7 +150,7 @@ function flush(r: Running): void {
   r.sample = null;
   const late = performance.now() - r.lastBeat - r.intervalMs;
   const times = r.clock.read();
-  const held = heldMs(late, r.lastTimes, times);
+  const held = heldMs(late, r.lastTimes, times, true);
   if (held <= threshold(r)) return;
   r.reportedBeat = s.beat;
   report(r, late, held, s);
@@ -159,10 +170,12 @@ function beat(r: Running): void {
   const s = r.sample;
   r.sample = null;
   if (late <= max || r.reportedBeat === beatNo) return;
-  // Late, but the thread was mostly waiting for a CPU: the machine stalled, not the program.
-  const held = heldMs(late, from, times);
+  // Late, but the program held the loop no longer than `max` (the rest the thread waited
+  // for a CPU, or slept outside the program's code): the machine stalled, not the program.
+  const seen = s !== null && s.beat === beatNo ? s : null;
+  const held = heldMs(late, from, times, seen !== null);
   if (held <= max) return;
-  report(r, late, held, s !== null && s.beat === beatNo ? s : null);
+  report(r, late, held, seen);
 }
 
 function report(r: Running, durationMs: number, held: number, s: Sample | null): void {
@@ -210,6 +223,7 @@ async function start(maxBlockingTime: number | undefined, print: boolean): Promi
   // Loaded here, never at import: loading worker_threads changes process.chdir (see research).
   const { Worker } = await import('node:worker_threads');
   const shared = new Int32Array(new SharedArrayBuffer(16));
+  Atomics.store(shared, SAMPLED, -1);
   const max = maxBlockingTime ?? config.maxBlockingTime;
   // A beat every quarter of the threshold: a stall is measured to within that much.
   const intervalMs = Math.min(50, Math.max(1, max / 4));

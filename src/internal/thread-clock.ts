@@ -62,15 +62,15 @@ export function threadClock(): ThreadClock {
 
 /**
  * How long of a `lateMs` stall the program held the loop. Its CPU time always counts.
- * So does time asleep (a blocking system call: a `*Sync` read, `execSync`), unless the
- * thread spent most of the stall waiting for a CPU: on a machine that busy the
- * process's other threads (GC helpers, the loader, the thread pool) starve as well, and
- * the main thread asleep is waiting on them, not on the program. Where the wait is
- * unknown, only CPU time counts (a blocking call is then reported by the sync patch).
+ * Time asleep counts only if `inProgram` (the probe found the stall in the program's own
+ * code, where a blocking call such as `execSync` or a `*Sync` read returns) and the thread
+ * did not spend most of the stall waiting for a CPU: asleep elsewhere (module loading, a
+ * GC waiting for its helper threads, a page fault) or on a machine that busy, it waits for
+ * the machine, not the program. Where the wait is unknown, only CPU time counts.
  */
-export function heldMs(lateMs: number, from: ThreadTimes, to: ThreadTimes): number {
+export function heldMs(lateMs: number, from: ThreadTimes, to: ThreadTimes, inProgram: boolean): number {
   const cpu = Math.min(lateMs, to.cpu - from.cpu);
-  if (to.wait === null || from.wait === null) return cpu;
+  if (!inProgram || to.wait === null || from.wait === null) return cpu;
   const wait = to.wait - from.wait;
   return wait * 2 >= lateMs ? cpu : Math.max(cpu, lateMs - wait);
 }

@@ -5,7 +5,9 @@ import { isMonitorRunning, startMonitor, stopMonitor } from '../../src/instrumen
 import { runFixture, type FixtureRun } from '../run-fixture.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/instrument-monitor.ts', import.meta.url));
-const spinLine = readFileSync(fixture, 'utf8').split('\n').findIndex((l) => l.includes('// SPIN-LINE')) + 1;
+const lines = readFileSync(fixture, 'utf8').split('\n');
+const spinLine = lines.findIndex((l) => l.includes('// SPIN-LINE')) + 1;
+const sleepLine = lines.findIndex((l) => l.includes('// SLEEP-LINE')) + 1;
 
 interface Report {
   type: string;
@@ -33,7 +35,7 @@ describe('the blocking monitor', () => {
   beforeAll(() => {
     spin = runFixture('instrument-monitor.ts', ['spin']);
     quiet = runFixture('instrument-monitor.ts', ['quiet']);
-  });
+  }, 150_000); // two processes, each slow to start on a busy machine
 
   it('reports a busy loop of 250 ms of CPU in a named greenlet once, naming the greenlet and the file:line of the loop', () => {
     expect(spin.status, spin.stderr).toBe(0);
@@ -61,6 +63,15 @@ describe('the blocking monitor', () => {
     expect(quiet.stderr).not.toMatch(/blocked/);
   });
 
+  it('reports a greenlet asleep in a blocking system call (little CPU, not descheduled) at the call', () => {
+    const run = runFixture('instrument-monitor.ts', ['sleep-call']);
+    expect(run.status, run.stderr).toBe(0);
+    const mine = (run.json.reports as Report[]).filter((r) => r.greenlet === 'sleeper');
+    expect(mine, JSON.stringify(run.json.reports)).toHaveLength(1);
+    expect(mine[0]!.site).toMatch(new RegExp(`^callSleep \\(.*instrument-monitor\\.ts:${sleepLine}:\\d+\\)$`));
+    expect(mine[0]!.durationMs).toBeGreaterThan(1000);
+  }, 120_000);
+
   it('does not blame the program for a stall of a process that was not running (descheduled beside a busy process)', () => {
     const run = runFixture('instrument-monitor.ts', ['starved']);
     expect(run.status, run.stderr).toBe(0);
@@ -69,7 +80,7 @@ describe('the blocking monitor', () => {
     expect(run.json.reports).toEqual([]);
     expect(run.stderr).not.toMatch(/blocked/);
     expect((run.json.resources as string[]).filter((r) => !/^(PipeWrap|TTYWrap)$/.test(r))).toEqual([]);
-  });
+  }, 120_000);
 
   it('starts quickly and stops cleanly: no thread, timer or listener left behind', () => {
     for (const run of [spin, quiet]) {
@@ -88,7 +99,7 @@ describe('the blocking monitor', () => {
     expect(run.json.stopped).toBe(false);
     expect(run.json.reports).toEqual([]);
     expect(performance.now() - t0).toBeLessThan(30_000);
-  });
+  }, 120_000);
 
   it('start and stop in process: running only in between, resources back to what they were', async () => {
     const before = process.getActiveResourcesInfo().sort();

@@ -17,7 +17,7 @@ describe('startTrace()/stopTrace() on a patched workload', () => {
     const file = join(tmp.dir, 'trace.json');
     run = runFixture('instrument-trace.ts', [file]);
     events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
-  });
+  }, 120_000); // a process that starts slowly on a busy machine
   afterAll(() => tmp.cleanup());
 
   it('writes valid Chrome trace-event JSON: fields per phase, numeric ts/dur, named tracks, proper nesting', () => {
@@ -68,13 +68,16 @@ describe('startTrace()/stopTrace() on a patched workload', () => {
     const sync = instants.find((e) => e.args?.type === 'sync');
     expect(sync).toMatchObject({ name: 'blocked: fs.readFileSync', cat: 'block', s: 't' });
     expect(trackOf(sync!.tid)).toBe('Greenlet-5 (produce)');
-    const stall = instants.find((e) => e.args?.type === 'stall');
-    expect(stall).toMatchObject({ name: 'blocked: event loop stall', cat: 'block' });
-    expect(trackOf(stall!.tid)).toBe('spinner (spin)');
+    // The spinner's stall. A busy machine may add stalls of its own making outside the
+    // program's code (module loading, a GC): those are not the spinner's.
+    const stall = instants.find((e) => e.args?.type === 'stall' && trackOf(e.tid) === 'spinner (spin)');
+    expect(stall, JSON.stringify(instants.filter((e) => e.cat === 'block'))).toMatchObject({ name: 'blocked: event loop stall', cat: 'block' });
     expect(String(stall!.args?.site)).toMatch(/^spin \(.*instrument-trace\.ts:\d+:\d+\)$/);
     expect(stall!.args?.durationMs as number).toBeGreaterThan(60);
-    // ... and as a slice with the duration, for viewers that show instants as ticks.
-    expect(events.filter((e) => e.ph === 'X' && e.cat === 'block')).toHaveLength(2);
+    // ... and each as a slice with the duration, for viewers that show instants as ticks.
+    const reports = instants.filter((e) => e.cat === 'block');
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+    expect(events.filter((e) => e.ph === 'X' && e.cat === 'block')).toHaveLength(reports.length);
   });
 });
 
