@@ -23,7 +23,10 @@ interface Command {
   promise: Promise<unknown>;
   callback?: (err: unknown, value?: unknown) => void;
   resolve(value: unknown): void;
+  reject(error: unknown): void;
   initPromise(): void;
+  transformReply?(reply: unknown): unknown;
+  _clearTimers?(): void;
   [kState]?: CommandOp;
 }
 type CommandClass = new (name: string, args: unknown[]) => Command;
@@ -60,26 +63,61 @@ class CommandOp {
   raw: unknown = null;
   stream: object | undefined = undefined;
   idInfo: IdInfo | undefined = undefined;
+  op: hub.Op<unknown> | null = null;
   constructor(readonly client: Client, readonly cmd: Command, readonly blocking: boolean, readonly send: AnyFunction) {}
   describe(): string {
     return describeCommand(this.cmd.name, this.cmd.args);
   }
 }
 
+// ioredis calls `command.resolve(reply)`/`command.reject(error)`: these settle the op
+// straight from its reply handling (no promise hop, no closure per command).
+function onReply(this: Command, raw: unknown): void {
+  const s = this[kState]!;
+  if (s.blocking) s.raw = raw; // the raw reply: a put-back keeps binary values exact
+  let value: unknown;
+  try {
+    value = this.transformReply!(raw);
+  } catch (e) {
+    onError.call(this, e);
+    return;
+  }
+  s.replied = true;
+  const op = s.op!;
+  if (op.settled) late(s);
+  else op.resolve(value);
+}
+
+function onError(this: Command, e: unknown): void {
+  this._clearTimers!();
+  const s = this[kState]!;
+  s.replied = true;
+  s.op!.reject(e);
+}
+
 const HANDLER: hub.OpHandler<unknown> = {
   start(op) {
     const s = op.data as CommandOp;
-    s.cmd.promise.then(
-      (v) => {
-        s.replied = true;
-        if (op.settled) late(s);
-        else op.resolve(v);
-      },
-      (e: unknown) => {
-        s.replied = true;
-        op.reject(e);
-      },
-    );
+    const cmd = s.cmd;
+    s.op = op;
+    // Set before the write: ioredis may fail a command at once.
+    if (typeof cmd.transformReply === 'function' && typeof cmd._clearTimers === 'function') {
+      cmd.resolve = onReply;
+      cmd.reject = onError;
+    } else {
+      cmd.promise.then(
+        (v) => {
+          s.replied = true;
+          if (op.settled) late(s);
+          else op.resolve(v);
+        },
+        (e: unknown) => {
+          s.replied = true;
+          op.reject(e);
+        },
+      );
+    }
+    write(s.client, s.send, s);
   },
   cancel(op) {
     const s = op.data as CommandOp;
@@ -160,47 +198,35 @@ function ensureId(client: Client, send: AnyFunction, Cmd: CommandClass): IdInfo 
   return info;
 }
 
-function write(client: Client, original: AnyFunction, s: CommandOp, args: IArguments | unknown[]): unknown {
+function write(client: Client, original: AnyFunction, s: CommandOp): void {
   if (s.blocking) s.idInfo = ensureId(client, original, s.cmd.constructor as CommandClass);
-  const r = Reflect.apply(original, client, args as unknown[]);
+  Reflect.apply(original, client, [s.cmd]);
   if (client.commandQueue.peekBack()?.command === s.cmd) {
     s.written = true;
     s.stream = client.stream;
   }
-  return r;
 }
 
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, command: Command, stream?: unknown) {
     const known = command?.[kState];
     // Re-sent from the offline queue or after a reconnect: never for a cancelled command.
-    if (known !== undefined) return known.cancelled ? command.promise : (write(this, original, known, arguments), command.promise);
+    if (known !== undefined) {
+      if (!known.cancelled) write(this, original, known);
+      return command.promise;
+    }
     // Pipelines (a `stream`), the client's own commands, and anything odd pass through.
     if (stream !== undefined || typeof command?.name !== 'string' || inDetached()) return Reflect.apply(original, this, arguments);
-    const flow = hub.currentFlow();
     const cb = command.callback;
-    let p: Promise<unknown>;
-    const pending = hub.takePending(flow);
-    if (pending !== null) {
-      p = Promise.reject(pending);
-    } else {
-      const s = new CommandOp(this, command, isBlocking(command.name, command.args), original);
-      command[kState] = s;
-      if (cb !== undefined) {
-        // The callback is called through the op (a cancelled command's never is).
-        command.callback = undefined;
-        command.initPromise();
-      }
-      if (s.blocking) {
-        const resolve = command.resolve;
-        command.resolve = (v: unknown) => {
-          s.raw = v;
-          resolve(v);
-        };
-      }
-      write(this, original, s, arguments);
-      p = hub.wait(K_REDIS, s, HANDLER, s);
+    const s = new CommandOp(this, command, isBlocking(command.name, command.args), original);
+    command[kState] = s;
+    if (cb !== undefined) {
+      // The callback is called through the op (a cancelled command's never is).
+      command.callback = undefined;
+      command.initPromise();
     }
+    // A pending kill or timeout rejects at once: the command is never sent (start not called).
+    const p = hub.wait(K_REDIS, s, HANDLER, s);
     if (cb !== undefined) {
       p.then((v) => cb(null, v), (e: unknown) => cb(e)).catch((e: unknown) => process.nextTick(() => { throw e; }));
     }
