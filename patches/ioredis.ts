@@ -11,7 +11,7 @@
 import * as hub from '../src/hub.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockLoop, warnLost } from './redis-common.js';
+import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
 
 // Owners as patches/index.ts names them, so unpatchAll() undoes these wraps.
 const OWNER_REDIS = 'module:ioredis/built/Redis.js';
@@ -37,6 +37,7 @@ interface Client {
   commandQueue: { length: number; peekBack(): { command: Command } | undefined; peekFront(): { command: Command } | undefined };
   duplicate(override?: object): Client;
   once(event: string, fn: () => void): unknown;
+  on(event: string, fn: () => void): unknown;
   disconnect(): void;
   call(...args: unknown[]): Promise<unknown>;
   [kId]?: IdInfo;
@@ -122,7 +123,7 @@ const HANDLER: hub.OpHandler<unknown> = {
   cancel(op) {
     const s = op.data as CommandOp;
     s.cancelled = true;
-    if (s.blocking && s.written && !s.replied) runDetached(() => void unblock(s));
+    if (s.blocking && s.written && !s.replied) unblockDetached(() => unblock(s));
     return false;
   },
 };
@@ -168,6 +169,7 @@ function sideOf(client: Client): Client {
     const made = client.duplicate({ lazyConnect: false, enableOfflineQueue: true, connectionName: undefined });
     side = made;
     client[kSide] = made;
+    made.on('error', () => {}); // its failures show as the unblock's; the client reports its own
     client.once('end', () => made.disconnect());
   }
   return side;

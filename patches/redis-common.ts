@@ -147,7 +147,20 @@ export async function unblockLoop(cmd: Unblockable, id: number, send: (id: numbe
   }
 }
 
-/** Say once that an item could not be put back (the connection failed meanwhile). */
+/** Run the unblock of a cancelled command: a failure (the side connection refused, no
+ * right to CLIENT UNBLOCK) leaves the command blocked until its own timeout; said, not thrown. */
+export function unblockDetached(run: () => Promise<void>): void {
+  runDetached(() => {
+    run().catch((e: unknown) =>
+      process.emitWarning(`greenio could not end a cancelled blocking Redis command on the server: ${(e as Error)?.message ?? String(e)}`, {
+        type: 'GreenioWarning',
+        code: 'GREENIO_REDIS_UNBLOCK',
+      }),
+    );
+  });
+}
+
+/** Say that an item could not be put back (the connection failed meanwhile). */
 export function warnLost(what: string, err: unknown): void {
   process.emitWarning(`greenio could not put back an item a cancelled ${what} had taken: ${(err as Error)?.message ?? String(err)}`, {
     type: 'GreenioWarning',

@@ -12,7 +12,7 @@
 import * as hub from '../src/hub.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockLoop, warnLost } from './redis-common.js';
+import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
 
 const OWNER = 'module:@redis/client/dist/lib/client/index.js';
 
@@ -74,7 +74,7 @@ const HANDLER: hub.OpHandler<unknown> = {
   },
   cancel(op) {
     const s = op.data as CommandOp;
-    if (s.blocking) runDetached(() => void unblock(s));
+    if (s.blocking) unblockDetached(() => unblock(s));
     return false;
   },
 };
@@ -129,7 +129,13 @@ function sideOf(client: Client, conn: ConnInfo): Promise<Client> {
   if (conn.side === null) {
     const side = client.duplicate();
     side.on('error', () => {}); // its failures show as the unblock's; the client reports its own
-    conn.side = side.connect().then(() => side);
+    conn.side = side.connect().then(
+      () => side,
+      (e: unknown) => {
+        conn.side = null; // the next cancel tries again
+        throw e;
+      },
+    );
     client.once('end', () => {
       conn.side = null;
       side.destroy();
