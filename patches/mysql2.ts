@@ -12,6 +12,7 @@ import * as hub from '../src/hub.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { ModulePatch } from './patch.js';
+import { sqlText } from './pg-sql-text.js';
 import { killCommand, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
 
 const K_QUERY = hub.kind('mysql.query');
@@ -124,19 +125,10 @@ function start(kind: hub.Kind, detail: string, st: State): unknown {
   return st.ret;
 }
 
-// Most programs run a few statement texts many times: fold each once.
-const sqlCache = new Map<string, string>();
+/** The op's detail: the statement as written (never its values, nor its literals). */
 function sqlOf(sql: unknown): string {
   const text = typeof sql === 'string' ? sql : sql !== null && typeof sql === 'object' ? (sql as { sql?: unknown }).sql : undefined;
-  if (typeof text !== 'string') return '';
-  let t = sqlCache.get(text);
-  if (t === undefined) {
-    t = text.replace(/\s+/g, ' ').trim();
-    if (t.length > 80) t = `${t.slice(0, 79)}…`;
-    if (sqlCache.size >= 512) sqlCache.clear();
-    sqlCache.set(text, t);
-  }
-  return t;
+  return typeof text === 'string' ? sqlText(text, 'mysql') : '';
 }
 
 /** The user's callback: (sql, values, cb) or (sql, cb). */

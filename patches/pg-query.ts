@@ -10,6 +10,7 @@
 import { connect as netConnect } from 'node:net';
 import * as hub from '../src/hub.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
+import { sqlText } from './pg-sql-text.js';
 
 /** The pg.Client fields the integration reads (pg 8). */
 export interface PgClient {
@@ -138,20 +139,9 @@ export function holdWrapper(original: AnyFunction): AnyFunction {
   } })._pulseQueryQueue;
 }
 
-// Most programs run a few statement texts many times: fold each once.
-const textCache = new Map<string, string>();
-
-/** The op's detail: the statement (never its values), whitespace folded, cut to 80. */
+/** The op's detail: the statement (never its values, nor its literals), cut to 80. */
 export function statementOf(config: unknown): string {
   let text: unknown = config;
   if (config !== null && typeof config === 'object') text = (config as { text?: unknown; name?: unknown }).text ?? (config as { name?: unknown }).name;
-  if (typeof text !== 'string') return '';
-  let t = textCache.get(text);
-  if (t === undefined) {
-    t = text.replace(/\s+/g, ' ').trim();
-    if (t.length > 80) t = `${t.slice(0, 79)}…`;
-    if (textCache.size >= 512) textCache.clear();
-    textCache.set(text, t);
-  }
-  return t;
+  return typeof text === 'string' ? sqlText(text, 'pg') : '';
 }

@@ -49,6 +49,10 @@ describe.each([
     expect(out.openerKilledClientUsable).toBe(true);
   });
 
+  it('an operation\'s name never carries a literal of the statement (an inline string reads ?)', () => {
+    expect(out.literalsHidden).toBe(true);
+  });
+
   it('leaves no connection on the server, no fd and no handle in the process', () => {
     expect(out.backendsLeft).toBe(0);
     expect(out.fdsLeft as number).toBeLessThanOrEqual(0);
