@@ -1,10 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { Greenlet, TimeoutError, iwait, joinAll, killAll, sleep, spawn, wait } from '../src/index.js';
+import { Event, Greenlet, TimeoutError, iwait, joinAll, killAll, sleep, spawn, wait } from '../src/index.js';
 
 const after = (ms: number, v: unknown) => spawn(async () => {
   await sleep(ms);
   return v;
 });
+/**
+ * Greenlets returning their names that finish in `order`, each released once the one
+ * before it has died: a completion order that no timer race on a busy machine can change.
+ */
+function finishing(names: string[], order: string[]): Greenlet[] {
+  const gates = names.map(() => new Event());
+  const gs = names.map((n, i) => spawn(async () => {
+    await gates[i]!.wait();
+    return n;
+  }));
+  spawn(async () => {
+    for (const n of order) {
+      const i = names.indexOf(n);
+      gates[i]!.set();
+      await gs[i]!.join();
+    }
+  });
+  return gs;
+}
 const fails = (ms: number, err: Error) => spawn(async () => {
   await sleep(ms);
   throw err;
@@ -12,9 +31,7 @@ const fails = (ms: number, err: Error) => spawn(async () => {
 
 describe('joinAll', () => {
   it('resolves to the finished greenlets, in the order they finished', async () => {
-    const a = after(30, 'a');
-    const b = after(5, 'b');
-    const c = after(15, 'c');
+    const [a, b, c] = finishing(['a', 'b', 'c'], ['b', 'c', 'a']) as [Greenlet, Greenlet, Greenlet];
     const done = await joinAll([a, b, c]);
     expect(done).toEqual([b, c, a]);
     expect([a, b, c].every((g) => g.dead)).toBe(true);
@@ -72,9 +89,7 @@ describe('joinAll', () => {
 
 describe('iwait and wait', () => {
   it('iwait yields in completion order', async () => {
-    const a = after(30, 'a');
-    const b = after(5, 'b');
-    const c = after(15, 'c');
+    const [a, b, c] = finishing(['a', 'b', 'c'], ['b', 'c', 'a']) as [Greenlet, Greenlet, Greenlet];
     const order: unknown[] = [];
     for await (const g of iwait([a, b, c])) order.push((g as Greenlet).value);
     expect(order).toEqual(['b', 'c', 'a']);
