@@ -40,6 +40,8 @@ export const NEEDS = [
     why: 'mysql2 tests',
     present: () => (onPath('mariadbd') || onPath('mysqld')) && (onPath('mariadb-install-db') || onPath('mysql_install_db')),
   },
+  // A real terminal for `greenio top` (test/instrument/top.test.ts captures its screen).
+  { pkg: 'tmux', why: 'greenio top rendered in a real terminal', present: () => onPath('tmux') },
 ];
 
 export function missing() {
