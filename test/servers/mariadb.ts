@@ -5,11 +5,11 @@
  * A machine without `mariadbd` is an error with the install line, never a skip.
  * Limits: one server per call; stopped (and its dir removed) by `stop()`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../bullmq/redis.js';
+import { startWatched, which } from './common.js';
 
 /** A running MariaDB. */
 export interface MariaDBServer {
@@ -21,10 +21,6 @@ export interface MariaDBServer {
   /** `mariadb -N -B -e sql` against it, returning stdout. */
   sql(sql: string): string;
   stop(): Promise<void>;
-}
-
-function which(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
 
 /** Throw a clear error when MariaDB is not installed (tests must not skip). */
@@ -52,56 +48,37 @@ export async function startMariaDB(): Promise<MariaDBServer> {
     chownSync(dir, uid, gid);
     chownSync(data, uid, gid);
   }
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const args = ['--no-defaults', `--user=${user}`, `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1',
+  let port = 0;
+  const client = (sql: string): string => {
+    const r = spawnSync('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-N', '-B', '-e', sql], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mariadb -e ${sql}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const server = await startWatched({
+    name: 'mariadbd',
+    argv: (p) => ['mariadbd', '--no-defaults', `--user=${user}`, `--datadir=${data}`, `--port=${p}`, '--bind-address=127.0.0.1',
       `--socket=${join(dir, 'sock')}`, `--pid-file=${join(dir, 'pid')}`, '--skip-grant-tables', '--skip-log-bin',
       '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', '--innodb-flush-log-at-trx-commit=2',
-      '--max-connections=300', '--skip-name-resolve'];
-    const client = (sql: string): string => {
-      const r = spawnSync('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-N', '-B', '-e', sql], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`mariadb -e ${sql}: ${r.stderr}`);
-      return r.stdout.trim();
-    };
-    // A watchdog shell: the server goes when stop() is called, and also when this process
-    // dies without calling it.
-    const quoted = ['mariadbd', ...args].map((a) => `'${a}'`).join(' ');
-    const child: ChildProcess = spawn('sh', ['-c',
-      `${quoted} & r=$!; echo "pid $r"; trap 'kill -TERM $r; wait $r; exit 0' TERM INT; ` +
-      `while kill -0 ${process.pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1 & wait $!; done; kill -9 $r 2>/dev/null`],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    for (let i = 0; i < 600 && !exited; i++) {
-      const pid = /pid (\d+)/.exec(log);
-      if (pid !== null && log.includes('ready for connections')) {
-        client('CREATE DATABASE IF NOT EXISTS test');
-        const config = { host: '127.0.0.1', port, user: 'root', database: 'test' };
-        return {
-          host: config.host,
-          port,
-          config,
-          pid: Number(pid[1]),
-          sql: client,
-          async stop() {
-            if (child.exitCode === null && child.signalCode === null) {
-              const gone = new Promise((r) => child.once('exit', r));
-              child.kill('SIGTERM');
-              await gone;
-            }
-            rmSync(dir, { recursive: true, force: true });
-          },
-        };
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    if (!exited) child.kill('SIGTERM');
-    if (attempt >= 3 || !/bind|in use/i.test(log)) {
+      '--max-connections=300', '--skip-name-resolve'],
+    onStop: 'kill -TERM $r; wait $r; exit 0',
+    onOrphan: 'kill -9 $r 2>/dev/null',
+    ready: (log) => log.includes('ready for connections'),
+    polls: 600,
+    portTaken: (log) => /bind|in use/i.test(log),
+    onFail: () => rmSync(dir, { recursive: true, force: true }),
+  });
+  port = server.port;
+  client('CREATE DATABASE IF NOT EXISTS test');
+  const config = { host: '127.0.0.1', port, user: 'root', database: 'test' };
+  return {
+    host: config.host,
+    port,
+    config,
+    pid: server.pid,
+    sql: client,
+    async stop() {
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`mariadbd did not start on port ${port}:\n${log}`);
-    }
-  }
+    },
+  };
 }

@@ -5,11 +5,11 @@
  * when the tests run as root. A machine without the binaries is an error with the install line, never a
  * skip. Limits: one server per call; stopped (and its dir removed) by `stop()`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../bullmq/redis.js';
+import { startWatched } from './common.js';
 
 /** A running PostgreSQL. */
 export interface PostgresServer {
@@ -56,54 +56,37 @@ export async function startPostgres(): Promise<PostgresServer> {
   const [icmd, iargs] = command(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const init = spawnSync(icmd, iargs, { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed (${init.status}): ${init.stderr}${init.stdout}`);
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
-    const [cmd, cargs] = command(join(bin, 'postgres'), args);
-    // A watchdog shell: the server goes when stop() is called, and also when this process
-    // dies without calling it (SIGQUIT: immediate shutdown, backends included).
-    const quoted = [cmd, ...cargs].map((a) => `'${a}'`).join(' ');
-    const child: ChildProcess = spawn('sh', ['-c',
-      `${quoted} & r=$!; echo "pid $r"; trap 'kill -QUIT $r; wait $r; exit 0' TERM INT; ` +
-      `while kill -0 ${process.pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1 & wait $!; done; kill -QUIT $r 2>/dev/null; wait $r`],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    const psql = (sql: string): string => {
-      const r = spawnSync(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-At', '-c', sql], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
-      return r.stdout.trim();
-    };
-    for (let i = 0; i < 400 && !exited; i++) {
-      const pid = /pid (\d+)/.exec(log);
-      if (pid !== null && log.includes('ready to accept connections')) {
-        const config = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' };
-        return {
-          ...config,
-          config,
-          pid: Number(pid[1]),
-          psql,
-          async stop() {
-            if (child.exitCode === null && child.signalCode === null) {
-              const gone = new Promise((r) => child.once('exit', r));
-              child.kill('SIGTERM');
-              await gone;
-            }
-            rmSync(dir, { recursive: true, force: true });
-          },
-        };
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    if (!exited) child.kill('SIGTERM');
-    // Another process may have taken the port between freePort() and the bind: retry.
-    if (attempt >= 3 || !/could not (bind|create)/i.test(log)) {
+  let port = 0;
+  const psql = (sql: string): string => {
+    const r = spawnSync(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-At', '-c', sql], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const server = await startWatched({
+    name: 'postgres',
+    argv: (p) => {
+      const [cmd, cargs] = command(join(bin, 'postgres'), ['-D', data, '-p', String(p), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200']);
+      return [cmd, ...cargs];
+    },
+    // SIGQUIT: immediate shutdown, backends included.
+    onStop: 'kill -QUIT $r; wait $r; exit 0',
+    onOrphan: 'kill -QUIT $r 2>/dev/null; wait $r',
+    ready: (log) => log.includes('ready to accept connections'),
+    polls: 400,
+    portTaken: (log) => /could not (bind|create)/i.test(log),
+    onFail: () => rmSync(dir, { recursive: true, force: true }),
+  });
+  port = server.port;
+  const config = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' };
+  return {
+    ...config,
+    config,
+    pid: server.pid,
+    psql,
+    async stop() {
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`postgres did not start on port ${port}:\n${log}`);
-    }
-  }
+    },
+  };
 }
