@@ -129,7 +129,8 @@ describe('Future and greenlets', () => {
   });
 
   it('wait() and iwait() treat futures as waitables', async () => {
-    const slow = pool.submit(task('sleepThen'), 60, 'slow');
+    // 500 ms of margin: a 1 ms timeout that a busy machine delays past a 60 ms task saw it done.
+    const slow = pool.submit(task('sleepThen'), 500, 'slow');
     const quick = pool.submit(task('add'), 1, 1);
     expect(await wait([slow, quick], { timeout: 1 })).toEqual([]);
     const seen: Future[] = [];
