@@ -12,6 +12,7 @@ import * as hub from '../src/hub.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { ModulePatch } from './patch.js';
+import { trackOrRefuse } from './client-ops.js';
 import { sqlText } from './pg-sql-text.js';
 import { killCommand, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
 
@@ -114,13 +115,8 @@ function start(kind: hub.Kind, detail: string, st: State): unknown {
     hub.wait(kind, detail, WAIT, st).catch(NOOP);
     return st.ret;
   }
-  const flow = hub.currentFlow();
-  const pending = hub.takePending(flow);
-  if (pending !== null) {
-    process.nextTick(st.cb, pending);
-    return undefined;
-  }
-  st.op = hub.track(kind, detail, TRACKED, st, flow);
+  st.op = trackOrRefuse(kind, detail, TRACKED, st, st.cb);
+  if (st.op === null) return undefined;
   st.runner(st);
   return st.ret;
 }

@@ -10,6 +10,7 @@
 import * as hub from '../src/hub.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
+import { trackOrRefuse } from './client-ops.js';
 import { cancel, holdWrapper, isServerError, statementOf, submit, type Done, type PgClient, type Submitted } from './pg-query.js';
 
 const K_QUERY = hub.kind('pg.query');
@@ -89,14 +90,8 @@ const TRACKED: hub.OpHandler = {
 /** Run `st` as an op of the current flow, promise or callback style. */
 function start(kind: hub.Kind, detail: unknown, st: State): unknown {
   if (st.cb === null) return hub.wait(kind, detail, WAIT, st);
-  const flow = hub.currentFlow();
-  const pending = hub.takePending(flow);
-  if (pending !== null) {
-    process.nextTick(st.cb, pending);
-    return undefined;
-  }
-  st.op = hub.track(kind, detail, TRACKED, st, flow);
-  st.runner(st);
+  st.op = trackOrRefuse(kind, detail, TRACKED, st, st.cb);
+  if (st.op !== null) st.runner(st);
   return undefined;
 }
 
