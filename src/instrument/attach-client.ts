@@ -9,7 +9,7 @@ import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readF
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ATTACH_SIGNAL, attachDir } from './attach.js';
+import { ATTACH_SIGNAL, attachDir, onLines } from './attach.js';
 import type { PsSnapshot } from './ps.js';
 
 /** A refusal to attach, with the reason (the CLI prints it and exits 1). */
@@ -104,22 +104,14 @@ function connect(path: string): Promise<net.Socket> {
 }
 
 function session(sock: net.Socket): AttachSession {
-  sock.setEncoding('utf8');
-  let buf = '';
   const pending: Array<{ resolve(v: PsSnapshot): void; reject(e: Error): void }> = [];
   let closed: Error | null = null;
-  sock.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const p = pending.shift();
-      if (p === undefined) continue;
-      const v = JSON.parse(line) as PsSnapshot & { error?: string };
-      if (typeof v.error === 'string') p.reject(new AttachError(`the process refused: ${v.error}`));
-      else p.resolve(v);
-    }
+  onLines(sock, (line) => {
+    const p = pending.shift();
+    if (p === undefined) return;
+    const v = JSON.parse(line) as PsSnapshot & { error?: string };
+    if (typeof v.error === 'string') p.reject(new AttachError(`the process refused: ${v.error}`));
+    else p.resolve(v);
   });
   const fail = (e: Error): void => {
     closed = e;

@@ -109,32 +109,39 @@ function closeServer(): void {
   s.close(); // unlinks the socket file
 }
 
-function serve(sock: net.Socket): void {
-  sock.unref(); // a client attached must not keep the program alive
+/** Call `each` with every newline-ended line `sock` receives (both ends speak JSON lines). */
+export function onLines(sock: net.Socket, each: (line: string) => void): void {
   sock.setEncoding('utf8');
-  let timing = false;
   let buf = '';
-  if (idle !== null) originalClearTimeout(idle);
   sock.on('data', (chunk: string) => {
     buf += chunk;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      let reply: unknown;
-      try {
-        const req = JSON.parse(line) as { op?: unknown; stacks?: unknown };
-        if (req.op === 'top' && !timing) {
-          timing = true;
-          startSlices();
-        }
-        if (req.op !== 'ps' && req.op !== 'top') throw new Error(`unknown request ${JSON.stringify(req.op)}`);
-        reply = hub.als.exit(snapshot, { stacks: req.stacks !== false });
-      } catch (e) {
-        reply = { error: e instanceof Error ? e.message : String(e) };
-      }
-      sock.write(`${JSON.stringify(reply)}\n`);
+      each(line);
     }
+  });
+}
+
+function serve(sock: net.Socket): void {
+  sock.unref(); // a client attached must not keep the program alive
+  let timing = false;
+  if (idle !== null) originalClearTimeout(idle);
+  onLines(sock, (line) => {
+    let reply: unknown;
+    try {
+      const req = JSON.parse(line) as { op?: unknown; stacks?: unknown };
+      if (req.op === 'top' && !timing) {
+        timing = true;
+        startSlices();
+      }
+      if (req.op !== 'ps' && req.op !== 'top') throw new Error(`unknown request ${JSON.stringify(req.op)}`);
+      reply = hub.als.exit(snapshot, { stacks: req.stacks !== false });
+    } catch (e) {
+      reply = { error: e instanceof Error ? e.message : String(e) };
+    }
+    sock.write(`${JSON.stringify(reply)}\n`);
   });
   const done = (): void => {
     if (timing) stopSlices();
