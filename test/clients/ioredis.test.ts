@@ -5,26 +5,13 @@
  * runs in a patched process of its own (the preload, as `node --import greenio/patch`),
  * through ES-module `import` and through CommonJS `require`.
  */
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
-import { startRedis, type RedisServer } from '../servers/redis.js';
+import { startRedis } from '../servers/redis.js';
+import { preload, redisFixtureRunner, useServer } from './harness.js';
 
-const preload = ['--import', fileURLToPath(new URL('../../src/patch.ts', import.meta.url))];
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedis();
-}, 30_000);
-afterAll(async () => {
-  await redis?.stop();
-});
-
-function run(cases: string[], env: Record<string, string> = {}): Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number } {
-  const r = runFixture('clients-redis-ioredis.ts', [String(redis.port), ...cases], env, preload);
-  expect(r.status, r.stderr).toBe(0);
-  return r.json as Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number };
-}
+const redis = useServer(startRedis, 30_000);
+const run = redisFixtureRunner('clients-redis-ioredis.ts', () => redis().port);
 
 describe('ioredis, shared client made in main', () => {
   it('a kill ends the blocked BLPOP on the server: the next job stays in the list, the client serves on', () => {
@@ -104,7 +91,7 @@ describe('ioredis, connection made inside the greenlet', () => {
 
 describe('ioredis loaded by CommonJS require', () => {
   it('is patched the same way', () => {
-    const r = runFixture('clients-redis-ioredis-cjs.cjs', [String(redis.port)], {}, preload);
+    const r = runFixture('clients-redis-ioredis-cjs.cjs', [String(redis().port)], {}, preload);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ patched: true, afterKill: 0, timedOut: true, llen: 1, blocked: 0, usable: 'PONG' });
     expect(r.json.ms as number).toBeGreaterThanOrEqual(290);

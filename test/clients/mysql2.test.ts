@@ -2,62 +2,42 @@
 // op of the greenlet that issues it; a kill or a timeout kills it on the server (KILL
 // QUERY) and leaves the connection or pool usable, with nothing leaked. Each case runs
 // in a patched process of its own (test/fixtures/clients-mysql2.ts), as ESM and CJS.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
-import { startMariaDB, type MariaDBServer } from '../servers/mariadb.js';
+import { describeCancelMatrix, useServer } from './harness.js';
+import { startMariaDB } from '../servers/mariadb.js';
 
-let server: MariaDBServer;
-beforeAll(async () => {
-  server = await startMariaDB();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer(startMariaDB, 60_000);
 
 const CASES = ['connection', 'callback', 'warmPool', 'freshPool', 'execute', 'transaction'] as const;
 
-describe.each([
-  ['esm', 'kill', 'GreenletExit'],
-  ['esm', 'timeout', 'TimeoutError'],
-  ['cjs', 'kill', 'GreenletExit'],
-  ['cjs', 'timeout', 'TimeoutError'],
-] as const)('mysql2 (%s import), a %s', (mode, how, errorName) => {
-  let out: Record<string, unknown>;
-  beforeAll(() => {
-    out = runFixture('clients-mysql2.ts', [mode, how], { MYHOST: server.host, MYPORT: String(server.port) }).json;
-  }, 90_000);
+describeCancelMatrix({
+  lib: 'mysql2',
+  fixture: 'clients-mysql2.ts',
+  env: () => ({ MYHOST: server().host, MYPORT: String(server().port) }),
+  cases: CASES,
+  cancelledTitle: '%s: the greenlet gets the error at its await, the server kills the query within 1 s, the connection serves the next query',
+  runInfoTitle: '%s: run-info names the operation (mysql.query SELECT SLEEP(?))',
+  more: (out) => {
+    it('the killed query\'s connection stays the same server thread, and pools keep one connection each', () => {
+      expect(out.sameThread).toBe(true);
+      expect(out.poolConnections).toEqual([1, 1]);
+    });
 
-  it.each(CASES)('%s: the greenlet gets the error at its await, the server kills the query within 1 s, the connection serves the next query', (c) => {
-    const r = out[c] as Record<string, unknown>;
-    expect(r.error).toBe(errorName);
-    expect(r.unwound).toBe(true); // its finally ran: unwound by the wait, not abandoned
-    expect(r.serverCancelledWithin1s).toBe(true);
-    expect(r.backWithin1s).toBe(true); // a pool has the connection back
-    expect(r.usable).toBe(true);
-  });
+    it('a connection opened by a greenlet outlives the greenlet (its socket is nobody\'s)', () => {
+      expect(out.openerKilledConnUsable).toBe(true);
+    });
 
-  it.each(CASES)('%s: run-info names the operation (mysql.query SELECT SLEEP(?))', (c) => {
-    expect((out[c] as Record<string, unknown>).runInfoNamesOp).toBe(true);
-  });
+    it('an operation\'s name never carries a literal of the statement (an inline string reads ?)', () => {
+      expect(out.literalsHidden).toBe(true);
+    });
 
-  it('the killed query\'s connection stays the same server thread, and pools keep one connection each', () => {
-    expect(out.sameThread).toBe(true);
-    expect(out.poolConnections).toEqual([1, 1]);
-  });
-
-  it('a connection opened by a greenlet outlives the greenlet (its socket is nobody\'s)', () => {
-    expect(out.openerKilledConnUsable).toBe(true);
-  });
-
-  it('an operation\'s name never carries a literal of the statement (an inline string reads ?)', () => {
-    expect(out.literalsHidden).toBe(true);
-  });
-
-  it('leaves no connection on the server, no fd and no handle in the process', () => {
-    expect(out.connectionsLeft).toBe(0);
-    expect(out.fdsLeft as number).toBeLessThanOrEqual(0);
-    expect((out.handles as string[]).filter((h) => h !== 'PipeWrap')).toEqual([]);
-  });
+    it('leaves no connection on the server, no fd and no handle in the process', () => {
+      expect(out.connectionsLeft).toBe(0);
+      expect(out.fdsLeft as number).toBeLessThanOrEqual(0);
+      expect((out.handles as string[]).filter((h) => h !== 'PipeWrap')).toEqual([]);
+    });
+  },
 });
 
 describe('the mysql2 rows of the patch table', () => {

@@ -3,20 +3,15 @@
 // committed row is present, no row is present that was not committed (save those whose
 // COMMIT itself was interrupted: either outcome is right), and no client is lost from the
 // pool or left in a transaction. Runs patched in its own process against a real server.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
-import { startPostgres, type PostgresServer } from '../servers/postgres.js';
+import { startPostgres } from '../servers/postgres.js';
+import { useServer } from './harness.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer(startPostgres, 60_000);
 
 it('a storm of kills and timeouts over 1,000 transactions loses no committed row and no pool client', () => {
-  const { json } = runFixture('clients-pg-storm.ts', ['2', '500'], { PGHOST: server.host, PGPORT: String(server.port) });
+  const { json } = runFixture('clients-pg-storm.ts', ['2', '500'], { PGHOST: server().host, PGPORT: String(server().port) });
   expect(json.failures).toEqual([]);
   expect(json.runs).toBe(2);
   const o = json.outcomes as Record<string, number>;

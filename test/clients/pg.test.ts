@@ -2,62 +2,42 @@
 // of the greenlet that issues it; a kill or a timeout cancels it on the server and
 // leaves the client or pool usable, with nothing leaked. Each case runs in a patched
 // process of its own (test/fixtures/clients-pg.ts), imported as ESM and required as CJS.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
-import { startPostgres, type PostgresServer } from '../servers/postgres.js';
+import { describeCancelMatrix, useServer } from './harness.js';
+import { startPostgres } from '../servers/postgres.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer(startPostgres, 60_000);
 
 const CASES = ['client', 'callback', 'warmPool', 'freshPool', 'transaction'] as const;
 
-describe.each([
-  ['esm', 'kill', 'GreenletExit'],
-  ['esm', 'timeout', 'TimeoutError'],
-  ['cjs', 'kill', 'GreenletExit'],
-  ['cjs', 'timeout', 'TimeoutError'],
-] as const)('pg (%s import), a %s', (mode, how, errorName) => {
-  let out: Record<string, unknown>;
-  beforeAll(() => {
-    out = runFixture('clients-pg.ts', [mode, how], { PGHOST: server.host, PGPORT: String(server.port) }).json;
-  }, 90_000);
+describeCancelMatrix({
+  lib: 'pg',
+  fixture: 'clients-pg.ts',
+  env: () => ({ PGHOST: server().host, PGPORT: String(server().port) }),
+  cases: CASES,
+  cancelledTitle: '%s: the greenlet gets the error at its await, the server cancels the query within 1 s, the client serves the next query',
+  runInfoTitle: '%s: run-info names the operation (pg.query SELECT pg_sleep($1))',
+  more: (out) => {
+    it('a pool keeps its one client: the cancelled one goes back, none is added', () => {
+      expect(out.warmPoolClients).toBe(1);
+      expect(out.freshPoolClients).toBe(1);
+    });
 
-  it.each(CASES)('%s: the greenlet gets the error at its await, the server cancels the query within 1 s, the client serves the next query', (c) => {
-    const r = out[c] as Record<string, unknown>;
-    expect(r.error).toBe(errorName);
-    expect(r.unwound).toBe(true); // its finally ran: unwound by the wait, not abandoned
-    expect(r.serverCancelledWithin1s).toBe(true);
-    expect(r.backWithin1s).toBe(true); // a pool has the connection back
-    expect(r.usable).toBe(true);
-  });
+    it('a client opened by a greenlet outlives the greenlet (its socket is nobody\'s)', () => {
+      expect(out.openerKilledClientUsable).toBe(true);
+    });
 
-  it.each(CASES)('%s: run-info names the operation (pg.query SELECT pg_sleep($1))', (c) => {
-    expect((out[c] as Record<string, unknown>).runInfoNamesOp).toBe(true);
-  });
+    it('an operation\'s name never carries a literal of the statement (an inline string reads ?)', () => {
+      expect(out.literalsHidden).toBe(true);
+    });
 
-  it('a pool keeps its one client: the cancelled one goes back, none is added', () => {
-    expect(out.warmPoolClients).toBe(1);
-    expect(out.freshPoolClients).toBe(1);
-  });
-
-  it('a client opened by a greenlet outlives the greenlet (its socket is nobody\'s)', () => {
-    expect(out.openerKilledClientUsable).toBe(true);
-  });
-
-  it('an operation\'s name never carries a literal of the statement (an inline string reads ?)', () => {
-    expect(out.literalsHidden).toBe(true);
-  });
-
-  it('leaves no connection on the server, no fd and no handle in the process', () => {
-    expect(out.backendsLeft).toBe(0);
-    expect(out.fdsLeft as number).toBeLessThanOrEqual(0);
-    expect((out.handles as string[]).filter((h) => h !== 'PipeWrap')).toEqual([]);
-  });
+    it('leaves no connection on the server, no fd and no handle in the process', () => {
+      expect(out.backendsLeft).toBe(0);
+      expect(out.fdsLeft as number).toBeLessThanOrEqual(0);
+      expect((out.handles as string[]).filter((h) => h !== 'PipeWrap')).toEqual([]);
+    });
+  },
 });
 
 describe('the pg rows of the patch table', () => {

@@ -4,26 +4,12 @@
  * the client usable with no reconnect and no leaked connection, and run-info names the
  * command. Each case runs in a patched process of its own (the preload).
  */
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFixture } from '../run-fixture.js';
-import { startRedis, type RedisServer } from '../servers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { startRedis } from '../servers/redis.js';
+import { redisFixtureRunner, useServer } from './harness.js';
 
-const preload = ['--import', fileURLToPath(new URL('../../src/patch.ts', import.meta.url))];
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedis();
-}, 30_000);
-afterAll(async () => {
-  await redis?.stop();
-});
-
-function run(cases: string[], env: Record<string, string> = {}): Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number } {
-  const r = runFixture('clients-redis-node.ts', [String(redis.port), ...cases], env, preload);
-  expect(r.status, r.stderr).toBe(0);
-  return r.json as Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number };
-}
+const redis = useServer(startRedis, 30_000);
+const run = redisFixtureRunner('clients-redis-node.ts', () => redis().port);
 
 describe('node-redis, shared client made in main', () => {
   it('a kill ends the blocked BLPOP on the server: the next job stays in the list, the client serves on', () => {

@@ -1,0 +1,75 @@
+/**
+ * What the client test files share: a real server started for the file (stopped after it),
+ * the patched-fixture runner of the Redis client tests, and the kill/timeout × ESM/CJS
+ * matrix of the SQL client tests. Not a test file itself (no `.test.` in its name).
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFixture } from '../run-fixture.js';
+
+/** Start a server before the file's tests and stop it after; call the getter inside tests. */
+export function useServer<T extends { stop(): Promise<void> }>(start: () => Promise<T>, timeoutMs: number): () => T {
+  let server: T | undefined;
+  beforeAll(async () => {
+    server = await start();
+  }, timeoutMs);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!;
+}
+
+/** The preload a user passes as `node --import greenio/patch`, from the source. */
+export const preload = ['--import', fileURLToPath(new URL('../../src/patch.ts', import.meta.url))];
+
+export type RedisFixtureOut = Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number };
+
+/** Run the Redis client fixture `fixture` patched against the server on `port()`, with `cases`. */
+export function redisFixtureRunner(fixture: string, port: () => number) {
+  return (cases: string[], env: Record<string, string> = {}): RedisFixtureOut => {
+    const r = runFixture(fixture, [String(port()), ...cases], env, preload);
+    expect(r.status, r.stderr).toBe(0);
+    return r.json as RedisFixtureOut;
+  };
+}
+
+/** The SQL client matrix: each of ESM/CJS × kill/timeout runs `fixture` once; `more` adds its own tests on that run's output. */
+export function describeCancelMatrix(o: {
+  lib: string;
+  fixture: string;
+  env: () => Record<string, string>;
+  cases: readonly string[];
+  /** Title of the per-case cancel test (starts with `%s: `). */
+  cancelledTitle: string;
+  /** Title of the per-case run-info test. */
+  runInfoTitle: string;
+  more(out: Record<string, unknown>): void;
+}): void {
+  describe.each([
+    ['esm', 'kill', 'GreenletExit'],
+    ['esm', 'timeout', 'TimeoutError'],
+    ['cjs', 'kill', 'GreenletExit'],
+    ['cjs', 'timeout', 'TimeoutError'],
+  ] as const)(`${o.lib} (%s import), a %s`, (mode, how, errorName) => {
+    // Filled in place by beforeAll, so that `more` can hold on to it.
+    const out: Record<string, unknown> = {};
+    beforeAll(() => {
+      Object.assign(out, runFixture(o.fixture, [mode, how], o.env()).json);
+    }, 90_000);
+
+    it.each(o.cases)(o.cancelledTitle, (c) => {
+      const r = out[c] as Record<string, unknown>;
+      expect(r.error).toBe(errorName);
+      expect(r.unwound).toBe(true); // its finally ran: unwound by the wait, not abandoned
+      expect(r.serverCancelledWithin1s).toBe(true);
+      expect(r.backWithin1s).toBe(true); // a pool has the connection back
+      expect(r.usable).toBe(true);
+    });
+
+    it.each(o.cases)(o.runInfoTitle, (c) => {
+      expect((out[c] as Record<string, unknown>).runInfoNamesOp).toBe(true);
+    });
+
+    o.more(out);
+  });
+}
