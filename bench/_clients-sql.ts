@@ -1,0 +1,91 @@
+// What the SQL client benchmarks (clients-pg.ts, clients-mysql2.ts) share: N short
+// queries at concurrency C over a pool of 20, unpatched, patched, patched with greenlet
+// loops, and patched with the client's integration off; and, patched, kill-to-cancel
+// latency. Each variant starts its own server. Not a workload itself (`_` prefix).
+import { defineWorkload, median, type Metrics, type WorkloadSpec } from './lib.js';
+
+const N = Number(process.env.N ?? 20_000);
+const C = 50;
+type Mode = 'unpatched' | 'patched' | 'greenlets' | 'plain_patch';
+
+/** A pool of 20 of one client library, made after the patch (or not) is applied. */
+export interface SqlPool {
+  /** `SELECT <i> AS n` (as a parameter), returning n. */
+  query(i: number): Promise<number>;
+  /** One pooled connection, for the kill-to-cancel loop: a 10 s server sleep, and a short query. */
+  connection(): Promise<{ sleep(): Promise<unknown>; ping(): Promise<unknown>; release(): void }>;
+  end(): Promise<unknown>;
+}
+
+export interface SqlBench {
+  name: string;
+  description(n: number, c: number): string;
+  /** The patch table's key for this client (turned off in plain_patch). */
+  patchKey: 'pg' | 'mysql2';
+  start(): Promise<{ config: { host: string; port: number; user: string; database: string }; stop(): Promise<void> }>;
+  pool(config: { host: string; port: number; user: string; database: string }): Promise<SqlPool>;
+}
+
+async function run(b: SqlBench, mode: Mode): Promise<Metrics> {
+  const server = await b.start();
+  try {
+    // plain_patch: Node's IO patched, this client's integration off (what the integration itself costs).
+    if (mode !== 'unpatched') (await import('../src/monkey.js')).patchAll({ warnLate: false, ...(mode === 'plain_patch' ? { [b.patchKey]: false } : {}) });
+    const pool = await b.pool(server.config);
+    const { spawn, joinAll, sleep } = await import('../src/index.js');
+    let next = 0;
+    const loop = async (): Promise<void> => {
+      while (next < N) {
+        const i = next++;
+        if ((await pool.query(i)) !== i) throw new Error('wrong row');
+      }
+    };
+    // Warm up: every connection made, statements planned.
+    await Promise.all(Array.from({ length: 20 }, () => pool.query(1)));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    if (mode === 'greenlets') await joinAll(Array.from({ length: C }, () => spawn(loop)), { raiseError: true });
+    else await Promise.all(Array.from({ length: C }, loop));
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    // Client CPU per query: what the patch costs, less swayed by a busy machine than ops/s.
+    const out: Metrics = { ops_per_s: Math.round((N / ms) * 1000), client_cpu_us_per_op: Number(((cpu.user + cpu.system) / N).toFixed(1)) };
+    if (mode === 'patched') {
+      const conn = await pool.connection();
+      const lat: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const g = spawn(() => conn.sleep());
+        await sleep(30);
+        const t = performance.now();
+        g.kill(undefined, { block: false });
+        await conn.ping();
+        lat.push(performance.now() - t);
+      }
+      conn.release();
+      out.kill_to_cancel_ms = Number(median(lat).toFixed(2));
+    }
+    await pool.end();
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The workload of `b`: its four variants and the ratios against the 0.9 target. */
+export function sqlWorkload(b: SqlBench): WorkloadSpec {
+  return defineWorkload({
+    name: b.name,
+    description: b.description(N, C),
+    variants: {
+      unpatched: () => run(b, 'unpatched'),
+      patched: () => run(b, 'patched'),
+      greenlets: () => run(b, 'greenlets'),
+      plain_patch: () => run(b, 'plain_patch'),
+    },
+    ratios: [
+      { label: 'patched / unpatched', metric: 'ops_per_s', numerator: 'patched', denominator: 'unpatched', target: 0.9 },
+      { label: 'greenlet loops / unpatched', metric: 'ops_per_s', numerator: 'greenlets', denominator: 'unpatched', target: 0.9 },
+      { label: 'patched / patched without the integration', metric: 'ops_per_s', numerator: 'patched', denominator: 'plain_patch' },
+    ],
+  });
+}
