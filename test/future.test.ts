@@ -17,7 +17,8 @@ afterAll(() => pool.close({ timeout: 5000 }));
 
 describe('Future states', () => {
   it('goes from pending to running to done', async () => {
-    const busy = pool.submit(task('sleepThen'), 60, 'busy');
+    // Running for 1.5 s: long enough for a poll on a busy machine to see it (60 ms was not).
+    const busy = pool.submit(task('sleepThen'), 1500, 'busy');
     const f = pool.submit(task('add'), 1, 2);
     expect(f).toBeInstanceOf(Future);
     expect([f.done(), f.running(), f.cancelled()]).toEqual([false, false, false]);
