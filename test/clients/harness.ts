@@ -73,3 +73,31 @@ export function describeCancelMatrix(o: {
     o.more(out);
   });
 }
+
+type RedisRun = ReturnType<typeof redisFixtureRunner>;
+
+/** The late-reply test both Redis clients pass alike (inside their shared-client describe). */
+export function itDropsLateReply(run: RedisRun): void {
+  it("a timed-out command's late reply is dropped, and the next command gets its own reply", () => {
+    const l = run(['late-reply']).lateReply!;
+    expect(l.r).toBe('timed out');
+    expect(l.ms as number).toBeLessThan(350); // the server was busy for 400 ms
+    expect(l.next).toBe('B');
+    expect(l.dropped as number).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+}
+
+/** The unpatch and own-connection describes both Redis clients pass alike. */
+export function describeUnpatchAndOwnConnection(lib: string, run: RedisRun): void {
+  describe(`${lib}, unpatched again`, () => {
+    it('unpatchAll() restores the exact original methods, and patchAll() wraps the loaded client again', () => {
+      expect(run(['unpatch']).unpatch).toEqual({ wasPatched: true, restored: true, plainPing: 'PONG', again: true, sameOriginal: true });
+    }, 60_000);
+  });
+
+  describe(`${lib}, connection made inside the greenlet`, () => {
+    it('the kill does not destroy it: no reconnect loop, the finally runs, nothing leaks', () => {
+      expect(run(['own-connection']).ownConnection).toEqual({ finallyRan: true, reconnects: 0, usable: 'PONG', leaked: 0 });
+    }, 60_000);
+  });
+}

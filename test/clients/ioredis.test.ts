@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
 import { startRedis } from '../servers/redis.js';
-import { preload, redisFixtureRunner, useServer } from './harness.js';
+import { preload, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
 
 const redis = useServer(startRedis, 30_000);
 const run = redisFixtureRunner('clients-redis-ioredis.ts', () => redis().port);
@@ -49,13 +49,7 @@ describe('ioredis, shared client made in main', () => {
     expect(race.putBack).toBe(10); // every case where the reply was held back until after the kill
   }, 60_000);
 
-  it("a timed-out command's late reply is dropped, and the next command gets its own reply", () => {
-    const l = run(['late-reply']).lateReply!;
-    expect(l.r).toBe('timed out');
-    expect(l.ms as number).toBeLessThan(350); // the server was busy for 400 ms
-    expect(l.next).toBe('B');
-    expect(l.dropped as number).toBeGreaterThanOrEqual(1);
-  }, 60_000);
+  itDropsLateReply(run);
 
   it('a callback-style command of a killed greenlet calls back once, with the kill', () => {
     expect(run(['callback']).callback).toEqual({ calls: 1, error: 'GreenletExit' });
@@ -76,18 +70,7 @@ describe('ioredis, shared client made in main', () => {
   }, 60_000);
 });
 
-describe('ioredis, unpatched again', () => {
-  it('unpatchAll() restores the exact original methods, and patchAll() wraps the loaded client again', () => {
-    expect(run(['unpatch']).unpatch).toEqual({ wasPatched: true, restored: true, plainPing: 'PONG', again: true, sameOriginal: true });
-  }, 60_000);
-});
-
-describe('ioredis, connection made inside the greenlet', () => {
-  it('the kill does not destroy it: no reconnect loop, the finally runs, nothing leaks', () => {
-    const o = run(['own-connection']).ownConnection!;
-    expect(o).toEqual({ finallyRan: true, reconnects: 0, usable: 'PONG', leaked: 0 });
-  }, 60_000);
-});
+describeUnpatchAndOwnConnection('ioredis', run);
 
 describe('ioredis loaded by CommonJS require', () => {
   it('is patched the same way', () => {

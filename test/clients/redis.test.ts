@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startRedis } from '../servers/redis.js';
-import { redisFixtureRunner, useServer } from './harness.js';
+import { describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
 
 const redis = useServer(startRedis, 30_000);
 const run = redisFixtureRunner('clients-redis-node.ts', () => redis().port);
@@ -38,13 +38,7 @@ describe('node-redis, shared client made in main', () => {
     expect(race.exactlyOnce).toBe(race.n);
   }, 60_000);
 
-  it("a timed-out command's late reply is dropped, and the next command gets its own reply", () => {
-    const l = run(['late-reply']).lateReply!;
-    expect(l.r).toBe('timed out');
-    expect(l.ms as number).toBeLessThan(350); // the server was busy for 400 ms
-    expect(l.next).toBe('B');
-    expect(l.dropped as number).toBeGreaterThanOrEqual(1);
-  }, 60_000);
+  itDropsLateReply(run);
 
   it('run-info names the command: redis BLPOP jobs 0', () => {
     expect(run(['names']).names!.runInfo).toMatch(/waits on: redis BLPOP jobs 0/);
@@ -55,14 +49,4 @@ describe('node-redis, shared client made in main', () => {
   }, 60_000);
 });
 
-describe('node-redis, unpatched again', () => {
-  it('unpatchAll() restores the exact original methods, and patchAll() wraps the loaded client again', () => {
-    expect(run(['unpatch']).unpatch).toEqual({ wasPatched: true, restored: true, plainPing: 'PONG', again: true, sameOriginal: true });
-  }, 60_000);
-});
-
-describe('node-redis, connection made inside the greenlet', () => {
-  it('the kill does not destroy it: no reconnect loop, the finally runs, nothing leaks', () => {
-    expect(run(['own-connection']).ownConnection).toEqual({ finallyRan: true, reconnects: 0, usable: 'PONG', leaked: 0 });
-  }, 60_000);
-});
+describeUnpatchAndOwnConnection('node-redis', run);
