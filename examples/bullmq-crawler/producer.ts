@@ -12,6 +12,8 @@ export interface CrawlReport {
   pages: number;
   failed: number;
   failures: Record<string, number>;
+  /** The URL of each page crawled. */
+  completedPages: string[];
   /** Each failed page and why (its last attempt's error). */
   failedPages: Record<string, string>;
   byProcess: Record<string, number>;
@@ -31,9 +33,10 @@ export async function crawlSite(redisUrl: string, queueName: string, seed: strin
     quiet = c.waiting + c.active + c.delayed + c.prioritized === 0 ? quiet + 1 : 0;
   }
   const seconds = (performance.now() - t0) / 1000;
-  const report: CrawlReport = { pages: 0, failed: 0, failures: {}, failedPages: {}, byProcess: {}, bytes: 0, io: {}, seconds };
+  const report: CrawlReport = { pages: 0, failed: 0, failures: {}, completedPages: [], failedPages: {}, byProcess: {}, bytes: 0, io: {}, seconds };
   for (const job of await queue.getCompleted(0, -1)) {
     report.pages++;
+    report.completedPages.push(job.data.url);
     report.bytes += job.returnvalue.bytes;
     report.byProcess[job.returnvalue.pid] = (report.byProcess[job.returnvalue.pid] ?? 0) + 1;
   }

@@ -27,7 +27,8 @@ export function pageKind(n: number): PageKind {
   return 'ok';
 }
 
-function linksOf(n: number, pages: number): string[] {
+/** The links of `/page/<n>` (same-site ones as paths, plus a dead and an off-site link). */
+export function linksOf(n: number, pages: number): string[] {
   const targets = new Set([2 * n + 1, 2 * n + 2, (n * 7 + 3) % pages, (n * 13 + 5) % pages]);
   const links = [...targets].filter((k) => k < pages && k !== n).map((k) => `/page/${k}`);
   if (n % 23 === 0) links.push(`/page/${pages + n}`); // a dead link: 404
