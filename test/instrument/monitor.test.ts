@@ -75,8 +75,9 @@ describe('the blocking monitor', () => {
   it('does not blame the program for a stall of a process that was not running (descheduled beside a busy process)', () => {
     const run = runFixture('instrument-monitor.ts', ['starved']);
     expect(run.status, run.stderr).toBe(0);
-    // The process was descheduled: its idle loop turned more than 300 ms late, three times.
-    expect(run.json.lateTurns, JSON.stringify(run.json)).toBe(3);
+    // The process was descheduled: its idle loop turned more than 150 ms late, at least
+    // once (the scheduler decides how often), and no stall was blamed on the program.
+    expect(run.json.lateTurns, JSON.stringify(run.json)).toBeGreaterThanOrEqual(1);
     expect(run.json.reports).toEqual([]);
     expect(run.stderr).not.toMatch(/blocked/);
     expect((run.json.resources as string[]).filter((r) => !/^(PipeWrap|TTYWrap)$/.test(r))).toEqual([]);
