@@ -5,7 +5,7 @@
 import pLimit from 'p-limit';
 import pMap from 'p-map';
 import { sleep } from '../src/sleep.js';
-import { Pool } from '../src/pool.js';
+import { Pool } from '../src/pool/pool.js';
 import { defineWorkload, timeIt } from './lib.js';
 
 const N = Number(process.env.N ?? 100_000);

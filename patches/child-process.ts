@@ -5,7 +5,7 @@
  * the interrupt's error once and never the late result. The `*Sync` forms are measured
  * for blocking detection. Limit: a child's own children are not followed.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { originalSetTimeout } from '../src/internal/originals.js';
 import { callbackWrapper, trackHandle, type HandleSpec } from './conventions.js';
 import { patchAllFns, patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';

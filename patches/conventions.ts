@@ -7,8 +7,8 @@
  * Limit: an aborted operation the OS cannot stop (a getaddrinfo, a blocked open) keeps
  * its libuv thread until it returns; its late result is dropped and released.
  */
-import * as hub from '../src/hub.js';
-import type { AnyOp, Kind, OpHandler } from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
+import type { AnyOp, Kind, OpHandler } from '../src/hub/index.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 

@@ -5,7 +5,7 @@
  * Limit: the query itself keeps its libuv thread (getaddrinfo) or c-ares slot until it
  * returns; with `UV_THREADPOOL_SIZE` small, hung lookups can delay other fs/dns work.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { callbackWrapper, promiseWrapper } from './conventions.js';
 import { patchAllFns, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
 

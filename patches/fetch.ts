@@ -9,7 +9,7 @@
  * loads undici). Limits: a body left unread is not aborted by a later kill; an `init` that
  * is not a plain object is passed as it is, so that request is dropped, not aborted.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { redactUrl } from '../src/internal/redact.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { promiseWrapper } from './conventions.js';

@@ -6,7 +6,7 @@
  * is closed at once. `readFile`/`writeFile` get an AbortSignal so a kill stops a large
  * read between chunks. Limit: a blocked `open()` (a FIFO) keeps its libuv thread.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { callbackWrapper, optionsWithSignal, promiseWrapper } from './conventions.js';
 import { patchAllFns, patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';

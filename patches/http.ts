@@ -8,8 +8,8 @@
  * Limit: `new http.ClientRequest()` made directly (not through `request`/`get`) is
  * tracked only through its socket.
  */
-import * as hub from '../src/hub.js';
-import type { AnyOp } from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
+import type { AnyOp } from '../src/hub/index.js';
 import { redactUrl } from '../src/internal/redact.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { AnyFunction } from '../src/internal/wrap.js';

@@ -8,7 +8,7 @@
  * or MULTI/EXEC runs to completion on the server (only its result is dropped); Cluster
  * is not covered.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockDetached, unblockLoop, warnLost } from './redis-common.js';

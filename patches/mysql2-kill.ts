@@ -7,7 +7,7 @@
  * PROCESS/CONNECTION ADMIN right on other users' threads; without them the command runs to
  * its end and its result is dropped.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 
 /** The mysql2 connection fields the integration reads (mysql2 3). */
 export interface MyConn {

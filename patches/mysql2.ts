@@ -8,7 +8,7 @@
  * Limits: a command without a callback (the streaming `query().on('result')` form) is
  * passed through untracked; `KILL QUERY` ends a multi-statement query as a whole.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { ModulePatch } from './patch.js';

@@ -8,7 +8,7 @@
  * (`events.once`, async iteration).
  * Limit: `net.connect({ signal })` with the caller's own signal works as in Node.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { callbackWrapper, destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
 import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';

@@ -8,7 +8,7 @@
  * (their late results are dropped); a client without a backend key (a proxy) neither.
  */
 import { connect as netConnect } from 'node:net';
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { sqlText } from './pg-sql-text.js';
 

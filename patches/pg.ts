@@ -7,7 +7,7 @@
  * closes them. Limits: a Submittable (pg-cursor, pg-query-stream, a `new Query()`) is
  * passed through untracked; pg-native is not covered.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 import { trackOrRefuse } from './client-ops.js';

@@ -5,7 +5,7 @@
  * pop was handed is put back. Limit: the put-back knows the list and sorted-set pops
  * (RESP2 array replies); BLMOVE/BRPOPLPUSH leave the item in their destination list.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { originalSetTimeout } from '../src/internal/originals.js';
 
 /** The kind of every Redis command op: `redis BLPOP jobs 0`. */

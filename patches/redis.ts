@@ -9,7 +9,7 @@
  * turn; MULTI and pipelines run whole on the server (only the result is dropped); a
  * put-back item is the decoded reply (strings unless blob strings map to Buffers).
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockDetached, unblockLoop, warnLost } from './redis-common.js';

@@ -7,8 +7,8 @@
  * Limit: `events.once(target, name, options)` with options, or on an EventTarget, keeps
  * Node's own implementation (its listeners stay until the event or the caller's signal).
  */
-import * as hub from '../src/hub.js';
-import type { OpHandler } from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
+import type { OpHandler } from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { kGreenioListener, promiseWrapper } from './conventions.js';
 import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';

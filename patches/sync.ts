@@ -7,10 +7,10 @@
  * `fs.readFileSync`) and calls nested in another sync call (`readFileSync` → `openSync`).
  */
 import { createRequire } from 'node:module';
-import * as hub from '../src/hub.js';
-import { blockChannel } from '../src/internal/channels.js';
+import * as hub from '../src/hub/index.js';
+import { blockChannel } from '../src/hub/index.js';
 import { config } from '../src/internal/config.js';
-import { greenletLabel } from '../src/internal/describe.js';
+import { greenletLabel } from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { BlockingCallError } from '../src/errors.js';
 

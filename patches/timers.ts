@@ -7,8 +7,8 @@
  * Limits: an `unref()`ed timer is left to its library (it is infrastructure: keep-alive,
  * fast-timer wheels) when its greenlet is killed; `clearTimeout(numericId)` is not seen.
  */
-import * as hub from '../src/hub.js';
-import type { AnyOp, OpHandler } from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
+import type { AnyOp, OpHandler } from '../src/hub/index.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { optionsWithSignal, promiseWrapper } from './conventions.js';

@@ -5,8 +5,8 @@
  * new API: `onRequestStart(controller)`), and turns a cancel into that abort. A request
  * still queued for a connection fails at once; undici drops it when its turn comes.
  */
-import * as hub from '../src/hub.js';
-import type { AnyOp, OpHandler } from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
+import type { AnyOp, OpHandler } from '../src/hub/index.js';
 import { kOp } from '../src/internal/symbols.js';
 
 type Fn = (...args: unknown[]) => unknown;

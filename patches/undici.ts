@@ -9,7 +9,7 @@
  * Limits: undici is patched through files inside the package (an ES-module `import` shows
  * only those); a dispatcher composed, or a `fetch` taken, before the patch is not.
  */
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { redactUrl } from '../src/internal/redact.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { detachedFlow, fetchWrapper } from './fetch.js';

@@ -4,11 +4,11 @@
  * the order they came. A killed or timed-out waiter leaves it as if it had never waited:
  * an item is handed over only when both sides meet, and that hand-over is final.
  */
-import * as hub from './hub.js';
+import * as hub from './hub/index.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
-import type { OpHandler } from './hub.js';
+import type { OpHandler } from './hub/index.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
-import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './internal/waiters.js';
+import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
 
 const K_GET = hub.kind('queue.get');
 const K_PUT = hub.kind('queue.put');

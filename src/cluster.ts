@@ -8,8 +8,8 @@
 import type { Cluster, Worker as ClusterWorker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import * as hub from './hub.js';
-import type { AnyOp, OpHandler } from './hub.js';
+import * as hub from './hub/index.js';
+import type { AnyOp, OpHandler } from './hub/index.js';
 import { originalClearTimeout, originalSetTimeout } from './internal/originals.js';
 import { checkInt, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { GreenioError } from './errors.js';

@@ -14,7 +14,8 @@ export class GreenioError extends Error {
   }
 }
 
-function named<T extends new (...args: never[]) => Error>(cls: T, name: string): T {
+/** @internal Give an error class its `name` (timeout.ts names `TimeoutError` with it). */
+export function named<T extends new (...args: never[]) => Error>(cls: T, name: string): T {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
   return cls;
 }
@@ -34,21 +35,6 @@ export class GreenletExit extends GreenioError {
   }
 }
 named(GreenletExit, 'GreenletExit');
-
-/**
- * Thrown at the switch point of a greenlet (or flow) whose `Timeout` fired, and by a
- * blocking call given `{ timeout }`. `timeout` is the `Timeout` that fired, so code can
- * tell its own timeout from an outer one: `if (e.timeout !== t) throw e`.
- */
-export class TimeoutError extends GreenioError {
-  /** The `Timeout` that fired (an internal one for a blocking call's `{ timeout }`). */
-  readonly timeout: import('./timeout.js').Timeout | undefined;
-  constructor(timeout?: import('./timeout.js').Timeout, message?: string, options?: ErrorOptions) {
-    super(message ?? (timeout && Number.isFinite(timeout.ms) ? `timed out after ${timeout.ms} ms` : 'timed out'), 'GREENIO_TIMEOUT', options);
-    this.timeout = timeout;
-  }
-}
-named(TimeoutError, 'TimeoutError');
 
 /**
  * True if `error` is `target` or wraps it in its `cause` chain (axios, got, undici and

@@ -5,14 +5,14 @@
  * Limits: an Event says the flag was set at least once while a waiter waited, not that
  * it is still set when the waiter runs (gevent's rule); both work within one process only.
  */
-import * as hub from './hub.js';
+import * as hub from './hub/index.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
-import { Op, type AnyOp, type OpHandler } from './hub.js';
+import { Op, type AnyOp, type OpHandler } from './hub/index.js';
 import type { GetOptions } from './greenlet.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, LinkRunner, type Waitable, type Watcher } from './internal/waitable.js';
-import { ParkedList, parkedHandler, type LinkFn, type Parked } from './internal/parked.js';
-import { TimeoutError } from './errors.js';
+import { kAddWatcher, kRemoveWatcher, LinkRunner, type Waitable, type Watcher } from './hub/index.js';
+import { ParkedList, parkedHandler, type LinkFn, type Parked } from './hub/index.js';
+import { TimeoutError } from './timeout.js';
 
 const K_EVENT = hub.kind('event.wait');
 const K_GET = hub.kind('asyncresult.get');

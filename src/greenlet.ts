@@ -5,18 +5,18 @@
  * Limits: a kill cannot unwind a greenlet suspended on a promise greenio cannot see; it
  * abandons it (declared dead with the kill error) by the next turn of the event loop.
  */
-import * as hub from './hub.js';
-import { Core, Op, Rare, State, type AnyOp, type OpHandler } from './hub.js';
-import { endChannel, spawnChannel, startChannel } from './internal/channels.js';
+import * as hub from './hub/index.js';
+import { Core, Op, Rare, State, type AnyOp, type OpHandler } from './hub/index.js';
+import { endChannel, spawnChannel, startChannel } from './hub/index.js';
 import { config } from './internal/config.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
-import { reportCallbackError } from './internal/soon.js';
+import { reportCallbackError } from './hub/index.js';
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, LinkRunner, slotAdd, slotRemove, type Watcher, type WatchSlot } from './internal/waitable.js';
-import { greenletLabel, ms as fmtMs, opText } from './internal/describe.js';
+import { kAddWatcher, kRemoveWatcher, LinkRunner, slotAdd, slotRemove, type Watcher, type WatchSlot } from './hub/index.js';
+import { greenletLabel, ms as fmtMs, opText } from './hub/index.js';
 import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
-import { GreenletExit, TimeoutError, wraps } from './errors.js';
-import './timeout.js'; // installs the TimeoutError factory of blocking calls
+import { GreenletExit, wraps } from './errors.js';
+import { TimeoutError } from './timeout.js'; // loading it also installs the TimeoutError factory of blocking calls
 
 type Link = { cb: unknown; mode: 0 | 1 | 2 }; // 0 any, 1 value, 2 exception
 const K_JOIN = hub.kind('join');

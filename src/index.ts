@@ -5,7 +5,7 @@
 export { Greenlet, spawn, spawnLater, getCurrent, kill, type KillOptions, type GetOptions } from './greenlet.js';
 export { sleep, idle } from './sleep.js';
 export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, type Waitable } from './wait.js';
-export { Timeout, withTimeout, type WithTimeoutOptions } from './timeout.js';
+export { Timeout, TimeoutError, withTimeout, type WithTimeoutOptions } from './timeout.js';
 export { Local } from './local.js';
 export { Event, AsyncResult } from './event.js';
 export { Semaphore, BoundedSemaphore, Lock, RLock, type AcquireOptions, type LockOptions } from './lock.js';
@@ -22,13 +22,12 @@ export {
   type PriorityCompare,
 } from './queue.js';
 export { Channel } from './channel.js';
-export { Group, Pool, type Spawned, type MapInput, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool.js';
+export { Group, Pool, type Spawned, type MapInput, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool/pool.js';
 export { config, type SyncIOMode, type DeadlockMode } from './internal/config.js';
 export * from './instrument/index.js';
 export {
   GreenioError,
   GreenletExit,
-  TimeoutError,
   QueueEmpty,
   QueueFull,
   QueueShutDown,
@@ -41,8 +40,8 @@ export {
   DeadlockError,
   type DeadlockEdge,
 } from './errors.js';
-export { Future } from './future.js';
-export { ThreadPool, type ThreadPoolOptions, type ClosePoolOptions, type TaskFile } from './threadpool.js';
-export { ProcessPool, type ProcessPoolOptions } from './processpool.js';
+export { Future } from './workers/future.js';
+export { ThreadPool, type ThreadPoolOptions, type ClosePoolOptions, type TaskFile } from './workers/threadpool.js';
+export { ProcessPool, type ProcessPoolOptions } from './workers/processpool.js';
 export { StreamServer, type StreamServerOptions, type StreamHandler, type RemoteAddress } from './server.js';
 export { runWorkers, WorkerGroup, type RunWorkersOptions } from './cluster.js';

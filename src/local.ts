@@ -3,7 +3,7 @@
  * starts with no value, whatever its parent set; siblings never see each other's.
  * Context that should flow into children is Node's own AsyncLocalStorage.
  */
-import { currentCore, type Core } from './hub.js';
+import { currentCore, type Core } from './hub/index.js';
 
 /**
  * One value per greenlet (the main greenlet has its own).

@@ -6,12 +6,12 @@
  * Limits: a permit handed over is kept even if its waiter is killed before it runs (the
  * kill lands at its next wait: release in `finally`, or use `with()`); one process only.
  */
-import * as hub from './hub.js';
-import type { OpHandler } from './hub.js';
+import * as hub from './hub/index.js';
+import type { OpHandler } from './hub/index.js';
 import { getCurrent, type Greenlet } from './greenlet.js';
 import { checkFunction, checkInt } from './internal/validate.js';
-import { ParkedList, parkedHandler } from './internal/parked.js';
-import { NO_BLOCK, parseWait } from './internal/waiters.js';
+import { ParkedList, parkedHandler } from './hub/index.js';
+import { NO_BLOCK, parseWait } from './hub/index.js';
 import { GreenioError } from './errors.js';
 import { switchClock } from './internal/clock.js';
 import { heldIn, heldOut, nameFromOptions, nameOf, type Holdable, type Holder } from './instrument/resources.js';

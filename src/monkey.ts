@@ -30,8 +30,8 @@ import {
 
 export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
 export { syncWrapper } from '../patches/sync.js';
-export { kind } from './hub.js';
-import { adopt as hubAdopt, main, type AnyOp } from './hub.js';
+export { kind } from './hub/index.js';
+import { adopt as hubAdopt, main, type AnyOp } from './hub/index.js';
 import { kOp } from './internal/symbols.js';
 export type { ModulePatch } from '../patches/index.js';
 

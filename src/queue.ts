@@ -6,14 +6,14 @@
  * putter's item enters only when its wait completes. Limit: an item that is a thenable
  * (a Promise) is adopted by the promise `get()` returns; wrap it to pass it through.
  */
-import * as hub from './hub.js';
-import type { OpHandler } from './hub.js';
+import * as hub from './hub/index.js';
+import type { OpHandler } from './hub/index.js';
 import { GreenioError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
 import { Deque, Stack, type Store } from './internal/deque.js';
 import { Heap, pythonCompare, type Compare } from './internal/pyorder.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
-import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './internal/waiters.js';
+import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
 
 export type { QueueWaitOptions };
 

@@ -6,10 +6,10 @@
  * event-style handler must return a promise of its end (e.g. `once(socket, 'close')`).
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
-import * as hub from './hub.js';
-import type { AnyOp, Op, OpHandler } from './hub.js';
+import * as hub from './hub/index.js';
+import type { AnyOp, Op, OpHandler } from './hub/index.js';
 import { Greenlet, getCurrent, spawn } from './greenlet.js';
-import { Pool } from './pool.js';
+import { Pool } from './pool/pool.js';
 import { joinAll } from './wait.js';
 import { originalSetImmediate } from './internal/originals.js';
 import { checkInt, checkOptions, checkTimeout, expected } from './internal/validate.js';

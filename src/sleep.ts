@@ -3,8 +3,8 @@
  * and Timeout interrupt them and leave no timer behind. `sleep(0)` yields to every
  * other ready greenlet and to IO (it waits for the next event-loop turn).
  */
-import * as hub from './hub.js';
-import type { Op, OpHandler } from './hub.js';
+import * as hub from './hub/index.js';
+import type { Op, OpHandler } from './hub/index.js';
 import {
   originalClearImmediate,
   originalClearTimeout,

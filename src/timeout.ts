@@ -6,13 +6,29 @@
  * a promise (JavaScript cannot): it interrupts the flow's next greenio wait; a CPU loop
  * that never waits is interrupted by neither.
  */
-import * as hub from './hub.js';
-import { Flow } from './hub.js';
+import * as hub from './hub/index.js';
+import { Flow } from './hub/index.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
 import { expected } from './internal/validate.js';
 import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
-import { greenletLabel } from './internal/describe.js';
-import { GreenioError, TimeoutError, wraps } from './errors.js';
+import { greenletLabel } from './hub/index.js';
+import { GreenioError, named, wraps } from './errors.js';
+
+/**
+ * Thrown at the switch point of a greenlet (or flow) whose `Timeout` fired, and by a
+ * blocking call given `{ timeout }`. `timeout` is the `Timeout` that fired, so code can
+ * tell its own timeout from an outer one: `if (e.timeout !== t) throw e`. It lives here,
+ * beside `Timeout`, so errors.ts depends on no toolbox module.
+ */
+export class TimeoutError extends GreenioError {
+  /** The `Timeout` that fired (an internal one for a blocking call's `{ timeout }`). */
+  readonly timeout: Timeout | undefined;
+  constructor(timeout?: Timeout, message?: string, options?: ErrorOptions) {
+    super(message ?? (timeout && Number.isFinite(timeout.ms) ? `timed out after ${timeout.ms} ms` : 'timed out'), 'GREENIO_TIMEOUT', options);
+    this.timeout = timeout;
+  }
+}
+named(TimeoutError, 'TimeoutError');
 
 function checkTimeoutMs(ms: unknown): number {
   if (ms === undefined || ms === null) return Infinity;

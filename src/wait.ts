@@ -4,12 +4,13 @@
  * is a single wait at the hub's switch point, so kill and Timeout interrupt it and it
  * leaves no watcher registered behind.
  */
-import * as hub from './hub.js';
-import type { Op, OpHandler } from './hub.js';
+import * as hub from './hub/index.js';
+import type { Op, OpHandler } from './hub/index.js';
 import { Greenlet, type KillOptions } from './greenlet.js';
 import { checkError, checkInt, checkOptions, checkTimeout, expected, quote } from './internal/validate.js';
-import { isWaitable, kAddWatcher, kRemoveWatcher, type Waitable, type Watcher } from './internal/waitable.js';
-import { GreenletExit, TimeoutError } from './errors.js';
+import { isWaitable, kAddWatcher, kRemoveWatcher, type Waitable, type Watcher } from './hub/index.js';
+import { GreenletExit } from './errors.js';
+import { TimeoutError } from './timeout.js';
 
 export type { Waitable };
 

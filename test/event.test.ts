@@ -1,9 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AsyncResult, Event } from '../src/event.js';
-import { GreenletExit, TimeoutError } from '../src/errors.js';
+import { GreenletExit } from '../src/errors.js';
+import { TimeoutError } from '../src/timeout.js';
 import { getCurrent, spawn, type Greenlet } from '../src/greenlet.js';
-import * as hub from '../src/hub.js';
-import { opText } from '../src/internal/describe.js';
+import * as hub from '../src/hub/index.js';
+import { opText } from '../src/hub/index.js';
 import { sleep } from '../src/sleep.js';
 import { Timeout, withTimeout } from '../src/timeout.js';
 import { iwait, joinAll, wait } from '../src/wait.js';

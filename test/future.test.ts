@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { Future } from '../src/future.js';
-import { ThreadPool } from '../src/threadpool.js';
-import * as hub from '../src/hub.js';
+import { Future } from '../src/workers/future.js';
+import { ThreadPool } from '../src/workers/threadpool.js';
+import * as hub from '../src/hub/index.js';
 import { spawn } from '../src/greenlet.js';
 import { sleep } from '../src/sleep.js';
 import { iwait, wait } from '../src/wait.js';
-import { opText } from '../src/internal/describe.js';
-import { CancelledError, RemoteError, TimeoutError } from '../src/errors.js';
+import { opText } from '../src/hub/index.js';
+import { CancelledError, RemoteError } from '../src/errors.js';
+import { TimeoutError } from '../src/timeout.js';
 import { tempDir } from './helpers.js';
 import { task, waitUntil } from './fixtures/pools-util.js';
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BoundedSemaphore, RLock, Semaphore } from '../src/lock.js';
 import { spawn, type Greenlet } from '../src/greenlet.js';
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { sleep } from '../src/sleep.js';
 import { withTimeout } from '../src/timeout.js';
 import { joinAll } from '../src/wait.js';

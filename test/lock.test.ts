@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedSemaphore, Lock, RLock, Semaphore } from '../src/lock.js';
-import { GreenioError, GreenletExit, TimeoutError } from '../src/errors.js';
+import { GreenioError, GreenletExit } from '../src/errors.js';
+import { TimeoutError } from '../src/timeout.js';
 import { getCurrent, spawn, type Greenlet } from '../src/greenlet.js';
-import * as hub from '../src/hub.js';
-import { opText } from '../src/internal/describe.js';
+import * as hub from '../src/hub/index.js';
+import { opText } from '../src/hub/index.js';
 import { sleep } from '../src/sleep.js';
 import { Timeout, withTimeout } from '../src/timeout.js';
 import { joinAll } from '../src/wait.js';

@@ -7,10 +7,11 @@
 // Sizes and delays are small so 100 runs of each finish in seconds.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GreenletExit, TimeoutError } from '../src/errors.js';
+import { GreenletExit } from '../src/errors.js';
+import { TimeoutError } from '../src/timeout.js';
 import { spawn, type Greenlet } from '../src/greenlet.js';
-import * as hub from '../src/hub.js';
-import { Pool } from '../src/pool.js';
+import * as hub from '../src/hub/index.js';
+import { Pool } from '../src/pool/pool.js';
 import { sleep } from '../src/sleep.js';
 import { withTimeout } from '../src/timeout.js';
 import { joinAll } from '../src/wait.js';

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { Greenlet, GreenletExit, QueueFull, TimeoutError, getCurrent, killAll, sleep, spawn, withTimeout } from '../src/index.js';
-import { Group, Pool } from '../src/pool.js';
+import { Group, Pool } from '../src/pool/pool.js';
 import { runFixture } from './run-fixture.js';
 
 /** Counts tasks running at once. */

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessPool } from '../src/processpool.js';
-import { ThreadPool, WorkerExitError } from '../src/threadpool.js';
+import { ProcessPool } from '../src/workers/processpool.js';
+import { ThreadPool, WorkerExitError } from '../src/workers/threadpool.js';
 import { spawn } from '../src/greenlet.js';
 import { sleep } from '../src/sleep.js';
-import { CancelledError, PoolClosedError, RemoteError, TimeoutError } from '../src/errors.js';
+import { CancelledError, PoolClosedError, RemoteError } from '../src/errors.js';
+import { TimeoutError } from '../src/timeout.js';
 import { tempDir } from './helpers.js';
 import { alive, lineCount, task, waitUntil, closingAfterEach } from './fixtures/pools-util.js';
 import { runFixture } from './run-fixture.js';

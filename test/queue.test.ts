@@ -16,8 +16,8 @@ import {
   spawn,
   withTimeout,
 } from '../src/index.js';
-import { opsOf } from '../src/hub.js';
-import { opText } from '../src/internal/describe.js';
+import { opsOf } from '../src/hub/index.js';
+import { opText } from '../src/hub/index.js';
 import { runFixture } from './run-fixture.js';
 
 const tick = () => pause(0);

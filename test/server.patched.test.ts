@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as hub from '../src/hub.js';
+import * as hub from '../src/hub/index.js';
 import { StreamServer } from '../src/server.js';
 import { getCurrent, type Greenlet } from '../src/greenlet.js';
 import { Event } from '../src/event.js';

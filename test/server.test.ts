@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StreamServer } from '../src/server.js';
 import { Greenlet, getCurrent, spawn } from '../src/greenlet.js';
-import { Pool } from '../src/pool.js';
+import { Pool } from '../src/pool/pool.js';
 import { sleep } from '../src/sleep.js';
 import { waitUntil } from './fixtures/pools-util.js';
 

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ThreadPool, WorkerExitError } from '../src/threadpool.js';
-import type { Future } from '../src/future.js';
+import { ThreadPool, WorkerExitError } from '../src/workers/threadpool.js';
+import type { Future } from '../src/workers/future.js';
 import { spawn } from '../src/greenlet.js';
 import { sleep } from '../src/sleep.js';
 import { withTimeout } from '../src/timeout.js';
 import { iwait, wait } from '../src/wait.js';
-import { CancelledError, GreenletExit, PoolClosedError, QueueFull, RemoteError, TimeoutError } from '../src/errors.js';
+import { CancelledError, GreenletExit, PoolClosedError, QueueFull, RemoteError } from '../src/errors.js';
+import { TimeoutError } from '../src/timeout.js';
 import { tempDir, timersOf } from './helpers.js';
 import { lineCount, task, waitUntil, closingAfterEach } from './fixtures/pools-util.js';
 import { runFixture } from './run-fixture.js';

@@ -14,7 +14,7 @@ import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runWorkers } from '../cluster.js';
-import { tsx } from '../internal/task-codec.js';
+import { tsx } from '../workers/task-codec.js';
 import type { EntryMessage, WorkerSettings } from './worker-entry.js';
 
 class Usage extends Error {

@@ -7,7 +7,7 @@
  * things at once.
  */
 import type { Greenlet } from '../greenlet.js';
-import { ioOf } from '../hub.js';
+import { ioOf } from '../hub/index.js';
 import { expected } from '../internal/validate.js';
 
 /** One kind of wait in a job's summary. */

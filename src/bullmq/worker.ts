@@ -9,11 +9,12 @@
  * interrupted; greenlets a job spawns are its own business (kill them in `finally`).
  */
 import { UnrecoverableError, WaitingError, Worker, type Job, type WorkerListener, type WorkerOptions } from 'bullmq';
-import { GreenletExit, TimeoutError } from '../errors.js';
+import { GreenletExit } from '../errors.js';
+import { TimeoutError } from '../timeout.js';
 import { Greenlet } from '../greenlet.js';
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import { isModulePatched } from '../monkey.js';
-import { Pool } from '../pool.js';
+import { Pool } from '../pool/pool.js';
 import { Timeout } from '../timeout.js';
 import { originalClearTimeout, originalSetTimeout } from '../internal/originals.js';
 import { checkBoolean, checkFunction, checkInt, checkMs, checkOptions, checkTimeout, expected } from '../internal/validate.js';

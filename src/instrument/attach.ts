@@ -11,7 +11,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import { lookup } from '../internal/originals.js';
 import { originalClearTimeout, originalSetTimeout } from '../internal/originals.js';
 import { snapshot } from './ps.js';

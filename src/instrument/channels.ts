@@ -14,7 +14,7 @@ import {
   ioStartChannel,
   spawnChannel,
   startChannel,
-} from '../internal/channels.js';
+} from '../hub/index.js';
 import { checkFunction, expected } from '../internal/validate.js';
 
 /** A wait or tracked operation, as the `greenio:io:*` messages carry it. */

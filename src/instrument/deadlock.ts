@@ -7,9 +7,9 @@
  * greenlet (many flows at once) and counting semaphores are not followed; of a greenlet
  * waiting in several flows at once, only its first lock wait or join is followed.
  */
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import { config } from '../internal/config.js';
-import { greenletLabel } from '../internal/describe.js';
+import { greenletLabel } from '../hub/index.js';
 import { DeadlockError, type DeadlockEdge } from '../errors.js';
 import { anyHeld, heldNow, holdsAny, type Holdable } from './resources.js';
 

@@ -12,10 +12,10 @@
  * JavaScript; a stall that ends in the ~2 ms between detection and the probe is
  * reported with no greenlet; the duration is a lower bound (to within one heartbeat).
  */
-import * as hub from '../hub.js';
-import { blockChannel } from '../internal/channels.js';
+import * as hub from '../hub/index.js';
+import { blockChannel } from '../hub/index.js';
 import { config } from '../internal/config.js';
-import { greenletLabel, ms as fmtMs } from '../internal/describe.js';
+import { greenletLabel, ms as fmtMs } from '../hub/index.js';
 import { originalClearInterval, originalClearTimeout, originalSetInterval, originalSetTimeout } from '../internal/originals.js';
 import { heldMs, threadClock, type ThreadClock, type ThreadTimes } from '../internal/thread-clock.js';
 import { checkBoolean, checkMs, checkOptions } from '../internal/validate.js';

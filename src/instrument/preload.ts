@@ -8,7 +8,7 @@
  * nothing; an unhandled SIGINT/SIGTERM/SIGHUP writes first, then ends the process as it would have.
  */
 import { writeFileSync, writeSync } from 'node:fs';
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import { config } from '../internal/config.js';
 
 // Under `greenio run --workers N`, each worker writes its own file: trace.json → trace.2.json.

@@ -6,11 +6,11 @@
  * side). Limits: spawn sites only with `config.trackGreenletTree`; details are rendered
  * as run-info renders them (redacted the same way).
  */
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import { config } from '../internal/config.js';
 import type { Greenlet } from '../greenlet.js';
 import type { DeadlockEdge } from '../errors.js';
-import { opText, ms as fmtMs } from '../internal/describe.js';
+import { opText, ms as fmtMs } from '../hub/index.js';
 import { resourceId, resourceOf, round, snapshotResources, type ResourceInfo } from './resources.js';
 import { deadlocks } from './deadlock.js';
 import { timesOf, type SliceTimes } from './slices.js';

@@ -7,9 +7,9 @@
  * rows beyond `maxRows` finished greenlets are folded into the totals only.
  */
 import diagnostics from 'node:diagnostics_channel';
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import type { Greenlet } from '../greenlet.js';
-import { ms as fmtMs } from '../internal/describe.js';
+import { ms as fmtMs } from '../hub/index.js';
 import { checkInt, checkOptions } from '../internal/validate.js';
 import type { GreenletEndMessage } from './channels.js';
 import { isSyncKind } from './stats.js';

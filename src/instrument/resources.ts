@@ -8,7 +8,7 @@
  * Semaphore's holders are the greenlets that acquired it (a release by another greenlet
  * gives back one of the others' permits); a Pool shows its waiters, not its members.
  */
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import { expected } from '../internal/validate.js';
 
 /** One holder of a lock or semaphore. */

@@ -7,9 +7,9 @@
  */
 import { dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import type { Greenlet } from '../greenlet.js';
-import { opText, ms as fmtMs } from '../internal/describe.js';
+import { opText, ms as fmtMs } from '../hub/index.js';
 import { checkOptions, expected } from '../internal/validate.js';
 import type { OpInfo } from './channels.js';
 import { resourceLines, snapshot } from './ps.js';

@@ -8,7 +8,7 @@
  */
 import { createHook, type AsyncHook } from 'node:async_hooks';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import { round } from './resources.js';
 
 /** A greenlet's times since accounting began (ms). */

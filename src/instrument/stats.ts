@@ -6,7 +6,7 @@
  * Limits: `perGreenlet()` with no argument lists the greenlets alive now (a finished
  * one keeps its totals, so pass it in); `*Sync` calls count only inside greenlets.
  */
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import type { Greenlet } from '../greenlet.js';
 import { expected } from '../internal/validate.js';
 

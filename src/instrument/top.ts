@@ -7,7 +7,7 @@
  */
 import type { AttachSession } from './attach-client.js';
 import { formatResources, psTitle, type PsGreenlet, type PsSnapshot } from './ps.js';
-import { ms as fmtMs } from '../internal/describe.js';
+import { ms as fmtMs } from '../hub/index.js';
 
 /** What the view shows now. */
 export interface TopState {

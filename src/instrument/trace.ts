@@ -8,9 +8,9 @@
  * overlaps another without nesting goes on an extra track of the same greenlet.
  */
 import diagnostics from 'node:diagnostics_channel';
-import * as hub from '../hub.js';
+import * as hub from '../hub/index.js';
 import type { Greenlet } from '../greenlet.js';
-import { detailText, greenletLabel } from '../internal/describe.js';
+import { detailText, greenletLabel } from '../hub/index.js';
 import { checkInt, checkOptions } from '../internal/validate.js';
 import type { BlockMessage, GreenletEndMessage, GreenletMessage, IoEndMessage } from './channels.js';
 

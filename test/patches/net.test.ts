@@ -2,7 +2,7 @@ import dc from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as hub from '../../src/hub.js';
+import * as hub from '../../src/hub/index.js';
 import { Event, spawn, getCurrent, type Greenlet } from '../../src/index.js';
 import { patchAll, unpatchAll } from '../../src/monkey.js';
 

@@ -5,11 +5,11 @@
  * Backends only start a worker and wire its events to `onReply`/`onExit` (task-codec.ts).
  */
 import { WorkerExitError } from '../errors.js';
-import * as hub from '../hub.js';
-import type { AnyOp, Kind, OpHandler } from '../hub.js';
-import { Future, FutureState, type FutureOwner } from '../future.js';
-import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './originals.js';
-import { checkInt, checkIterable, checkOptions, checkTimeout } from './validate.js';
+import * as hub from '../hub/index.js';
+import type { AnyOp, Kind, OpHandler } from '../hub/index.js';
+import { Future, FutureState, type FutureOwner } from './future.js';
+import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from '../internal/originals.js';
+import { checkInt, checkIterable, checkOptions, checkTimeout } from '../internal/validate.js';
 import {
   DONE, ERR, OK, PENDING, REVOKED, RING_MASK, SKIPPED, Slot, type Backend,
   checkArgs, decodeError, describeTask, prepareArgs, tag, type DefMsg, type TaskPoolOptions, type Transferable,

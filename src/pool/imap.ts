@@ -6,11 +6,11 @@
  * whose first task is slow runs fewer tasks at once; running tasks are never killed.
  */
 import { AsyncResource } from 'node:async_hooks';
-import * as hub from '../hub.js';
-import type { AnyOp, Op, OpHandler } from '../hub.js';
+import * as hub from '../hub/index.js';
+import type { AnyOp, Op, OpHandler } from '../hub/index.js';
 import { spawn, type Greenlet } from '../greenlet.js';
-import { reportCallbackError } from './soon.js';
-import { removeFrom, type Watcher } from './waitable.js';
+import { reportCallbackError } from '../hub/index.js';
+import { removeFrom, type Watcher } from '../hub/index.js';
 
 /** What a map needs from its group: slots and membership. @internal */
 export interface MapHost {

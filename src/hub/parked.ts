@@ -5,8 +5,8 @@
  * tombstone (settled), skipped when taken, so cancelling is O(1) and a parked waiter
  * costs one array slot (100,000 parked greenlets must stay under 1 KiB each).
  */
-import { Op, type AnyOp, type OpHandler } from '../hub.js';
-import { Deque } from './deque.js';
+import { Op, type AnyOp, type OpHandler } from './core.js';
+import { Deque } from '../internal/deque.js';
 import type { Watcher } from './waitable.js';
 
 /** A user callback kept in the same list to keep registration order (`AsyncResult.link`). */

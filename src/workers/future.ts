@@ -5,13 +5,19 @@
  * thenable, on purpose. Limits: `cancel()` cannot stop a running task; killing the greenlet
  * that awaits it does, by terminating the worker (see `result`).
  */
-import * as hub from './hub.js';
-import { Op, type AnyOp, type OpHandler } from './hub.js';
-import { runSoon } from './internal/soon.js';
-import { checkFunction, checkTimeout } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Waitable, type Watcher } from './internal/waitable.js';
-import type { Transferable } from './internal/task-codec.js';
-import { CancelledError } from './errors.js';
+import * as hub from '../hub/index.js';
+import { Op, type AnyOp, type OpHandler } from '../hub/index.js';
+import { runSoon } from '../hub/index.js';
+import { checkFunction, checkTimeout } from '../internal/validate.js';
+import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Waitable, type Watcher } from '../hub/index.js';
+import type { Worker } from 'node:worker_threads';
+import { CancelledError } from '../errors.js';
+
+/** Something `postMessage` can move rather than copy (an ArrayBuffer, a MessagePort...). */
+// Derived from Worker#postMessage rather than named: @types/node renamed its alias
+// (TransferListItem is gone in 26), and this lands in the published .d.ts. Not from
+// MessagePort: in 26 that is the web one, whose last overload takes an options object.
+export type Transferable = NonNullable<Parameters<Worker['postMessage']>[1]>[number];
 
 const K_RESULT = hub.kind('future.result');
 

@@ -3,8 +3,8 @@
  * and the counters), over the worker-pool machinery of `task-pool.ts`; each pool only
  * says how its workers start. Limits: those of the pool's workers (see each class).
  */
-import type { Future } from '../future.js';
-import { checkOptions, checkTimeout } from './validate.js';
+import type { Future } from './future.js';
+import { checkOptions, checkTimeout } from '../internal/validate.js';
 import type { TaskFile } from './task-codec.js';
 import type { TaskPool } from './task-pool.js';
 

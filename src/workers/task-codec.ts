@@ -9,17 +9,12 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { serialize } from 'node:v8';
-import { expected, quote } from './validate.js';
-import type { Worker } from 'node:worker_threads';
-import type { Future } from '../future.js';
-import type { TaskPool } from './task-pool.js';
+import { expected, quote } from '../internal/validate.js';
+import type { Future, Transferable } from './future.js';
 import { RemoteError } from '../errors.js';
 
-/** Something `postMessage` can move rather than copy (an ArrayBuffer, a MessagePort...). */
-// Derived from Worker#postMessage rather than named: @types/node renamed its alias
-// (TransferListItem is gone in 26), and this lands in the published .d.ts. Not from
-// MessagePort: in 26 that is the web one, whose last overload takes an options object.
-export type Transferable = NonNullable<Parameters<Worker['postMessage']>[1]>[number];
+// Transferable is defined beside Future (a future carries its transfer list).
+export type { Transferable } from './future.js';
 
 /** A task given as a module file and the name of one of its exports (default `'default'`). */
 export interface TaskFile {
@@ -232,6 +227,12 @@ export interface TaskPoolOptions {
   maxQueue?: number;
 }
 
+/** What a backend tells of its worker (task-pool.ts `TaskPool`; an interface so this file stays below it). */
+export interface SlotOwner {
+  onReply(s: Slot, m: unknown): void;
+  onExit(s: Slot, code: number | null, signal: string | null): void;
+}
+
 /** One worker and the tasks handed to it, oldest first. */
 export class Slot {
   w: WorkerHandle = null as unknown as WorkerHandle;
@@ -245,7 +246,7 @@ export class Slot {
   refd = true;
   dying = false;
   crash: unknown = undefined;
-  constructor(readonly pool: TaskPool, threads: boolean) {
+  constructor(readonly pool: SlotOwner, threads: boolean) {
     this.ring = threads ? new Int32Array(new SharedArrayBuffer(RING * 4)) : null;
   }
   get inflight(): number {

@@ -4,10 +4,10 @@
  * Timeout, its own timeout) stays in its list as a tombstone, skipped when taken, so
  * cancelling is O(1); the list is compacted once tombstones outnumber live waiters.
  */
-import type { AnyOp, OpHandler } from '../hub.js';
+import type { AnyOp, OpHandler } from './core.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from '../errors.js';
-import { Deque } from './deque.js';
-import { checkBoolean, checkOptions, checkTimeout } from './validate.js';
+import { Deque } from '../internal/deque.js';
+import { checkBoolean, checkOptions, checkTimeout } from '../internal/validate.js';
 
 /** Blocked waiters in the order they began waiting. */
 export class WaitList {

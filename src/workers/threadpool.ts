@@ -9,13 +9,13 @@ import type { Worker as WorkerType } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { checkOptions } from './internal/validate.js';
-import { PoolSurface, type ClosePoolOptions } from './internal/pool-surface.js';
-import { entryScript, markTransfer, tsx, type Backend, type Slot, type TaskFile, type TaskPoolOptions, type Transferable, type WorkerHandle } from './internal/task-codec.js';
-import { TaskPool } from './internal/task-pool.js';
+import { checkOptions } from '../internal/validate.js';
+import { PoolSurface, type ClosePoolOptions } from './pool-surface.js';
+import { entryScript, markTransfer, tsx, type Backend, type Slot, type TaskFile, type TaskPoolOptions, type Transferable, type WorkerHandle } from './task-codec.js';
+import { TaskPool } from './task-pool.js';
 
 export type { TaskFile, ClosePoolOptions };
-export { WorkerExitError } from './errors.js';
+export { WorkerExitError } from '../errors.js';
 
 /** Options of `new ThreadPool()`. */
 export interface ThreadPoolOptions extends TaskPoolOptions {

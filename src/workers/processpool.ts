@@ -7,11 +7,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { originalClearTimeout, originalSetTimeout } from './internal/originals.js';
-import { checkOptions, expected } from './internal/validate.js';
-import { PoolSurface } from './internal/pool-surface.js';
-import { entryScript, tsx, type Backend, type Slot, type TaskPoolOptions, type WorkerHandle } from './internal/task-codec.js';
-import { TaskPool } from './internal/task-pool.js';
+import { originalClearTimeout, originalSetTimeout } from '../internal/originals.js';
+import { checkOptions, expected } from '../internal/validate.js';
+import { PoolSurface } from './pool-surface.js';
+import { entryScript, tsx, type Backend, type Slot, type TaskPoolOptions, type WorkerHandle } from './task-codec.js';
+import { TaskPool } from './task-pool.js';
 
 /** Options of `new ProcessPool()`. */
 export interface ProcessPoolOptions extends TaskPoolOptions {

@@ -5,14 +5,14 @@
  * interrupts that wait and no slot is lost. Limits: a `Group` has no bound (its `imap`
  * reads the whole input at once), and a member that never dies keeps its slot forever.
  */
-import * as hub from './hub.js';
-import { Op, type AnyOp, type OpHandler } from './hub.js';
-import { Greenlet, spawn, type KillOptions } from './greenlet.js';
-import { joinAll } from './wait.js';
-import { IMapIterator, mapAll, type MapHost, type SlotClient } from './internal/imap.js';
-import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { kAddWatcher, removeFrom, type Watcher } from './internal/waitable.js';
-import { GreenletExit, QueueFull } from './errors.js';
+import * as hub from '../hub/index.js';
+import { Op, type AnyOp, type OpHandler } from '../hub/index.js';
+import { Greenlet, spawn, type KillOptions } from '../greenlet.js';
+import { joinAll } from '../wait.js';
+import { IMapIterator, mapAll, type MapHost, type SlotClient } from './imap.js';
+import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from '../internal/validate.js';
+import { kAddWatcher, removeFrom, type Watcher } from '../hub/index.js';
+import { GreenletExit, QueueFull } from '../errors.js';
 
 const K_JOIN = hub.kind('group.join');
 const K_SPAWN = hub.kind('pool.spawn');

@@ -3,7 +3,11 @@
  * process-wide totals, and the per-greenlet IO totals the hub adds to as ops end.
  * Limits: times are wall-clock wait times (from the op's start to its end), not CPU time.
  */
-import type { Core } from '../hub.js';
+
+/** What a greenlet holds of its IO totals (core.ts `Core.io`); kept structural so kinds stays below the core. */
+export interface IoTotals {
+  io: number[] | null;
+}
 
 /** A kind of wait (`'sleep'`, `'fs.readFile'`, `'queue.get'`) and its totals. */
 export interface Kind {
@@ -57,7 +61,7 @@ export function allKinds(): readonly Kind[] {
 }
 
 /** Add one op of `k` lasting `ms` to the kind's and the greenlet's totals. */
-export function account(k: Kind, g: Core, ms: number): void {
+export function account(k: Kind, g: IoTotals, ms: number): void {
   k.count++;
   k.totalMs += ms;
   if (ms > k.maxMs) k.maxMs = ms;
@@ -74,7 +78,7 @@ export function account(k: Kind, g: Core, ms: number): void {
 }
 
 /** A greenlet's IO totals by kind: `[kind, count, totalMs, maxMs]` rows. */
-export function ioOf(g: Core): Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> {
+export function ioOf(g: IoTotals): Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> {
   const io = g.io;
   const out: Array<{ kind: Kind; count: number; totalMs: number; maxMs: number }> = [];
   if (io === null) return out;

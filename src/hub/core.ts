@@ -7,18 +7,16 @@
  * unwound by a kill: greenlet.ts abandons it (see DESIGN.md).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { config } from './internal/config.js';
-import { account, type Kind } from './internal/kinds.js';
-import { switchClock } from './internal/clock.js';
-import { ioEndChannel, ioStartChannel } from './internal/channels.js';
+import { config } from '../internal/config.js';
+import { account, type Kind } from './kinds.js';
+import { switchClock } from '../internal/clock.js';
+import { ioEndChannel, ioStartChannel } from './channels.js';
 import {
   originalClearTimeout,
   originalSetImmediate,
   originalSetTimeout,
-} from './internal/originals.js';
+} from '../internal/originals.js';
 
-export { kind, allKinds, account, ioOf, type Kind, type KindOptions } from './internal/kinds.js';
-export { register, unregister, liveGreenlets, counters, setDeathHook, setFirstSpawnHook } from './internal/registry.js';
 
 // ---------------------------------------------------------------------------------
 // Ops: one record per wait or tracked operation.
