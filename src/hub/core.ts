@@ -639,13 +639,6 @@ export function publishAbandoned(g: Core, k: Kind, detail: unknown, since: numbe
   ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail, durationMs: performance.now() - since, outcome: 'abandoned' });
 }
 
-/** Cancel every op a greenlet still holds (it died of a kill: none may call back later). */
-export function cancelAll(g: Core, err: Error): void {
-  cancelFlowOps(g, err, -1);
-  const subs = g.x === null ? null : g.x.subflows;
-  if (subs !== null) for (const f of [...subs]) cancelFlowOps(f, err, -1);
-}
-
 /**
  * A greenlet died of a kill or an error: abort what it still holds (callback IO,
  * timers, sockets, children) without calling any of its callbacks, which must never
