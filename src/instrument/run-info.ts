@@ -48,7 +48,7 @@ export function opLine(op: OpInfo, now: number): string {
 
 // greenio's own frames (spawn, Greenlet, Pool) say nothing about where the program spawned.
 const toolbox = `${dirname(dirname(fileURLToPath(import.meta.url)))}${sep}`;
-const OWN = new RegExp(`${toolbox.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(greenlet|pool|hub|wait)\\.[jt]s:`);
+const OWN = new RegExp(`${toolbox.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(greenlet|wait|(?:pool|hub)[\\\\/][\\w-]+)\\.[jt]s:`);
 
 /** `#3 reader (readFifo)`; a default name is shown once: `#3 Greenlet-3 (readFifo)`. */
 function title(g: Greenlet): string {
