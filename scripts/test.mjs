@@ -8,9 +8,9 @@
 // per core for the duration. GREENIO_TEST_NODES picks Nodes: `current` (the Node running
 // this script), `primary`, or majors such as `26,20`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { provision } from './provision.mjs';
 
@@ -99,11 +99,12 @@ if (loaded) {
 
 function runSuite(bin, out) {
   return new Promise((res) => {
-    const child = spawn(bin, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...args], {
+    const reporters = ['--reporter=default', '--reporter=json', `--reporter=${join(root, 'scripts/retry-reporter.mjs')}`];
+    const child = spawn(bin, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...reporters, `--outputFile=${out}`, ...args], {
       cwd: root,
       stdio: 'inherit',
       // Child processes started as `node` by tests and examples get this same version.
-      env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH}` },
+      env: { ...process.env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH}`, GREENIO_RETRY_LOG: `${out}.retried` },
     });
     child.on('close', (status) => res(status));
   });
@@ -114,11 +115,17 @@ mkdirSync(outDir, { recursive: true });
 let passed = 0;
 let failed = 0;
 const summary = [];
+// Named at the end, where a CI log's tail shows them: each failed test, and each test that
+// passed only on its second try (`retry: 1` in vitest.config.ts).
+const failures = [];
+const retried = [];
+const firstLine = (s) => String(s ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? '';
 for (const { bin, version } of nodes) {
   const label = `Node ${version}${loaded ? ' under load' : ''}`;
   const out = join(outDir, `${version}${loaded ? '-loaded' : ''}.json`);
   console.log(`\n=== ${label} (${bin})`);
   const t0 = Date.now();
+  rmSync(`${out}.retried`, { force: true });
   const status = await runSuite(bin, out);
   let p = 0;
   let f = 0;
@@ -127,16 +134,35 @@ for (const { bin, version } of nodes) {
     p = j.numPassedTests;
     f = j.numFailedTests + (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
     // A file that failed to load has no test results: count it as one failure.
-    for (const file of j.testResults ?? []) if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) f++;
+    for (const file of j.testResults ?? []) {
+      const name = relative(root, file.name ?? '');
+      if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) {
+        f++;
+        failures.push(`${label}: ${name}: ${firstLine(file.message)}`);
+      }
+      for (const t of file.assertionResults ?? []) {
+        if (t.status !== 'passed') failures.push(`${label}: ${name} > ${t.fullName} [${t.status}]: ${firstLine(t.failureMessages?.[0])}`);
+      }
+    }
   } catch {
     f = 1;
+    failures.push(`${label}: no JSON report (${out})`);
   }
+  try {
+    for (const line of readFileSync(`${out}.retried`, 'utf8').split('\n').filter(Boolean)) {
+      const r = JSON.parse(line);
+      retried.push(`${label}: ${relative(root, r.file)} > ${r.name}`);
+    }
+  } catch {}
   if (status !== 0 && f === 0) f = 1;
   passed += p;
   failed += f;
   summary.push(`${label}: ${p} passed, ${f} failed (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 stopHogs();
+// One prefixed line each, so .ci/run can gather them from every run to the end of its log.
+if (retried.length > 0) console.log(`\n${retried.map((r) => `FLAKY (passed on its second try) ${r}`).join('\n')}`);
+if (failures.length > 0) console.log(`\n${failures.map((r) => `FAILED ${r}`).join('\n')}`);
 console.log(`\n${summary.join('\n')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
