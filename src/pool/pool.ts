@@ -6,13 +6,17 @@
  * reads the whole input at once), and a member that never dies keeps its slot forever.
  */
 import * as hub from '../hub/index.js';
-import { Op, type AnyOp, type OpHandler } from '../hub/index.js';
+import { Op, kAddWatcher, type AnyOp, type Watcher } from '../hub/index.js';
 import { Greenlet, spawn, type KillOptions } from '../greenlet.js';
-import { joinAll } from '../wait.js';
-import { IMapIterator, mapAll, type MapHost, type SlotClient } from './imap.js';
+import type { MapHost, SlotClient } from './feed.js';
+import { IMapIterator, mapAll } from './imap.js';
+import { JOIN, JOIN_RAISE, killMembers, rejectRaisers, type Members } from './members.js';
+import { ADD, AVAIL, SPAWN, SlotLine, SlotNode } from './slots.js';
 import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from '../internal/validate.js';
-import { kAddWatcher, removeFrom, type Watcher } from '../hub/index.js';
 import { GreenletExit, QueueFull } from '../errors.js';
+import type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
+
+export type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
 
 const K_JOIN = hub.kind('group.join');
 const K_SPAWN = hub.kind('pool.spawn');
@@ -22,41 +26,13 @@ const K_AVAIL = hub.kind('pool.waitAvailable');
 const RESOLVED: Promise<void> = Promise.resolve();
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
-/** Options of `Group.join()`. */
-export interface GroupJoinOptions {
-  /** Stop waiting after this many ms (the join then resolves `false`). */
-  timeout?: number;
-  /** Throw the error of the first member that fails while waiting. */
-  raiseError?: boolean;
-}
-
-/** Options of `Pool.add()`. */
-export interface PoolAddOptions {
-  /** Wait for a free slot (default true); with false, a full pool rejects at once. */
-  block?: boolean;
-  /** With `block`, reject with `QueueFull` after this many ms. */
-  timeout?: number;
-}
-
-/** Options of `Pool.waitAvailable()`. */
-export interface WaitAvailableOptions {
-  /** Resolve `0` after this many ms without a free slot. */
-  timeout?: number;
-}
-
 /** What `spawn` gives: a `Greenlet` from a `Group`, a promise of one from a `Pool` (it may wait for a slot). */
 export type Spawned<G, T> = G extends Pool ? Promise<Greenlet<T>> : Greenlet<T>;
-
-/** Anything to map over: a sync or an async iterable. */
-export type MapInput<T> = Iterable<T> | AsyncIterable<T>;
 
 function checkGreenlet(g: unknown): asserts g is Greenlet {
   if (!(g instanceof Greenlet)) throw new TypeError(expected('greenlet', 'a Greenlet', g));
   if (g.isMain) throw new TypeError('The main greenlet cannot be a member of a group');
 }
-
-// Marks a member's error as seen (no "nobody joined it" report) when join() throws it.
-const SEEN: Watcher = { onReady() {} };
 
 /**
  * A set of greenlets that are still running, without a bound on their number: each member
@@ -70,7 +46,7 @@ const SEEN: Watcher = { onReady() {} };
  * await group.join();
  * console.log(group.size); // 0
  */
-export class Group implements MapHost {
+export class Group implements MapHost, Members {
   /** @internal */ readonly _members = new Set<Greenlet>();
   /** @internal Members being killed (never killed twice: a second kill would interrupt their cleanup). */
   _dying: Set<Greenlet> | null = null;
@@ -156,35 +132,7 @@ export class Group implements MapHost {
     const ms = checkTimeout('timeout', o.timeout);
     const block = checkBoolean('block', o.block, true);
     if (this._members.size === 0) return RESOLVED;
-    return this.#killAll(err, block, ms);
-  }
-
-  async #killAll(err: Error, block: boolean, ms: number | undefined): Promise<void> {
-    const me = hub.currentCore() as Greenlet;
-    const deadline = ms === undefined ? Infinity : performance.now() + ms;
-    for (;;) {
-      const targets: Greenlet[] = [];
-      const dying = (this._dying ??= new Set());
-      // A greenlet killed before it started dies inside kill(), leaving the set: safe
-      // while iterating, and members added meanwhile are visited too.
-      for (const g of this._members) {
-        if (g === me) continue;
-        if (!dying.has(g)) {
-          dying.add(g);
-          void g.kill(err, { block: false });
-        }
-        if (!g.dead) targets.push(g);
-      }
-      if (!block || targets.length === 0) break;
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      const done = await joinAll(targets, { timeout: left === Infinity ? undefined : left });
-      if (done.length < targets.length) break; // timed out: resolve anyway (gevent)
-    }
-    if (this._members.has(me)) {
-      this._dying!.add(me);
-      await me.kill(err);
-    }
+    return killMembers(this, err, block, ms);
   }
 
   /**
@@ -330,79 +278,6 @@ function getOf<T>(g: Greenlet<T>): Promise<T> {
   return g.get();
 }
 
-function rejectRaisers(js: AnyOp[], g: Greenlet): void {
-  for (let i = 0; i < js.length; ) {
-    const op = js[i]!;
-    if (op.handler !== JOIN_RAISE) {
-      i++;
-      continue;
-    }
-    js.splice(i, 1);
-    g[kAddWatcher](SEEN);
-    op.reject(g.exception);
-  }
-}
-
-const JOIN: OpHandler<boolean> = {
-  start(op) {
-    const group = op.data as Group;
-    (group._joiners ??= []).push(op);
-  },
-  cancel(op) {
-    removeFrom((op.data as Group)._joiners, op);
-  },
-  timeout(op) {
-    removeFrom((op.data as Group)._joiners, op);
-    op.resolve(false);
-  },
-};
-const JOIN_RAISE: OpHandler<boolean> = { ...JOIN };
-
-/** One place in a pool's FIFO of slot waiters (a blocked greenlet's op, or a map). @internal */
-class SlotNode {
-  prev: SlotNode | null = null;
-  next: SlotNode | null = null;
-  item: AnyOp | SlotClient | null = null;
-  queued = false;
-  /** `add()`'s timeout, for its message. */
-  ms: number | undefined = undefined;
-  constructor(
-    readonly pool: Pool,
-    readonly g: Greenlet | null,
-  ) {}
-}
-
-const SPAWN: OpHandler<Greenlet> = {
-  start(op) {
-    const n = op.data as SlotNode;
-    n.item = op;
-    n.pool._enqueue(n);
-  },
-  cancel(op) {
-    // The greenlet made for this wait never starts: nothing else to undo.
-    const n = op.data as SlotNode;
-    n.pool._unqueue(n);
-  },
-};
-const ADD: OpHandler<void> = {
-  start: SPAWN.start as OpHandler<void>['start'],
-  cancel: SPAWN.cancel as OpHandler<void>['cancel'],
-  timeout(op) {
-    const n = op.data as SlotNode;
-    n.pool._unqueue(n);
-    op.reject(new QueueFull(`pool is full: no slot freed within ${n.ms} ms`));
-  },
-};
-const AVAIL: OpHandler<number> = {
-  start: SPAWN.start as OpHandler<number>['start'],
-  cancel: SPAWN.cancel as OpHandler<number>['cancel'],
-  timeout(op) {
-    const n = op.data as SlotNode;
-    n.pool._unqueue(n);
-    op.resolve(0);
-  },
-};
-
 /**
  * A group with at most `capacity` members: `spawn` waits for a free slot (back-pressure),
  * in FIFO order with every other waiter. The greenlet is made at the call, so its `parent`
@@ -419,8 +294,7 @@ export class Pool extends Group {
   readonly capacity: number;
   /** @internal Slots granted to a map, not yet filled by its task. */
   _reserved = 0;
-  #head: SlotNode | null = null;
-  #tail: SlotNode | null = null;
+  readonly #line = new SlotLine();
 
   /** A pool of at most `capacity` greenlets at once (an integer >= 1). */
   constructor(capacity: number) {
@@ -448,7 +322,7 @@ export class Pool extends Group {
    */
   override spawn<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, ...args: A): Spawned<this, Awaited<T>> {
     checkFunction('fn', fn);
-    if (this.#head === null && this.freeCount() > 0) {
+    if (this.#line.head === null && this.freeCount() > 0) {
       // A member before it starts (gevent adds, then the greenlet runs later): started
       // from the promise's own reaction, queued before the caller's `await` of it, so
       // the caller resumes before a function that returns at once dies and leaves.
@@ -460,7 +334,7 @@ export class Pool extends Group {
     }
     // Made now, started when a slot frees: it keeps this caller's context and parent.
     const g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
-    return hub.wait<Greenlet>(K_SPAWN, g, SPAWN, new SlotNode(this, g)) as unknown as Spawned<this, Awaited<T>>;
+    return hub.wait<Greenlet>(K_SPAWN, g, SPAWN, new SlotNode(this.#line, g)) as unknown as Spawned<this, Awaited<T>>;
   }
 
   /**
@@ -475,12 +349,12 @@ export class Pool extends Group {
     const ms = checkTimeout('timeout', o.timeout);
     const block = checkBoolean('block', o.block, true);
     if (greenlet.dead || this._members.has(greenlet)) return RESOLVED;
-    if (this.#head === null && this.freeCount() > 0) {
+    if (this.#line.head === null && this.freeCount() > 0) {
       this._adopt(greenlet, this._watcher);
       return RESOLVED;
     }
     if (!block) return Promise.reject(new QueueFull('pool is full'));
-    const n = new SlotNode(this, greenlet);
+    const n = new SlotNode(this.#line, greenlet);
     n.ms = ms;
     return hub.wait<void>(K_ADD, greenlet, ADD, n, ms);
   }
@@ -494,40 +368,20 @@ export class Pool extends Group {
     const ms = checkTimeout('timeout', o.timeout);
     const free = this.freeCount();
     if (free > 0) return Promise.resolve(free);
-    return hub.wait<number>(K_AVAIL, this, AVAIL, new SlotNode(this, null), ms);
+    return hub.wait<number>(K_AVAIL, this, AVAIL, new SlotNode(this.#line, null), ms);
   }
 
   /** `<Pool 3/10>`, `<Pool 10/10, 4 waiting>`. */
   override toString(): string {
-    let waiting = 0;
-    for (let n = this.#head; n !== null; n = n.next) waiting++;
+    const waiting = this.#line.length;
     return `<Pool ${this._members.size + this._reserved}/${this.capacity}${waiting > 0 ? `, ${waiting} waiting` : ''}>`;
-  }
-
-  /** @internal */
-  _enqueue(n: SlotNode): void {
-    n.prev = this.#tail;
-    n.queued = true;
-    if (this.#tail === null) this.#head = n;
-    else this.#tail.next = n;
-    this.#tail = n;
-  }
-
-  /** @internal */
-  _unqueue(n: SlotNode): void {
-    if (!n.queued) return;
-    n.queued = false;
-    if (n.prev === null) this.#head = n.next;
-    else n.prev.next = n.next;
-    if (n.next === null) this.#tail = n.prev;
-    else n.next.prev = n.prev;
-    n.prev = n.next = null;
   }
 
   /** @internal Hand free slots to waiters, first come first served. Only schedules. */
   _serve(): void {
-    for (let n = this.#head; n !== null && this.freeCount() > 0; n = this.#head) {
-      this._unqueue(n);
+    const line = this.#line;
+    for (let n = line.head; n !== null && this.freeCount() > 0; n = line.head) {
+      line.remove(n);
       const w = n.item!;
       if (!(w instanceof Op)) {
         this._reserved++;
@@ -550,7 +404,7 @@ export class Pool extends Group {
 
   /** @internal */
   protected override _slotFreed(): void {
-    if (this.#head !== null) this._serve();
+    if (this.#line.head !== null) this._serve();
   }
   /** @internal */
   override get _window(): number {
@@ -558,20 +412,16 @@ export class Pool extends Group {
   }
   /** @internal */
   override _requestSlot(f: SlotClient): boolean {
-    if (this.#head === null && this.freeCount() > 0) {
+    if (this.#line.head === null && this.freeCount() > 0) {
       this._reserved++;
       return true;
     }
-    const n = new SlotNode(this, null);
-    n.item = f;
-    this._enqueue(n);
+    this.#line.pushClient(f);
     return false;
   }
   /** @internal */
   override _cancelSlot(f: SlotClient): void {
-    for (let n = this.#head; n !== null; n = n.next) {
-      if (n.item === f) return this._unqueue(n);
-    }
+    this.#line.removeClient(f);
   }
   /** @internal */
   override _releaseSlot(): void {
