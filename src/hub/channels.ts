@@ -1,13 +1,249 @@
 /**
- * The diagnostics_channel channels greenio publishes on (API.md names). Kept below the
- * hub so the hub can publish without importing the instrumentation layer; publishing
- * is guarded by `hasSubscribers`, so nothing is paid when nobody listens.
+ * The diagnostics_channel channels greenio publishes on: the plain `greenio:*` channels
+ * (API.md names) and the TracingChannels `tracing:greenio.greenlet|wait|client:*`. Kept
+ * below the hub so the hub publishes without importing the instrumentation layer. Each
+ * publish point checks `hasSubscribers` first, so nothing is built when nobody listens.
+ * Limits: stores bound to the greenlet channel are entered for a greenlet's body; waits
+ * and client operations publish `start` without entering stores (the op is already begun).
  */
 import diagnostics from 'node:diagnostics_channel';
 
-export const spawnChannel = diagnostics.channel('greenio:greenlet:spawn');
-export const startChannel = diagnostics.channel('greenio:greenlet:start');
-export const endChannel = diagnostics.channel('greenio:greenlet:end');
-export const ioStartChannel = diagnostics.channel('greenio:io:start');
-export const ioEndChannel = diagnostics.channel('greenio:io:end');
+/** How a traced operation ended (a greenlet, a wait, a client operation). */
+export type TraceOutcome = 'ok' | 'error' | 'killed' | 'timedOut' | 'abandoned';
+
+/** The greenlet fields the tracing contexts read (structural: the hub sits below greenlet.ts). */
+interface TracedGreenlet {
+  readonly id: number;
+  readonly name?: string;
+  readonly fnName?: string;
+  readonly spawnStack?: string | undefined;
+  readonly parent?: { readonly id: number } | null;
+  readonly killed: Error | null;
+  readonly x: { readonly abandoned: boolean } | null;
+}
+
+/** What every tracing context carries about the greenlet concerned. */
+export interface TraceGreenletFields {
+  /** The greenlet (live object: valid while the subscriber runs; do not keep it). */
+  readonly greenlet: object;
+  /** Its `id`, `name` (read when the operation began) and its parent's id (null for main). */
+  readonly id: number;
+  readonly name: string;
+  readonly parentId: number | null;
+  /** Set before `error`/`asyncStart`: how the operation ended. */
+  outcome: TraceOutcome | undefined;
+  /** Set before `error` when the operation failed (greenlets; waits when the error is known). */
+  error?: unknown;
+}
+
+/** The context object of `tracing:greenio.greenlet:*`, one per greenlet run. */
+export interface GreenletTraceContext extends TraceGreenletFields {
+  readonly kind: 'greenlet';
+  /** The name of the function it runs (`''` for an anonymous one). */
+  readonly detail: string;
+  /** Its spawn site (with `config.trackGreenletTree`), else undefined. */
+  readonly site: string | undefined;
+  /** Set before `asyncStart`: its value when it finished (a `GreenletExit` when killed). */
+  result?: unknown;
+}
+
+/** The context object of `tracing:greenio.wait:*` and `tracing:greenio.client:*`, one per op. */
+export interface OpTraceContext extends TraceGreenletFields {
+  /** The kind (`'sleep'`, `'queue.get'`, `'fs.readFile'`, `'pg.query'`). */
+  readonly kind: string;
+  /** What is waited on: a duration, a path, a queue, a query. */
+  readonly detail: unknown;
+  /** True for a wait the greenlet blocks on; false for callback IO or a handle it holds. */
+  readonly isWait: boolean;
+  /** Set before `asyncStart`: how long it lasted, in ms. */
+  durationMs: number | undefined;
+}
+
+// ---------------------------------------------------------------------------------
+// The channels.
+
+const spawnPlain = diagnostics.channel('greenio:greenlet:spawn');
+const startPlain = diagnostics.channel('greenio:greenlet:start');
+const endPlain = diagnostics.channel('greenio:greenlet:end');
+const ioStartPlain = diagnostics.channel('greenio:io:start');
+const ioEndPlain = diagnostics.channel('greenio:io:end');
 export const blockChannel = diagnostics.channel('greenio:block');
+
+/** The plain `greenio:*` channel objects users subscribe to (src/instrument/channels.ts). */
+export const plainChannels = {
+  spawn: spawnPlain,
+  start: startPlain,
+  end: endPlain,
+  ioStart: ioStartPlain,
+  ioEnd: ioEndPlain,
+  block: blockChannel,
+} as const;
+
+/** `tracing:greenio.greenlet:*`: a greenlet's body runs between start and end; asyncEnd at its death. */
+export const greenletTracing = diagnostics.tracingChannel<unknown, GreenletTraceContext>('greenio.greenlet');
+/** `tracing:greenio.wait:*`: every hub op (wait, callback IO, handle) not of a client library. */
+export const waitTracing = diagnostics.tracingChannel<unknown, OpTraceContext>('greenio.wait');
+/** `tracing:greenio.client:*`: the operations of patched client libraries (pg, mysql2, redis, ioredis, undici). */
+export const clientTracing = diagnostics.tracingChannel<unknown, OpTraceContext>('greenio.client');
+
+const CLIENT_KIND = /^(?:pg|mysql|redis|ioredis|undici)(?:\.|$)/;
+const channelOfKind = new Map<string, typeof waitTracing>();
+function tracingOf(kind: string): typeof waitTracing {
+  let tc = channelOfKind.get(kind);
+  if (tc === undefined) channelOfKind.set(kind, (tc = CLIENT_KIND.test(kind) ? clientTracing : waitTracing));
+  return tc;
+}
+
+function greenletFields(g: TracedGreenlet): { greenlet: object; id: number; name: string; parentId: number | null } {
+  return { greenlet: g, id: g.id, name: g.name ?? `Greenlet-${g.id}`, parentId: g.parent?.id ?? null };
+}
+
+// ---------------------------------------------------------------------------------
+// Greenlet runs.
+
+// One context per greenlet, kept from its start to its death only while traced.
+const greenletContexts = new WeakMap<object, GreenletTraceContext>();
+
+/**
+ * greenlet.ts runs a greenlet's body through this when `greenletTracing.hasSubscribers`:
+ * `start` with the stores bound to it entered (so the body and everything it schedules
+ * run in them), `end` when the body returned (or threw); error/asyncStart/asyncEnd follow
+ * at its death (`endChannel.publish`).
+ */
+export function traceGreenletRun(g: TracedGreenlet, fn: (...args: never[]) => unknown, args: readonly unknown[]): unknown {
+  const ctx: GreenletTraceContext = {
+    ...greenletFields(g),
+    kind: 'greenlet',
+    detail: g.fnName ?? '',
+    site: g.spawnStack,
+    outcome: undefined,
+  };
+  greenletContexts.set(g, ctx);
+  return greenletTracing.start.runStores(ctx, runBody, undefined, ctx, fn, args);
+}
+
+function runBody(ctx: GreenletTraceContext, fn: (...args: never[]) => unknown, args: readonly unknown[]): unknown {
+  try {
+    return fn(...(args as never[]));
+  } finally {
+    greenletTracing.end.publish(ctx);
+  }
+}
+
+function greenletOutcome(g: TracedGreenlet, ok: boolean, value: unknown): TraceOutcome {
+  if (g.x !== null && g.x.abandoned) return 'abandoned';
+  if (g.killed !== null) return 'killed';
+  if (ok) return 'ok';
+  return value instanceof Error && value.name === 'TimeoutError' ? 'timedOut' : 'error';
+}
+
+interface GreenletEnd {
+  greenlet: TracedGreenlet;
+  ok: boolean;
+  value: unknown;
+}
+
+/**
+ * What greenlet.ts publishes at a greenlet's death: `greenio:greenlet:end`, and the
+ * error/asyncStart/asyncEnd of its traced run (if its start was traced).
+ */
+export const endChannel = {
+  get hasSubscribers(): boolean {
+    return endPlain.hasSubscribers || greenletTracing.hasSubscribers;
+  },
+  publish(m: GreenletEnd): void {
+    if (endPlain.hasSubscribers) endPlain.publish(m);
+    const ctx = greenletContexts.get(m.greenlet);
+    if (ctx === undefined) return;
+    greenletContexts.delete(m.greenlet);
+    ctx.outcome = greenletOutcome(m.greenlet, m.ok, m.value);
+    if (m.ok) {
+      ctx.result = m.value;
+    } else {
+      ctx.error = m.value;
+      greenletTracing.error.publish(ctx);
+    }
+    greenletTracing.asyncStart.publish(ctx);
+    greenletTracing.asyncEnd.publish(ctx);
+  },
+};
+
+/** `greenio:greenlet:spawn` and `greenio:greenlet:start` (plain channels). */
+export const spawnChannel = spawnPlain;
+export const startChannel = startPlain;
+
+// ---------------------------------------------------------------------------------
+// Ops: waits, callback IO, handles, client operations.
+
+const OP_OUTCOMES: Readonly<Record<string, TraceOutcome>> = {
+  ok: 'ok',
+  error: 'error',
+  killed: 'killed',
+  timeout: 'timedOut',
+  abandoned: 'abandoned',
+};
+
+interface IoStart {
+  greenlet: TracedGreenlet;
+  op: { readonly isWait: boolean };
+  kind: string;
+  detail: unknown;
+}
+interface IoEnd extends IoStart {
+  durationMs: number;
+  outcome: 'ok' | 'error' | 'killed' | 'timeout' | 'abandoned';
+  /** The error it failed with, when the hub knows it. */
+  error?: unknown;
+}
+
+const opContexts = new WeakMap<object, OpTraceContext>();
+
+function opTracingOn(): boolean {
+  return waitTracing.hasSubscribers || clientTracing.hasSubscribers;
+}
+
+/** What the hub publishes when an op begins: `greenio:io:start`, and start/end of its tracing channel. */
+export const ioStartChannel = {
+  get hasSubscribers(): boolean {
+    return ioStartPlain.hasSubscribers || opTracingOn();
+  },
+  publish(m: IoStart): void {
+    if (ioStartPlain.hasSubscribers) ioStartPlain.publish(m);
+    const tc = tracingOf(m.kind);
+    if (!tc.hasSubscribers) return;
+    const ctx: OpTraceContext = {
+      ...greenletFields(m.greenlet),
+      kind: m.kind,
+      detail: m.detail,
+      isWait: m.op.isWait,
+      outcome: undefined,
+      durationMs: undefined,
+    };
+    opContexts.set(m.op, ctx);
+    tc.start.publish(ctx);
+    // The call that began the op has returned its promise (or its callback is registered).
+    tc.end.publish(ctx);
+  },
+};
+
+/** What the hub publishes when an op ends: `greenio:io:end`, and error/asyncStart/asyncEnd of its trace. */
+export const ioEndChannel = {
+  get hasSubscribers(): boolean {
+    return ioEndPlain.hasSubscribers || opTracingOn();
+  },
+  publish(m: IoEnd): void {
+    if (ioEndPlain.hasSubscribers) ioEndPlain.publish(m);
+    const ctx = opContexts.get(m.op);
+    if (ctx === undefined) return;
+    opContexts.delete(m.op);
+    const tc = tracingOf(m.kind);
+    ctx.outcome = OP_OUTCOMES[m.outcome] ?? 'error';
+    ctx.durationMs = m.durationMs;
+    if (ctx.outcome !== 'ok') {
+      if (m.error !== undefined) ctx.error = m.error;
+      tc.error.publish(ctx);
+    }
+    tc.asyncStart.publish(ctx);
+    tc.asyncEnd.publish(ctx);
+  },
+};

@@ -7,14 +7,7 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { Greenlet } from '../greenlet.js';
-import {
-  blockChannel,
-  endChannel,
-  ioEndChannel,
-  ioStartChannel,
-  spawnChannel,
-  startChannel,
-} from '../hub/index.js';
+import { plainChannels } from '../hub/index.js';
 import { checkFunction, expected } from '../internal/validate.js';
 
 /** A wait or tracked operation, as the `greenio:io:*` messages carry it. */
@@ -111,14 +104,7 @@ export type ChannelName = keyof ChannelMessages;
  * import { channels } from 'greenio';
  * channels.ioEnd.subscribe((m) => console.log(m));
  */
-export const channels = {
-  spawn: spawnChannel,
-  start: startChannel,
-  end: endChannel,
-  ioStart: ioStartChannel,
-  ioEnd: ioEndChannel,
-  block: blockChannel,
-} as const;
+export const channels = plainChannels;
 
 /** Every channel name, in lifecycle order. */
 export const channelNames: readonly ChannelName[] = Object.freeze([
