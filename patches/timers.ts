@@ -10,6 +10,7 @@
 import * as hub from '../src/hub/index.js';
 import type { AnyOp, OpHandler } from '../src/hub/index.js';
 import { kOp } from '../src/internal/symbols.js';
+import { timerSeam } from '../src/internal/clock.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { optionsWithSignal, promiseWrapper } from './conventions.js';
 import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
@@ -30,7 +31,7 @@ const TIMER: OpHandler<unknown> = {
   cancel(op) {
     const s = op.data as TimerState;
     // An unref'd timer is infrastructure (a library's keep-alive or timer wheel): left running.
-    if (s.handle !== null && s.handle.hasRef?.() !== false) s.clear(s.handle);
+    if (s.handle !== null && s.handle.hasRef?.() !== false && timerSeam.host?.clear(s.handle) !== true) s.clear(s.handle);
     return false;
   },
 };
@@ -48,7 +49,9 @@ function setterWrapper(kind: hub.Kind, repeat: boolean, clear: Clear): (o: AnyFu
             op.end();
             return Reflect.apply(cb as AnyFunction, this, arguments);
           };
-      const handle = Reflect.apply(original, this, args) as TimerState['handle'];
+      // greenio/testing's virtual clock times the timers of its greenlets (immediates are not time).
+      const host = kind === K_IMMEDIATE ? null : timerSeam.host;
+      const handle = ((host === null ? null : host.set(args[0] as AnyFunction, args[1], args.slice(2), repeat)) ?? Reflect.apply(original, this, args)) as TimerState['handle'];
       state.handle = handle;
       if (handle !== null && typeof handle === 'object') (handle as Record<symbol, unknown>)[kOp] = op;
       return handle;
@@ -61,6 +64,8 @@ function clearWrapper(): (o: AnyFunction) => AnyFunction {
       if (handle !== null && typeof handle === 'object') {
         const op = (handle as Record<symbol, AnyOp | undefined>)[kOp];
         if (op !== undefined) op.end();
+        const host = timerSeam.host;
+        if (host !== null && host.clear(handle)) return undefined;
       }
       return Reflect.apply(original, this, arguments);
     } }).wrapper;

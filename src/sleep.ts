@@ -5,12 +5,8 @@
  */
 import * as hub from './hub/index.js';
 import type { Op, OpHandler } from './hub/index.js';
-import {
-  originalClearImmediate,
-  originalClearTimeout,
-  originalSetImmediate,
-  originalSetTimeout,
-} from './internal/originals.js';
+import { originalClearImmediate, originalSetImmediate } from './internal/originals.js';
+import { clearTimer, setTimer, type TimerHandle } from './internal/clock.js';
 import { checkMs } from './internal/validate.js';
 
 const K_SLEEP = hub.kind('sleep');
@@ -23,11 +19,11 @@ function wake(op: Op<void>): void {
 const SLEEP: OpHandler<void> = {
   start(op) {
     const ms = op.detail as number;
-    op.data = ms === 0 ? originalSetImmediate(wake, op) : originalSetTimeout(wake, ms, op);
+    op.data = ms === 0 ? originalSetImmediate(wake, op) : setTimer(wake, ms, op);
   },
   cancel(op) {
     if (op.detail === 0) originalClearImmediate(op.data as ReturnType<typeof setImmediate>);
-    else originalClearTimeout(op.data as ReturnType<typeof setTimeout>);
+    else clearTimer(op.data as TimerHandle);
   },
 };
 
