@@ -156,12 +156,17 @@ async function cleanUp(clock: VirtualTimers, maxTime: number): Promise<void> {
  * });
  * console.log(waited); // 600000
  */
-export async function withVirtualTime<T>(fn: (clock: VirtualClock) => T | Promise<T>, options?: VirtualTimeOptions): Promise<T> {
+export function withVirtualTime<T>(fn: (clock: VirtualClock) => T | Promise<T>, options?: VirtualTimeOptions): Promise<T> {
   checkFunction('fn', fn);
   const o = checkOptions('options', options);
   const maxTime = o.maxTime ?? DAY;
   if (typeof maxTime !== 'number') throw new TypeError(expected('options.maxTime', 'a number of milliseconds > 0', maxTime));
   if (!(maxTime > 0)) throw new RangeError(expected('options.maxTime', 'a number of milliseconds > 0', maxTime));
+  // Arguments are checked synchronously: a bad one throws here, not in the promise.
+  return run(fn, maxTime);
+}
+
+async function run<T>(fn: (clock: VirtualClock) => T | Promise<T>, maxTime: number): Promise<T> {
   if (timerSeam.host !== null) {
     throw new VirtualTimeError('withVirtualTime() is already running: one virtual clock at a time', 'GREENIO_VIRTUAL_ACTIVE', '', 0);
   }
