@@ -129,7 +129,7 @@ export default defineWorkload({
       }
     },
   },
-  references: { gevent: { round_trips_per_s: 100_957 } },
+  gevent: { script: 'echo_server.py', variants: { gevent: { round_trips_per_s: 'cdrv_round_trips_per_s' } } },
   ratios: [
     { label: 'greenio / raw net (data events)', metric: 'round_trips_per_s', numerator: 'greenio', denominator: 'raw', target: 0.9 },
     { label: 'greenio / raw net (for await)', metric: 'round_trips_per_s', numerator: 'greenio_iter', denominator: 'raw_iter', target: 0.9 },

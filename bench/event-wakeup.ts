@@ -96,8 +96,9 @@ export default defineWorkload({
     greenio: () => repeat(greenioOnce),
     raw: () => repeat(rawOnce),
   },
-  references: {
-    gevent: { woke_all_ms: 62.68, first_woke_ms: 0.06973, join_all_ms: 75.63, wakeups_per_s: 159_547, joined_per_s: N / 0.07563 },
+  gevent: {
+    script: 'event_wakeup.py',
+    variants: { gevent: { woke_all_ms: '1000*woke_all_s', first_woke_ms: '1000*first_woke_s', join_all_ms: '1000*join_all_s', wakeups_per_s: 'wakeups_per_s', joined_per_s: 'N/join_all_s' } },
   },
   ratios: [
     { label: 'greenio / raw promises (wakeups)', metric: 'wakeups_per_s', numerator: 'greenio', denominator: 'raw' },

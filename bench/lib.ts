@@ -2,7 +2,8 @@
  * The benchmark harness. A workload file calls `defineWorkload()` with named variants
  * (greenio and its baselines); `npm run bench` (scripts/bench.mjs) runs every variant
  * of every workload in its own fresh process, interleaved over several rounds, on Node
- * 24 and Node 20, and prints medians and ratios. Run one variant by hand with
+ * 26, 24 and 20, with the Python gevent anchors in the same rounds, and prints medians,
+ * ratios and issue 18's goals. Run one variant by hand with
  * `node --import tsx bench/<file>.ts --variant <name>`.
  */
 
@@ -14,9 +15,27 @@ export interface Ratio {
   label: string;
   metric: string;
   numerator: string;
-  denominator: string;
+  /** The variant divided by; absent for a goal on the metric itself (µs per op, bytes). */
+  denominator?: string;
   /** The target the issue sets for this ratio, if any (reported beside it). */
   target?: number;
+  /** The target on Node 20, when the issue sets a lower one there. */
+  target20?: number;
+  /** The goal is a ceiling (`value <= target`), e.g. µs per op or bytes. */
+  atMost?: boolean;
+  /** The row of issue 18's table this ratio is (printed in the goals table, README headline). */
+  goal?: string;
+}
+
+/**
+ * Python gevent anchors, measured in the same bench run: `script` of ../shared/bench/gevent
+ * runs once per round under Debian's python3-gevent; `variants` names each anchor and maps
+ * our metric to an expression over the script's JSON: `key`, `1e6/key`, `1000*key`, `N/key`.
+ */
+export interface GeventAnchor {
+  script: string;
+  env?: Record<string, string>;
+  variants: Record<string, Record<string, string>>;
 }
 
 export interface WorkloadSpec {
@@ -24,8 +43,9 @@ export interface WorkloadSpec {
   description: string;
   variants: Record<string, () => Promise<Metrics>>;
   ratios?: Ratio[];
-  /** Metrics of external references (Python gevent figures from ../shared/bench), for a ratio against them. */
+  /** Fixed figures a ratio may use as denominator (e.g. 1024 bytes); never measured ones. */
   references?: Record<string, Metrics>;
+  gevent?: GeventAnchor;
   /** Extra node flags per variant (e.g. `--expose-gc`). */
   nodeArgs?: string[];
 }
@@ -41,7 +61,8 @@ export function defineWorkload(spec: WorkloadSpec): WorkloadSpec {
     const name = argv[i + 1]!;
     const run = spec.variants[name];
     if (!run) throw new Error(`unknown variant ${name}; have ${Object.keys(spec.variants).join(', ')}`);
-    run().then(
+    const profiled = process.env.BENCH_CPU_PROF ? profile(process.env.BENCH_CPU_PROF, run) : run();
+    profiled.then(
       (m) => {
         console.log(JSON.stringify({ workload: spec.name, variant: name, node: process.version, ...m }));
         process.exit(0);
@@ -53,6 +74,27 @@ export function defineWorkload(spec: WorkloadSpec): WorkloadSpec {
     );
   }
   return spec;
+}
+
+/**
+ * Run `fn` under the V8 CPU profiler and write the profile to `path` (scripts/bench-profile.mjs
+ * sets BENCH_CPU_PROF): only the variant's own run is sampled, not the startup (tsx's compile).
+ */
+async function profile(path: string, fn: () => Promise<Metrics>): Promise<Metrics> {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const s = new Session();
+  s.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => s.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: Number(process.env.PROF_INTERVAL_US ?? 250) });
+  await post('Profiler.start');
+  const m = await fn();
+  const { profile: p } = (await post('Profiler.stop')) as { profile: unknown };
+  writeFileSync(path, JSON.stringify(p));
+  s.disconnect();
+  return m;
 }
 
 /** Median of a few timed runs after a warm-up; returns ms of the median run. */

@@ -76,10 +76,10 @@ export default defineWorkload({
       return { per_s: N / (ms / 1000) };
     },
   },
-  references: { gevent_unordered: { per_s: 87_527 }, gevent_ordered: { per_s: 83_240 } },
+  gevent: { script: 'pool_map.py', variants: { gevent_unordered: { per_s: 'imap_unordered_tasks_per_s' }, gevent_ordered: { per_s: 'imap_ordered_tasks_per_s' } } },
   ratios: [
     { label: 'imapUnordered / Python gevent', metric: 'per_s', numerator: 'imap_unordered', denominator: 'gevent_unordered', target: 5 },
-    { label: 'imapUnordered / p-map', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map', target: 1 },
+    { label: 'imapUnordered / p-map', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map', target: 1, goal: '`Pool(100).imapUnordered` / p-map' },
     { label: 'imapUnordered / p-limit', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_limit' },
     { label: 'imap (ordered) / Python gevent', metric: 'per_s', numerator: 'imap_ordered', denominator: 'gevent_ordered' },
     { label: 'imap (ordered) / p-map', metric: 'per_s', numerator: 'imap_ordered', denominator: 'p_map' },

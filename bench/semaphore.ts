@@ -73,9 +73,12 @@ export default defineWorkload({
     plimit_contended: () => measure(() => plimit(true)),
     plimit_uncontended: () => measure(() => plimit(false)),
   },
-  references: {
-    gevent_contended: { cycles_per_s: 585_593, max_holders: 10 },
-    gevent_uncontended: { cycles_per_s: 3_900_578, max_holders: 1 },
+  gevent: {
+    script: 'semaphore.py',
+    variants: {
+      gevent_contended: { cycles_per_s: 'contended_cycles_per_s', max_holders: 'contended_max_holders' },
+      gevent_uncontended: { cycles_per_s: 'uncontended_cycles_per_s', max_holders: 'uncontended_max_holders' },
+    },
   },
   ratios: [
     { label: 'greenio / p-limit (contended)', metric: 'cycles_per_s', numerator: 'greenio_contended', denominator: 'plimit_contended' },

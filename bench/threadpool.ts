@@ -85,7 +85,7 @@ export default defineWorkload({
       return { per_s: N / (ms / 1000), ms };
     },
   },
-  references: { gevent: { per_s: 44_726 }, gevent_executor: { per_s: 39_864 } },
+  gevent: { script: 'threadpool.py', variants: { gevent: { per_s: 'tp_spawn_tasks_per_s' }, gevent_executor: { per_s: 'tpe_callback_tasks_per_s' } } },
   ratios: [
     { label: 'greenio / piscina', metric: 'per_s', numerator: 'greenio', denominator: 'piscina', target: 0.9 },
     { label: 'greenio / tinypool', metric: 'per_s', numerator: 'greenio', denominator: 'tinypool' },

@@ -41,10 +41,11 @@ export default defineWorkload({
       return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
     },
   },
-  references: { gevent: { per_s: 1e6 / 3.113, us_per_op: 3.113 } },
+  gevent: { script: 'timeout.py', variants: { gevent: { per_s: '1e6/timeout_sleep0_us_per_op', us_per_op: 'timeout_sleep0_us_per_op' } } },
   ratios: [
-    { label: 'greenio / raw timer+await', metric: 'per_s', numerator: 'greenio', denominator: 'raw' },
+    { label: 'greenio, µs per op', metric: 'us_per_op', numerator: 'greenio', target: 2, atMost: true, goal: '`withTimeout(sleep(0))`, µs per op' },
+    { label: 'greenio / raw timer+await', metric: 'per_s', numerator: 'greenio', denominator: 'raw', target: 1, goal: '`withTimeout(sleep(0))` / a raw timer + await' },
     { label: 'greenio around an unseen promise / raw timer+await', metric: 'per_s', numerator: 'greenio_unseen', denominator: 'raw' },
-    { label: 'greenio / Python gevent', metric: 'per_s', numerator: 'greenio', denominator: 'gevent' },
+    { label: 'greenio / Python gevent', metric: 'per_s', numerator: 'greenio', denominator: 'gevent', target: 1.5, goal: '`withTimeout(sleep(0))` / Python gevent' },
   ],
 });

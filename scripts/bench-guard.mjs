@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `npm run bench:guard`: the benchmark regression guard (.ci/run runs it). Issue 18's ratio
+// workloads, in a short form, on the headline Node only (GREENIO_BENCH_NODES to change),
+// each variant in its own process; prints each ratio beside its record in
+// bench/results/guard.json. A ratio more than 30 % below its record is measured twice more
+// (median of the three); the guard fails only if it stays there. Ratios only, never times:
+// the machines are noisy. `--record` measures 3 rounds and writes the records instead.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, describe, findNodes, medians, ratios, root, runVariant } from './bench-lib.mjs';
+
+const CASES = [
+  { file: 'spawn-join.ts', env: { N: '20000' }, variants: ['greenio', 'als_floor'] },
+  { file: 'timeout-cycles.ts', env: { N: '20000' }, variants: ['greenio', 'raw'] },
+  { file: 'queue-pingpong.ts', env: { M: '100000', SHAPES: 'channel,roundtrip' }, variants: ['greenio', 'raw'] },
+  { file: 'pool-map.ts', env: { N: '20000' }, variants: ['imap_unordered', 'p_map'] },
+  { file: 'patch-fs.ts', env: { N: '20000' }, variants: ['cb_unpatched', 'cb_patched', 'cb_patched_greenlets', 'promise_unpatched', 'promise_patched', 'promise_patched_greenlets'] },
+  { file: 'patch-echo.ts', env: { CONNS: '20' }, variants: ['await_unpatched', 'await_patched_greenlets'] },
+];
+const DROP = 0.3; // a ratio this far below its record is measured again
+const record = process.argv.includes('--record');
+const recordsPath = join(root, 'bench/results/guard.json');
+const records = existsSync(recordsPath) ? JSON.parse(readFileSync(recordsPath, 'utf8')).ratios : {};
+const [node] = findNodes(process.env.GREENIO_BENCH_NODES ?? '26');
+if (!node) { console.error('bench guard: no Node 26 found (node_modules/node)'); process.exit(1); }
+const t0 = Date.now();
+build();
+
+/** `rounds` more rounds of a case's variants (interleaved), added to `runs`; its goal ratios. */
+function measure(c, runs, rounds) {
+  for (let r = 0; r < rounds; r++) for (const v of c.variants) {
+    const m = runVariant(node.bin, c.path, c.spec, v, c.env);
+    if (m) runs[v].push(m);
+  }
+  return ratios(c.spec, medians(runs), node.version).filter((q) => q.goal && !q.atMost && !Number.isNaN(q.value)); // issue 18's ratios (no times)
+}
+
+const key = (c, q) => `${c.spec.name}: ${q.label}`;
+const lines = [];
+const measured = {};
+let failed = 0;
+for (const c of CASES) {
+  c.path = join(root, 'bench', c.file);
+  c.spec = describe(c.path);
+  const runs = Object.fromEntries(c.variants.map((v) => [v, []]));
+  let qs = measure(c, runs, record ? 3 : 1);
+  const low = (q) => records[key(c, q)] !== undefined && q.value < records[key(c, q)] * (1 - DROP);
+  let again = false;
+  if (!record && qs.some(low)) { again = true; qs = measure(c, runs, 2); }
+  for (const q of qs) {
+    const k = key(c, q);
+    measured[k] = q.value;
+    const rec = records[k];
+    const bad = !record && low(q);
+    if (bad) failed++;
+    lines.push(`bench guard: ${k}: ${q.value.toFixed(3)}${rec === undefined ? ' (no record)' : ` (record ${rec.toFixed(3)})`}${again ? ' [measured 3 times]' : ''}${bad ? ' FAILED: more than 30 % below its record' : ''}`);
+    console.log(lines.at(-1));
+  }
+}
+if (record) {
+  writeFileSync(recordsPath, JSON.stringify({ node: node.version, date: new Date().toISOString(), note: 'medians of 3 rounds of `npm run bench:guard -- --record`', ratios: measured }, null, 2) + '\n');
+  console.log(`bench guard: records written to bench/results/guard.json`);
+}
+console.log(`bench guard: ${Object.keys(measured).length} ratios on Node ${node.version} in ${Math.round((Date.now() - t0) / 1000)} s, ${failed} below their records`);
+process.exit(failed ? 1 : 0);
