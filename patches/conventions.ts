@@ -184,16 +184,16 @@ type Emitter = { once(event: string, fn: () => void): unknown };
 
 /**
  * Make `handle` (an EventEmitter) an op of the current flow until it emits `endEvent`,
- * so a kill aborts it. Idempotent per handle; the op is kept on `handle[kOp]`.
+ * so a kill aborts it. Idempotent per handle; the op is kept on `handle[kOp]` (the op
+ * itself is the hub's, so it is not returned).
  */
-export function trackHandle(handle: object, detail: unknown, spec: HandleSpec): AnyOp | undefined {
+export function trackHandle(handle: object, detail: unknown, spec: HandleSpec): void {
   const h = handle as Record<symbol, AnyOp | undefined>;
   const existing = h[kOp];
-  if (existing !== undefined && !existing.settled) return existing;
+  if (existing !== undefined && !existing.settled) return;
   const op = hub.track(spec.kind, detail, HANDLE, { handle, abort: spec.abort } satisfies HandleState);
   Object.defineProperty(handle, kOp, { value: op, configurable: true, writable: true, enumerable: false });
   (handle as Emitter).once(spec.endEvent ?? 'close', () => op.end());
-  return op;
 }
 
 /** Marks greenio's own listeners, so they do not count as the user listening. */

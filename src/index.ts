@@ -23,7 +23,7 @@ export {
 } from './queue.js';
 export { Channel } from './channel.js';
 export { Group, Pool, type Spawned, type MapInput, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool/pool.js';
-export { config, type SyncIOMode, type DeadlockMode } from './internal/config.js';
+export { config, type Config, type SyncIOMode, type DeadlockMode } from './internal/config.js';
 export * from './instrument/index.js';
 export {
   GreenioError,

@@ -66,7 +66,9 @@ async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Pr
  * })));
  * await joinAll(gs);
  */
-export class Semaphore implements Holdable {
+// Holdable (the instrument's view of a lock) is checked where a lock is handed to it, not in
+// an `implements` clause: that would name a private type in the public .d.ts.
+export class Semaphore {
   #counter: number;
   readonly #waiters = new ParkedList();
   readonly #one: boolean;
@@ -289,7 +291,7 @@ export class Lock extends BoundedSemaphore {
  *   console.log(lock.count); // 2: its owner re-entered it
  * }));
  */
-export class RLock implements Holdable {
+export class RLock {
   #owner: Greenlet | null = null;
   #count = 0;
   #since = 0;

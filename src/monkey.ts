@@ -28,12 +28,14 @@ import {
   type ModulePatch,
 } from '../patches/index.js';
 
-export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
+export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec, type LateHandler } from '../patches/conventions.js';
 export { syncWrapper } from '../patches/sync.js';
-export { kind } from './hub/index.js';
+export { kind, type Kind, type KindOptions } from './hub/index.js';
+export type { AnyFunction } from './internal/wrap.js';
+export type { Convention } from '../patches/patch.js';
 import { adopt as hubAdopt, main, type AnyOp } from './hub/index.js';
 import { kOp } from './internal/symbols.js';
-export type { ModulePatch } from '../patches/index.js';
+export type { ModulePatch, Implements, ClientName } from '../patches/index.js';
 
 /** Options of `patchAll()`: every module family is patched unless set to false. */
 export interface PatchAllOptions {

@@ -10,7 +10,7 @@ import * as hub from './hub/index.js';
 import type { OpHandler } from './hub/index.js';
 import { GreenioError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
 import { Deque, Stack, type Store } from './internal/deque.js';
-import { Heap, pythonCompare, type Compare } from './internal/pyorder.js';
+import { Heap, pythonCompare } from './internal/pyorder.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
 import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
@@ -18,7 +18,7 @@ import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown
 export type { QueueWaitOptions };
 
 /** How a `PriorityQueue` orders items: negative when `a` comes first (as for `Array#sort`). */
-export type PriorityCompare<T> = Compare<T>;
+export type PriorityCompare<T> = (a: T, b: T) => number;
 
 const K_GET = hub.kind('queue.get');
 const K_PUT = hub.kind('queue.put');

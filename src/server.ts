@@ -72,17 +72,17 @@ export class StreamServer {
   #server: Server | null = null;
   #starting: Promise<void> | null = null;
   #stopper: Greenlet<void> | null = null;
-  /** Sockets being served, and their greenlets. */
+  /** @internal Sockets being served, and their greenlets. */
   readonly _live = new Map<Socket, Greenlet>();
-  /** Every accepted socket not closed yet (served, queued, or closing after its handler). */
+  /** @internal Every accepted socket not closed yet (served, queued, or closing after its handler). */
   readonly _socks = new Set<Socket>();
-  /** With a pool: accepted sockets waiting for a slot, and the greenlet handing them out. */
+  /** @internal With a pool: accepted sockets waiting for a slot, and the greenlet handing them out. */
   readonly _pending: Socket[] = [];
-  _acceptOp: Op<Socket> | null = null;
+  /** @internal */ _acceptOp: Op<Socket> | null = null;
   #acceptor: Greenlet | null = null;
-  /** Greenlets waiting for handlers to finish (stop) or for the stop (serveForever). */
+  /** @internal Greenlets waiting for handlers to finish (stop) or for the stop (serveForever). */
   readonly _idleOps: AnyOp[] = [];
-  readonly _stopOps: AnyOp[] = [];
+  /** @internal */ readonly _stopOps: AnyOp[] = [];
 
   constructor(listen: number | { host?: string; port: number }, handler: StreamHandler, options?: StreamServerOptions) {
     if (typeof listen === 'number') {

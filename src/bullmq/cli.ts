@@ -21,10 +21,22 @@ class Usage extends Error {
   override name = 'Usage';
 }
 
-/** What `greenio worker` was asked to do. */
-export interface WorkerCommandOptions extends Omit<WorkerSettings, 'processor'> {
-  processes: number;
+/**
+ * What `greenio worker` was asked to do (its flags; see `WORKER_HELP`). Written out rather
+ * than derived from the settings each worker process gets, which are not public.
+ */
+export interface WorkerCommandOptions {
+  queue: string;
   processor: string;
+  redis: string;
+  concurrency: number;
+  processes: number;
+  timeout?: number;
+  closeTimeout: number;
+  ioLog: boolean;
+  lockDuration?: number;
+  stalledInterval?: number;
+  maxStalledCount?: number;
 }
 
 export const WORKER_HELP = `Usage: greenio worker --queue NAME [options] processor.js
@@ -201,7 +213,8 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
 }
 
 async function runGroup(o: WorkerCommandOptions): Promise<number> {
-  const { processes, ...settings } = o;
+  const { processes, ...rest } = o;
+  const settings: WorkerSettings = rest; // the flags and what each worker gets stay in step
   const { entry, execArgv } = entryFor(o.processor);
   const cluster = process.getBuiltinModule('node:cluster') as unknown as Cluster;
   const ready = new Set<number>();

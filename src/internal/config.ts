@@ -36,7 +36,8 @@ function envSyncIO(): SyncIOMode {
   throw new TypeError(expected('GREENIO_SYNC_IO', "one of 'allow', 'warn', 'throw'", raw));
 }
 
-class Config {
+/** The type of `config`: greenio's process-wide settings; each setter checks its value. */
+export class Config {
   #maxBlockingTime = envNumber('GREENIO_MAX_BLOCKING_TIME', 100);
   #monitor = envBool('GREENIO_MONITOR', false);
   #keepQueryValues = envBool('GREENIO_KEEP_QUERY_VALUES', false);

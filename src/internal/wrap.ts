@@ -11,6 +11,7 @@
  * `__wrapped` properties; that would change the patched functions' own properties.)
  */
 
+/** Any function, as an original or a wrapper (public through `greenio/monkey`: `any`, as it wraps arbitrary Node functions). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- wraps arbitrary Node functions
 export type AnyFunction = (this: any, ...args: any[]) => any;
 
