@@ -131,8 +131,10 @@ function collect(t: Tracker | null): { leaks: Leak[]; greenlets: Greenlet[]; ops
   }
   const candidates = t === null ? hub.opsOf(hub.main).map((op) => [op, undefined] as const) : [...t.ops];
   for (const [op, e] of candidates) {
-    // A leaked greenlet's ops are listed on its line (and go with it).
-    if (op.settled || leakedCores.has(op.flow.greenlet) || unrefTimer(op)) continue;
+    // A leaked greenlet's ops are listed on its line (and go with it); a greenlet alive
+    // since before the test (a fixture's server loop) does its own business.
+    const owner = op.flow.greenlet;
+    if (op.settled || leakedCores.has(owner) || (!owner.isMain && owner.state !== State.Dead) || unrefTimer(op)) continue;
     const type = opType(op);
     const site = userSite(e?.stack);
     const verb = type === 'handle' ? 'opened' : type === 'wait' ? 'begun' : 'started';
