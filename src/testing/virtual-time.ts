@@ -72,21 +72,32 @@ const QUIET = 2;
 const turn = (): Promise<void> => new Promise((r) => originalSetImmediate(r));
 const tick = (): Promise<void> => new Promise((r) => originalSetTimeout(r, 1));
 
-function stateOf(live: readonly Core[]): number {
+function stateOf(clock: VirtualTimers, live: readonly Core[]): number {
   for (const g of live) {
     if (g.state !== State.Running) return RUN;
-    // Awaiting what greenio cannot see (perhaps IO), or about to resume.
-    if (g.waitCount === 0) return IO;
-    for (const op of hub.opsOf(g)) {
-      if (op.settled) return RUN; // a wake-up deferred to the next turn
-      const k = op.kind;
-      if (op.isWait) {
-        if (!BLOCKED_ON.has(k.name) || (k.name === 'sleep' && op.detail === 0)) return IO;
-      } else if (k.name === 'immediate') {
-        return RUN;
-      } else if (!k.resource && !k.killOnly) {
-        return IO; // callback IO (fs.readFile(p, cb)) in flight
-      }
+    if (g.waitCount === 0) {
+      // Awaiting what greenio cannot see: a timer of its own (`await new Promise((r) =>
+      // setTimeout(r, ms))`) if it set one, else perhaps IO, so time holds still.
+      if (clock.hasTimerOf(g) && opsBlocked(g) === QUIET) continue;
+      return IO;
+    }
+    const s = opsBlocked(g);
+    if (s !== QUIET) return s;
+  }
+  return QUIET;
+}
+
+/** QUIET if every op of `g` is a wait on another greenlet or a timer, a held handle or a timer. */
+function opsBlocked(g: Core): number {
+  for (const op of hub.opsOf(g)) {
+    if (op.settled) return RUN; // a wake-up deferred to the next turn
+    const k = op.kind;
+    if (op.isWait) {
+      if (!BLOCKED_ON.has(k.name) || (k.name === 'sleep' && op.detail === 0)) return IO;
+    } else if (k.name === 'immediate') {
+      return RUN;
+    } else if (!k.resource && !k.killOnly) {
+      return IO; // callback IO (fs.readFile(p, cb)) in flight
     }
   }
   return QUIET;
@@ -102,7 +113,7 @@ async function drive(clock: VirtualTimers, maxTime: number): Promise<Stop> {
     if (clock.error !== null) return null;
     const live = hub.liveGreenlets().filter((g) => clock.inBubble(g));
     if (live.length === 0) return null;
-    const s = stateOf(live);
+    const s = stateOf(clock, live);
     if (s !== QUIET) {
       quiet = 0;
       await (s === IO ? tick() : turn());

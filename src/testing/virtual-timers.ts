@@ -33,6 +33,8 @@ export class VirtualTimer {
     readonly repeat: boolean,
     /** Runs the callback in the async context it was set in (as Node's timers do). */
     readonly run: Runner,
+    /** The greenlet that set it. */
+    readonly owner: hub.Core,
   ) {}
 
   ref(): this {
@@ -90,8 +92,9 @@ export class VirtualTimers implements TimerHost {
   }
 
   set(fn: (...args: never[]) => unknown, ms: unknown, args: readonly unknown[], repeat: boolean): TimerHandle | null {
-    if (!this.inBubble(hub.currentCore())) return null;
-    const t = new VirtualTimer(this, this.#seq++, fn, args, delayOf(ms), repeat, AsyncLocalStorage.snapshot() as Runner);
+    const owner = hub.currentCore();
+    if (!this.inBubble(owner)) return null;
+    const t = new VirtualTimer(this, this.#seq++, fn, args, delayOf(ms), repeat, AsyncLocalStorage.snapshot() as Runner, owner);
     t.due = this.elapsed + t.ms;
     this.insert(t);
     return t as unknown as TimerHandle;
@@ -131,6 +134,12 @@ export class VirtualTimers implements TimerHost {
     t.active = true;
     t.due = this.elapsed + t.ms;
     this.insert(t);
+  }
+
+  /** True if `g` set a timer still pending. */
+  hasTimerOf(g: hub.Core): boolean {
+    for (const t of this.timers) if (t.owner === g) return true;
+    return false;
   }
 
   /** Move time to the first pending timer's due time; false if none is pending. */
