@@ -7,7 +7,7 @@
 // the machines are noisy. `--record` measures 3 rounds and writes the records instead.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, describe, findNodes, medians, ratios, root, runVariant } from './bench-lib.mjs';
+import { describe, findNodes, medians, ratios, root, runVariant } from './bench-lib.mjs';
 
 const CASES = [
   { file: 'spawn-join.ts', env: { N: '20000' }, variants: ['greenio', 'als_floor'] },
@@ -23,8 +23,7 @@ const recordsPath = join(root, 'bench/results/guard.json');
 const records = existsSync(recordsPath) ? JSON.parse(readFileSync(recordsPath, 'utf8')).ratios : {};
 const [node] = findNodes(process.env.GREENIO_BENCH_NODES ?? '26');
 if (!node) { console.error('bench guard: no Node 26 found (node_modules/node)'); process.exit(1); }
-const t0 = Date.now();
-build();
+const t0 = Date.now(); // (no build: these workloads import src/ through tsx)
 
 /** `rounds` more rounds of a case's variants (interleaved), added to `runs`; its goal ratios. */
 function measure(c, runs, rounds) {

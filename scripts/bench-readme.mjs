@@ -15,7 +15,7 @@ if (!data.workloads) throw new Error('bench/results/latest.json is from an older
 const num = (x) => {
   if (x === undefined || x === null || Number.isNaN(x)) return '–';
   const a = Math.abs(x);
-  return a >= 100 ? Math.round(x).toLocaleString('en-US') : a >= 10 ? x.toFixed(1) : x.toFixed(2);
+  return a >= 100 ? Math.round(x).toLocaleString('en-US') : a >= 10 ? x.toFixed(1) : a >= 0.1 ? x.toFixed(2) : x.toPrecision(2);
 };
 // One column per Node major, newest first (the newest patch release seen of each).
 const majors = [...new Set(data.workloads.map((w) => major(w.node)))].sort((a, b) => b - a);
@@ -27,9 +27,8 @@ const targetText = (qs) => {
   const ts = majors.map((m) => qs[m]).filter(Boolean);
   if (!ts.length || ts[0].target === undefined) return '';
   const op = ts[0].atMost ? '≤' : '≥';
-  const by = [...new Set(ts.map((q) => q.target))];
-  if (by.length === 1) return `${op} ${by[0]}`;
-  return majors.filter((m) => qs[m]).map((m) => `${op} ${qs[m].target} (Node ${m})`).join(', ');
+  const other = majors.filter((m) => qs[m] && qs[m].target !== ts[0].target).map((m) => `${op} ${qs[m].target} on Node ${m}`);
+  return `${op} ${ts[0].target}${other.length ? ` (${other.join(', ')})` : ''}`;
 };
 
 const out = [START, ''];
