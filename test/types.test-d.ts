@@ -15,9 +15,13 @@ import {
   joinAll,
   spawn,
   withTimeout,
+  config,
+  type Config,
+  type PriorityCompare,
+  type SyncIOMode,
   type Waitable,
 } from '../src/index.js';
-import { patchAll, type PatchReport } from '../src/monkey.js';
+import { getOriginal, kind, patchAll, trackHandle, type AnyFunction, type Implements, type Kind, type ModulePatch, type PatchReport } from '../src/monkey.js';
 
 describe('public types', () => {
   it('spawn infers the value type from the function and checks the arguments', () => {
@@ -74,5 +78,15 @@ describe('public types', () => {
     expectTypeOf(patchAll).returns.toEqualTypeOf<PatchReport>();
     // @ts-expect-error: unknown option
     patchAll({ nope: true });
+  });
+
+  it('the types public signatures use have public names', () => {
+    expectTypeOf(config).toEqualTypeOf<Config>();
+    expectTypeOf(config.syncIO).toEqualTypeOf<SyncIOMode>();
+    expectTypeOf<ConstructorParameters<typeof PriorityQueue<string>>[1]>().toEqualTypeOf<PriorityCompare<string> | undefined>();
+    expectTypeOf(kind).returns.toEqualTypeOf<Kind>();
+    expectTypeOf(getOriginal).returns.toEqualTypeOf<AnyFunction>();
+    expectTypeOf<ModulePatch['implements']>().toEqualTypeOf<Implements | undefined>();
+    expectTypeOf(trackHandle).returns.toEqualTypeOf<void>();
   });
 });

@@ -14,10 +14,10 @@ import { CHECKED, toolchain, TYPESCRIPT, WHY } from './toolchain.js';
 
 // What a user writes: every entry point, generic inference, a Transferable, options objects.
 const CONSUMER = `
-import { spawn, joinAll, Pool, Queue, Timeout, withTimeout, ThreadPool, Event, type Greenlet } from 'greenio';
-import { patchAll } from 'greenio/monkey';
+import { spawn, joinAll, Pool, Queue, Timeout, withTimeout, ThreadPool, Event, config, type Greenlet, type Config, type PriorityCompare } from 'greenio';
+import { patchAll, kind, type Kind, type Implements, type AnyFunction } from 'greenio/monkey';
 import 'greenio/patch';
-import { GreenWorker } from 'greenio/bullmq';
+import { GreenWorker, type WorkerCommandOptions } from 'greenio/bullmq';
 
 const g: Greenlet<number> = spawn(async (n: number) => n * 2, 21);
 await joinAll([g]);
@@ -34,7 +34,14 @@ const buf = new ArrayBuffer(8);
 const moved: ArrayBuffer = ThreadPool.transfer(buf, [buf]);
 const ev = new Event();
 ev.set();
-export { doubled, first, lengths, late, moved, patchAll, GreenWorker };
+// The types public declarations name can be named by the user too.
+const settings: Config = config;
+const byLength: PriorityCompare<string> = (a, b) => a.length - b.length;
+const dbQuery: Kind = kind('my-db.query');
+const wrapped: Implements = { promise: ['query'] };
+const wrap = (original: AnyFunction): AnyFunction => original;
+const flags: Partial<WorkerCommandOptions> = { queue: 'jobs' };
+export { doubled, first, lengths, late, moved, patchAll, GreenWorker, settings, byLength, dbQuery, wrapped, wrap, flags };
 `;
 
 const TSCONFIG = {
