@@ -28,14 +28,12 @@ import {
   type ModulePatch,
 } from '../patches/index.js';
 
-export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec, type LateHandler } from '../patches/conventions.js';
+export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
 export { syncWrapper } from '../patches/sync.js';
-export { kind, type Kind, type KindOptions } from './hub/index.js';
-export type { AnyFunction } from './internal/wrap.js';
-export type { Convention } from '../patches/patch.js';
+export { kind } from './hub/index.js';
 import { adopt as hubAdopt, main, type AnyOp } from './hub/index.js';
 import { kOp } from './internal/symbols.js';
-export type { ModulePatch, Implements, ClientName } from '../patches/index.js';
+export type { ModulePatch } from '../patches/index.js';
 
 /** Options of `patchAll()`: every module family is patched unless set to false. */
 export interface PatchAllOptions {
@@ -66,6 +64,13 @@ export interface PatchReport {
   /** Modules loaded before the patch (the late-patch warning's list; empty when early). */
   lateModules: string[];
 }
+
+// The types this module's signatures name, so that a user can name them too.
+export type { Kind, KindOptions } from './hub/index.js';
+export type { AnyFunction } from './internal/wrap.js';
+export type { LateHandler } from '../patches/conventions.js';
+export type { Convention } from '../patches/patch.js';
+export type { Implements, ClientName } from '../patches/index.js';
 
 type BuiltinName = keyof typeof builtinPatches;
 const OPTION_OF: Record<BuiltinName, keyof PatchAllOptions> = {
