@@ -15,13 +15,16 @@ function siteOf(code: string, at = 0): string {
 }
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+// Vitest prints `LeakError: ...`, node:test `Error [LeakError]: ...`.
+const HEAD = '(?:LeakError|Error \\[LeakError\\]): the test left';
+
 /** The three leaks, each named with its kind, owner and the line of leak-cases.ts that made it. */
 function expectThreeLeaksNamed(out: string): void {
   const port = /PORT (\d+)/.exec(out)?.[1];
   expect(port).toBeDefined();
-  expect(out).toMatch(new RegExp(`LeakError: the test left 1 greenlet\\(s\\) or operation\\(s\\) behind:\\s+greenlet #\\d+ Greenlet-\\d+ \\(poller\\) alive \\(waits on sleep 1000ms\\), spawned at ${esc(siteOf('spawn(async function poller'))}`));
-  expect(out).toMatch(new RegExp(`LeakError: the test left 1 greenlet\\(s\\) or operation\\(s\\) behind:\\s+handle net\\.socket 127\\.0\\.0\\.1:${port}, owned by #\\d+ Greenlet-\\d+ \\(dial\\), dead, opened at ${esc(siteOf('net.connect(port', 'net.'.length))}`));
-  expect(out).toMatch(new RegExp(`LeakError: the test left 1 greenlet\\(s\\) or operation\\(s\\) behind:\\s+pending timer 3600000, owned by main, started at ${esc(siteOf('setTimeout(() => {}, 3_600_000)'))}`));
+  expect(out).toMatch(new RegExp(`${HEAD} 1 greenlet\\(s\\) or operation\\(s\\) behind:\\s+greenlet #\\d+ Greenlet-\\d+ \\(poller\\) alive \\(waits on sleep 1000ms\\), spawned at ${esc(siteOf('spawn(async function poller'))}`));
+  expect(out).toMatch(new RegExp(`${HEAD} 1 greenlet\\(s\\) or operation\\(s\\) behind:\\s+handle net\\.socket 127\\.0\\.0\\.1:${port}, owned by #\\d+ Greenlet-\\d+ \\(dial\\), dead, opened at ${esc(siteOf('net.connect(port', 'net.'.length))}`));
+  expect(out).toMatch(new RegExp(`${HEAD} 1 greenlet\\(s\\) or operation\\(s\\) behind:\\s+pending timer 3600000, owned by main, started at ${esc(siteOf('setTimeout(() => {}, 3_600_000)'))}`));
 }
 
 const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', TSX_DISABLE_CACHE: '1' };

@@ -4,15 +4,13 @@ import { patchTimers, unpatchAll } from '../../src/monkey.js';
 import { expectNoLeaks, withVirtualTime } from '../../src/testing/index.js';
 
 // This file's process runs with the timers patch: setTimeout/setInterval in greenlets are
-// greenio's. Hand-made sleeps are what these tests are about: no warning for each kill of one.
+// greenio's. Hand-made sleeps are what these tests are about: no warning for each kill of one
+// (this file's process only).
 beforeAll(() => {
   patchTimers();
   config.warnUnreachable = false;
 });
-afterAll(() => {
-  unpatchAll();
-  config.warnUnreachable = true;
-});
+afterAll(() => unpatchAll());
 
 describe('withVirtualTime with patched timers', () => {
   it('times setTimeout and setInterval of its greenlets, clearInterval included', async () => {
