@@ -2,7 +2,7 @@
 // `npm run bench:guard`: the benchmark regression guard (.ci/run runs it). Issue 18's ratio
 // workloads, in a short form, on the headline Node only (GREENIO_BENCH_NODES to change),
 // each variant in its own process; prints each ratio beside its record in
-// bench/results/guard.json. A ratio more than 30 % below its record is measured twice more
+// bench/guard.json. A ratio more than 30 % below its record is measured twice more
 // (median of the three); the guard fails only if it stays there. Ratios only, never times,
 // and of main-thread CPU time per op (BENCH_CLOCK=cpu, bench/lib.ts), which a busy machine
 // barely moves: greenio's work is on the main thread. `--record` writes 3 rounds' medians.
@@ -20,7 +20,7 @@ const CASES = [
 ];
 const DROP = 0.3; // a ratio this far below its record is measured again
 const record = process.argv.includes('--record');
-const recordsPath = join(root, 'bench/results/guard.json');
+const recordsPath = join(root, 'bench/guard.json');
 const records = existsSync(recordsPath) ? JSON.parse(readFileSync(recordsPath, 'utf8')).ratios : {};
 const [node] = findNodes(process.env.GREENIO_BENCH_NODES ?? '26');
 if (!node) { console.error('bench guard: no Node 26 found (node_modules/node)'); process.exit(1); }
@@ -59,7 +59,7 @@ for (const c of CASES) {
 }
 if (record) {
   writeFileSync(recordsPath, JSON.stringify({ node: node.version, date: new Date().toISOString(), note: 'medians of 3 rounds of `npm run bench:guard -- --record`', ratios: measured }, null, 2) + '\n');
-  console.log(`bench guard: records written to bench/results/guard.json`);
+  console.log(`bench guard: records written to bench/guard.json`);
 }
 console.log(`bench guard: ${Object.keys(measured).length} ratios on Node ${node.version} in ${Math.round((Date.now() - t0) / 1000)} s, ${failed} below their records`);
 process.exit(failed ? 1 : 0);
