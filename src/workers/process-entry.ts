@@ -4,7 +4,8 @@
  * closed, or parent gone), so no child outlives its pool. An uncaught exception is sent
  * to the parent before it exits with code 1. Not for import: it listens when evaluated.
  */
-import { createRunner, encodeError } from './task-codec.js';
+import { encodeError } from './task-codec.js';
+import { createRunner } from './task-runner.js';
 
 const send = process.send?.bind(process);
 if (send === undefined) throw new Error('greenio: process-entry runs only as a ProcessPool child (with an IPC channel)');

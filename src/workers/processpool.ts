@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { originalClearTimeout, originalSetTimeout } from '../internal/originals.js';
 import { checkOptions, expected } from '../internal/validate.js';
 import { PoolSurface } from './pool-surface.js';
-import { entryScript, tsx, type Backend, type Slot, type TaskPoolOptions, type WorkerHandle } from './task-codec.js';
-import { TaskPool } from './task-pool.js';
+import { entryScript, tsx } from './task-codec.js';
+import { TaskPool, type TaskPoolOptions } from './task-pool.js';
+import type { Backend, Slot, WorkerHandle } from './worker-slot.js';
 
 /** Options of `new ProcessPool()`. */
 export interface ProcessPoolOptions extends TaskPoolOptions {

@@ -1,16 +1,15 @@
 /**
- * What crosses between a pool and its workers: task definitions (a module export, or a
- * function sent as source, so it cannot close over variables), arguments checked at
- * submit, errors as `RemoteError`s; the `Backend`/`Slot` contract and entry scripts; and
- * the worker-side runner both entries share. Limit: only direct arguments are transferred.
+ * What crosses between a pool and its workers: the wire protocol and the claim ring of
+ * threads, arguments checked at submit (and `transfer()` marks), errors as `RemoteError`s,
+ * and where the entry scripts are. Definitions are in task-defs.ts, the worker side in
+ * task-runner.ts. Limit: only direct arguments are transferred, never nested ones.
  */
 import { createRequire } from 'node:module';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { serialize } from 'node:v8';
 import { expected, quote } from '../internal/validate.js';
-import type { Future, Transferable } from './future.js';
+import type { Transferable } from './future.js';
 import { RemoteError } from '../errors.js';
 
 // Transferable is defined beside Future (a future carries its transfer list).
@@ -49,56 +48,6 @@ export function tag(seq: number, state: number): number {
   return ((seq & 0x1fffffff) << 2) | state;
 }
 
-// --- Task definitions ---------------------------------------------------------------
-
-/** A validated task definition: its cache key, the message that defines it, a label. */
-export interface TaskDef {
-  key: unknown;
-  msg: (id: number) => DefMsg;
-  label: string;
-}
-
-const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
-// Sources already known to compile: a function written inline in a loop is checked once.
-const compiled = new Set<string>();
-
-/** Validate `task` (a function or `{ file, name }`) and describe it; throws `TypeError`. */
-export function describeTask(task: unknown): TaskDef {
-  if (typeof task === 'function') {
-    const src = Function.prototype.toString.call(task);
-    const name = (task as { name?: string }).name || 'anonymous';
-    if (NATIVE.test(src)) throw new TypeError(`${expected('task', 'a function with JavaScript source (it is sent to the worker as text)', task)}: native and bound functions have none`);
-    if (/^class\b/.test(src)) throw new TypeError(expected('task', 'a function, not a class', task));
-    if (!compiled.has(src)) {
-      try {
-        // Compile only (nothing runs): a method shorthand `f() {}` is not an expression.
-        new Function('__name', `return (${src}\n)`);
-      } catch {
-        throw new TypeError(`${expected('task', 'a standalone function expression (arrow, function or async function)', task)}: its source is not one (a method?); put it in a module and pass { file, name } instead`);
-      }
-      compiled.add(src);
-    }
-    // Keyed by source: an arrow function written in a loop is a new object each time,
-    // but one definition for the workers.
-    return { key: src, msg: (id) => [id, 0, src, name], label: name };
-  }
-  if (task === null || typeof task !== 'object' || !('file' in task)) {
-    throw new TypeError(expected('task', 'a function or a { file, name } object', task));
-  }
-  const { file, name = 'default' } = task as TaskFile;
-  if (typeof name !== 'string' || name === '') throw new TypeError(expected('task.name', 'a non-empty string (an export name)', name));
-  const url = toUrl(file);
-  return { key: `${url}#${name}`, msg: (id) => [id, 1, url, name], label: name === 'default' ? url.slice(url.lastIndexOf('/') + 1) : name };
-}
-
-function toUrl(file: unknown): string {
-  if (file instanceof URL) return file.href;
-  if (typeof file !== 'string' || file === '') throw new TypeError(expected('task.file', 'a URL or a path string', file));
-  if (/^(file|data|node):/.test(file)) return new URL(file).href;
-  // A path, like `node <path>`: relative ones are resolved against the working directory.
-  return pathToFileURL(isAbsolute(file) ? file : resolvePath(file)).href;
-}
-
 // --- Arguments ------------------------------------------------------------------------
 
 const kTransfer = Symbol.for('greenio.transfer');
@@ -124,7 +73,8 @@ export function markTransfer<T>(value: T, transferList?: readonly Transferable[]
   return { [kTransfer]: true, value, list } as unknown as T;
 }
 
-function isMark(v: unknown): v is TransferMark {
+/** True for a value marked by `transfer()` (a result, too, may be moved back). */
+export function isMark(v: unknown): v is TransferMark {
   return typeof v === 'object' && v !== null && (v as TransferMark)[kTransfer] === true;
 }
 
@@ -193,67 +143,6 @@ export function decodeError(w: unknown): RemoteError {
   return new RemoteError((typeof w === 'object' && w !== null ? w : { message: String(w) }) as WireError);
 }
 
-
-
-// --- Workers as the pool drives them ---------------------------------------------------
-
-/** A started worker thread or child process, as the pool drives it. */
-export interface WorkerHandle {
-  readonly id: number;
-  send(msg: unknown, transfer?: Transferable[]): void;
-  /** Stop it now, even mid-task (terminate, SIGKILL). */
-  kill(): void;
-  /** Stop an idle one (at close, or after `idleTimeout`). */
-  stop(): void;
-  ref(): void;
-  unref(): void;
-}
-
-/** How one kind of pool starts its workers. */
-export interface Backend {
-  readonly name: 'ThreadPool' | 'ProcessPool';
-  /** Worker threads: tasks handed ahead through a claim ring, transfer lists. */
-  readonly threads: boolean;
-  start(slot: Slot): WorkerHandle;
-}
-
-/** The options both pools take. */
-export interface TaskPoolOptions {
-  /** The most workers at once (default `os.availableParallelism()`). */
-  size?: number;
-  /** Ms an idle worker lives before it exits (default 10,000; `Infinity`: never). */
-  idleTimeout?: number;
-  /** The most tasks waiting for a worker (default `Infinity`): see `submit` and `apply`. */
-  maxQueue?: number;
-}
-
-/** What a backend tells of its worker (task-pool.ts `TaskPool`; an interface so this file stays below it). */
-export interface SlotOwner {
-  onReply(s: Slot, m: unknown): void;
-  onExit(s: Slot, code: number | null, signal: string | null): void;
-}
-
-/** One worker and the tasks handed to it, oldest first. */
-export class Slot {
-  w: WorkerHandle = null as unknown as WorkerHandle;
-  readonly dq: Array<Future | undefined> = [];
-  head = 0;
-  seq = 0;
-  readonly ring: Int32Array | null;
-  defsSent = 0;
-  replies = 0;
-  idleSince = 0;
-  refd = true;
-  dying = false;
-  crash: unknown = undefined;
-  constructor(readonly pool: SlotOwner, threads: boolean) {
-    this.ring = threads ? new Int32Array(new SharedArrayBuffer(RING * 4)) : null;
-  }
-  get inflight(): number {
-    return this.dq.length - this.head;
-  }
-}
-
 // --- Entry scripts ---------------------------------------------------------------------
 
 /**
@@ -289,137 +178,4 @@ export function checkArgs(args: unknown): unknown[] {
   if (args === undefined) return [];
   if (!Array.isArray(args)) throw new TypeError(expected('args', 'an array of arguments', args));
   return [...args];
-}
-
-// --- The worker side ---------------------------------------------------------------------
-
-/** How the runner talks to its parent (a worker thread's port, a child's IPC channel). */
-export interface RunnerIO {
-  post(msg: unknown[], transfer?: readonly Transferable[]): void;
-  /** Claim task `seq` before running it; false if the parent revoked it. */
-  claim(seq: number): boolean;
-  /** Task `seq` is finished and its reply posted. */
-  finish(seq: number): void;
-}
-
-type TaskFn = (...args: unknown[]) => unknown;
-type Def = TaskFn | Promise<TaskFn> | Error;
-
-// esbuild (tsx, vitest) may wrap nested functions in `__name(fn, "name")` calls: give the
-// rebuilt function that helper, or its source would not run outside its original module.
-function keepName<F>(fn: F, name: string): F {
-  try {
-    Object.defineProperty(fn, 'name', { value: name, configurable: true });
-  } catch {
-    // a frozen function keeps its name
-  }
-  return fn;
-}
-
-function define(d: DefMsg): Def {
-  if (d[1] === 0) {
-    try {
-      // sourceURL: the task's frames read `at add (greenio:task/add:1:20)` in remote stacks.
-      const fn = new Function('__name', `return (${d[2]}\n)\n//# sourceURL=greenio:task/${d[3].replace(/[^\w$.-]/g, '_')}`)(keepName) as unknown;
-      if (typeof fn !== 'function') return new TypeError('the task source did not evaluate to a function');
-      return fn as TaskFn;
-    } catch (e) {
-      return e instanceof Error ? e : new Error(String(e));
-    }
-  }
-  const [, , url, name] = d;
-  const p = import(url).then((mod: Record<string, unknown>) => {
-    const fn = mod[name];
-    if (typeof fn !== 'function') throw new TypeError(`export \`${name}\` of ${url} is not a function, got ${quote(fn)}`);
-    return fn as TaskFn;
-  });
-  p.catch(() => {}); // the tasks that use it get the error; it is not unhandled
-  return p;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
-}
-
-/**
- * The worker side of a pool: runs the tasks of each batch one at a time, in order, and
- * posts each outcome as soon as it is known (never held back behind a later task).
- * Returns the function to call with each message from the parent.
- */
-export function createRunner(io: RunnerIO): (msg: unknown) => void {
-  const defs: Def[] = [];
-  // Tasks received, not yet run: seq, def, args, seq, def, args...
-  const q: unknown[] = [];
-  let qh = 0;
-  let busy = false;
-
-  function reply(seq: number, code: number, value: unknown, t0: number): void {
-    const us = Math.round((performance.now() - t0) * 1000);
-    try {
-      if (code === OK && isMark(value)) io.post([seq, OK, value.value, us], value.list);
-      else io.post([seq, code, value, us]);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      io.post([seq, ERR, { name: 'TypeError', message: `the task's result cannot be sent back: ${quote(value)}: ${why}` }, us]);
-    }
-    io.finish(seq);
-  }
-
-  function settleAndGoOn(seq: number, code: number, value: unknown, t0: number): void {
-    reply(seq, code, code === ERR ? encodeError(value) : value, t0);
-    drain();
-  }
-
-  function drain(): void {
-    busy = true;
-    while (qh < q.length) {
-      const seq = q[qh] as number;
-      const def = defs[q[qh + 1] as number];
-      const args = q[qh + 2] as unknown[];
-      q[qh + 2] = undefined;
-      qh += 3;
-      if (!io.claim(seq)) {
-        io.post([seq, SKIPPED, undefined, 0]);
-        continue;
-      }
-      const t0 = performance.now();
-      let r: unknown;
-      try {
-        if (typeof def === 'function') r = def(...args);
-        else if (def instanceof Promise) r = def.then((fn) => fn(...args));
-        else throw def ?? new Error('unknown task definition');
-      } catch (e) {
-        reply(seq, ERR, encodeError(e), t0);
-        continue;
-      }
-      if (isThenable(r)) {
-        r.then(
-          (v) => settleAndGoOn(seq, OK, v, t0),
-          (e: unknown) => settleAndGoOn(seq, ERR, e, t0),
-        );
-        return; // still busy: the next task starts once this one settles
-      }
-      reply(seq, OK, r, t0);
-    }
-    q.length = 0;
-    qh = 0;
-    busy = false;
-  }
-
-  return function onMessage(m: unknown): void {
-    if (!Array.isArray(m)) {
-      const ds = (m as { d?: DefMsg[] }).d;
-      if (ds === undefined) return;
-      for (const d of ds) {
-        const id = d[0];
-        const def = (defs[id] = define(d));
-        // Once loaded, later tasks call the export directly (no promise hop).
-        if (def instanceof Promise) def.then((fn) => (defs[id] = fn), (e: unknown) => (defs[id] = e instanceof Error ? e : new Error(String(e))));
-      }
-      return;
-    }
-    let seq = m[0] as number;
-    for (let k = 1; k < m.length; k += 2) q.push(seq++, m[k], m[k + 1]);
-    if (!busy) drain();
-  };
 }

@@ -2,53 +2,52 @@
  * The machinery ThreadPool and ProcessPool share: the queue (`maxQueue` back-pressure),
  * workers started on demand up to `size`, batches handed ahead to busy threads, replies
  * matched to futures, dead workers replaced, idle ones unref'ed and retired, `close()`.
- * Backends only start a worker and wire its events to `onReply`/`onExit` (task-codec.ts).
+ * Backends only start a worker and wire its events to `onReply`/`onExit` (worker-slot.ts).
  */
-import { WorkerExitError } from '../errors.js';
 import * as hub from '../hub/index.js';
 import type { AnyOp, Kind, OpHandler } from '../hub/index.js';
 import { Future, FutureState, type FutureOwner } from './future.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from '../internal/originals.js';
 import { checkInt, checkIterable, checkOptions, checkTimeout } from '../internal/validate.js';
-import {
-  DONE, ERR, OK, PENDING, REVOKED, RING_MASK, SKIPPED, Slot, type Backend,
-  checkArgs, decodeError, describeTask, prepareArgs, tag, type DefMsg, type TaskPoolOptions, type Transferable,
-} from './task-codec.js';
-import { CancelledError, PoolClosedError, QueueFull, RemoteError } from '../errors.js';
+import { DONE, ERR, OK, PENDING, RING_MASK, SKIPPED, checkArgs, decodeError, prepareArgs, tag, type Transferable } from './task-codec.js';
+import { TaskDefs, describeTask } from './task-defs.js';
+import { mapTasks } from './task-map.js';
+import { TaskQueue } from './task-queue.js';
+import { Slot, type Backend } from './worker-slot.js';
+import { CancelledError, PoolClosedError, QueueFull } from '../errors.js';
+
+/** The options both pools take. */
+export interface TaskPoolOptions {
+  /** The most workers at once (default `os.availableParallelism()`). */
+  size?: number;
+  /** Ms an idle worker lives before it exits (default 10,000; `Infinity`: never). */
+  idleTimeout?: number;
+  /** The most tasks waiting for a worker (default `Infinity`): see `submit` and `apply`. */
+  maxQueue?: number;
+}
 
 const MAX_DEPTH = 64;
 // Hand a worker at most about this much work (µs) beyond what it runs: enough to hide
 // the message round trip for tiny tasks, never a queue of long ones behind a busy worker.
 const AHEAD_US = 500;
-const ADMITTING = -2;
 
 /** The queue, the workers and their bookkeeping; see the module header. */
 export class TaskPool implements FutureOwner {
   readonly size: number;
   readonly idleTimeout: number;
-  readonly maxQueue: number;
   closed = false;
-  /** Tasks waiting for a worker (cancelled ones are skipped where they lie). */
-  queued = 0;
-  readonly #q: Array<Future | undefined> = [];
-  #qh = 0;
+  readonly #q: TaskQueue;
   readonly #slots = new Set<Slot>();
   #live = 0;
-  readonly #defIds = new Map<unknown, number>();
-  readonly #defs: DefMsg[] = [];
-  readonly #labels: string[] = [];
-  #lastTask: unknown = undefined;
-  #lastDef = -1;
+  readonly #defs = new TaskDefs();
   #depth = 1;
   #avgUs = -1;
   #pumpSoon = false;
-  readonly _admitQ: AnyOp[] = [];
   readonly #closeQ: AnyOp[] = [];
   #finished = false;
   #gone = false;
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
   #forceTimer: ReturnType<typeof setTimeout> | null = null;
-  readonly #kAdmit: Kind;
   readonly #kClose: Kind;
 
   constructor(readonly backend: Backend, options: unknown, defaultSize: () => number) {
@@ -58,10 +57,17 @@ export class TaskPool implements FutureOwner {
     this.idleTimeout = o.idleTimeout === Infinity ? Infinity : (checkTimeout('idleTimeout', o.idleTimeout) ?? 10_000);
     const mq = o.maxQueue;
     if (mq !== undefined && mq !== Infinity) checkInt('maxQueue', mq, 0);
-    this.maxQueue = mq ?? Infinity;
-    const k = backend.name.toLowerCase();
-    this.#kAdmit = hub.kind(`${k}.admit`);
-    this.#kClose = hub.kind(`${k}.close`);
+    this.#q = new TaskQueue(mq ?? Infinity, backend.name);
+    this.#kClose = hub.kind(`${backend.name.toLowerCase()}.close`);
+  }
+
+  /** Tasks waiting for a worker. */
+  get queued(): number {
+    return this.#q.length;
+  }
+
+  get maxQueue(): number {
+    return this.#q.maxQueue;
   }
 
   /** Live workers (started, not exiting). */
@@ -73,19 +79,7 @@ export class TaskPool implements FutureOwner {
 
   /** A future for `task(...args)`, not yet queued; validates both (throws TypeError). */
   make(task: unknown, args: unknown[]): Future {
-    let def = this.#lastDef;
-    if (task !== this.#lastTask || def < 0) {
-      const d = describeTask(task);
-      def = this.#defIds.get(d.key) ?? -1;
-      if (def < 0) {
-        def = this.#defs.length;
-        this.#defIds.set(d.key, def);
-        this.#defs.push(d.msg(def));
-        this.#labels.push(d.label);
-      }
-      this.#lastTask = task;
-      this.#lastDef = def;
-    }
+    const def = this.#defs.idOf(task);
     return new Future(this, def, args, prepareArgs(args, this.backend.threads));
   }
 
@@ -93,9 +87,9 @@ export class TaskPool implements FutureOwner {
   submit(task: unknown, args: unknown[]): Future {
     const f = this.make(task, args);
     if (this.closed) throw this.#closedError();
-    if (this.queued >= this.maxQueue) {
+    if (this.#q.length >= this.#q.maxQueue) {
       this.#pump(); // idle workers may take some right now
-      if (this.queued >= this.maxQueue || this._admitQ.length > 0) throw new QueueFull(`${this.backend.name} queue is full (maxQueue ${this.maxQueue})`);
+      if (this.#q.full) throw new QueueFull(`${this.backend.name} queue is full (maxQueue ${this.maxQueue})`);
     }
     this.#enqueue(f);
     return f;
@@ -113,46 +107,7 @@ export class TaskPool implements FutureOwner {
     checkIterable('iterable', iterable);
     describeTask(task); // a bad task throws here, synchronously
     if (this.closed) return Promise.reject(this.#closedError());
-    return this.#map(task, iterable);
-  }
-
-  async #map(task: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
-    const fs: Future[] = [];
-    let bad: unknown = fs; // an error of the input itself (fs: none yet)
-    const sync = typeof (iterable as Iterable<unknown>)[Symbol.iterator] === 'function';
-    const it = sync ? (iterable as Iterable<unknown>)[Symbol.iterator]() : (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    let read = false;
-    try {
-      for (;;) {
-        let f: Future;
-        try {
-          const r = sync ? (it as Iterator<unknown>).next() : await (it as AsyncIterator<unknown>).next();
-          if (r.done === true) break;
-          f = this.make(task, [r.value]);
-        } catch (e) {
-          bad = e;
-          throw e;
-        }
-        const w = this.admit(f);
-        if (w !== undefined) await w;
-        fs.push(f);
-      }
-      read = true;
-      const out = new Array<unknown>(fs.length);
-      for (let i = 0; i < fs.length; i++) {
-        const f = fs[i]!;
-        out[i] = f._state === FutureState.Finished ? f._value : await f.result();
-      }
-      return out;
-    } catch (e) {
-      // A task failed, the input did, or the pool closed: cancel what has not started.
-      // The awaiting greenlet was interrupted (kill, Timeout): stop what runs as well.
-      const hard = e !== bad && !(e instanceof PoolClosedError) && !fs.some((f) => f.done() && f._value === e);
-      const reason = e instanceof Error ? e : new Error(String(e));
-      for (const f of fs) if (!f.done()) void (hard ? this.abort(f, reason) : this.cancel(f));
-      if (!read && e !== bad) void it.return?.();
-      throw e;
-    }
+    return mapTasks(this, task, iterable);
   }
 
   #closedError(): PoolClosedError {
@@ -162,51 +117,21 @@ export class TaskPool implements FutureOwner {
   /** Queue `f` once there is room (a hub wait), or now; undefined when queued at once. */
   admit(f: Future): Promise<void> | undefined {
     if (this.closed) return Promise.reject(this.#closedError());
-    if (this.queued >= this.maxQueue && this._admitQ.length === 0) this.#pump();
-    if (this.queued < this.maxQueue && this._admitQ.length === 0) {
+    const q = this.#q;
+    if (q.length >= q.maxQueue && q.admitting.length === 0) this.#pump();
+    if (!q.full) {
       this.#enqueue(f);
       return undefined;
     }
-    f._seq = ADMITTING;
-    return hub.wait<void>(this.#kAdmit, f, ADMIT, f);
+    return q.waitForRoom(f);
   }
 
   #enqueue(f: Future): void {
     this.#q.push(f);
-    this.queued++;
     if (!this.#pumpSoon) {
       this.#pumpSoon = true;
       queueMicrotask(() => this.#pump());
     }
-  }
-
-  #take(): Future {
-    for (;;) {
-      const f = this.#q[this.#qh]!;
-      this.#q[this.#qh++] = undefined;
-      if (this.#qh === this.#q.length) {
-        this.#q.length = 0;
-        this.#qh = 0;
-      } else if (this.#qh > 4096 && this.#qh * 2 > this.#q.length) {
-        this.#q.splice(0, this.#qh);
-        this.#qh = 0;
-      }
-      if (f._state === FutureState.Pending) {
-        this.queued--;
-        return f;
-      }
-    }
-  }
-
-  /** Put tasks that never started back at the front of the queue, in order. */
-  #requeue(fs: Future[]): void {
-    for (const f of fs) {
-      f._state = FutureState.Pending;
-      f._slot = null;
-      f._seq = -1;
-    }
-    this.#q.splice(this.#qh, 0, ...fs);
-    this.queued += fs.length;
   }
 
   // --- Dispatching --------------------------------------------------------------------
@@ -220,15 +145,7 @@ export class TaskPool implements FutureOwner {
       if (best === null || best.inflight > this.#depth >> 1) break;
       this.#send(best, Math.min(this.#depth - best.inflight, Math.ceil(this.queued / this.size)));
     }
-    const aq = this._admitQ;
-    while (aq.length > 0 && this.queued < this.maxQueue) {
-      const op = aq.shift()!;
-      const f = op.data as Future;
-      f._seq = -1;
-      f._slot = null;
-      this.#enqueue(f);
-      op.resolve(undefined);
-    }
+    for (let f = this.#q.admitNext(); f !== null; f = this.#q.admitNext()) this.#enqueue(f);
   }
 
   #startSlot(): Slot {
@@ -247,7 +164,7 @@ export class TaskPool implements FutureOwner {
     const ring = s.ring;
     let xfer: Transferable[] | undefined;
     while (n-- > 0 && this.queued > 0) {
-      const f = this.#take();
+      const f = this.#q.take();
       const seq = s.seq++;
       f._state = FutureState.Dispatched;
       f._slot = s;
@@ -257,9 +174,9 @@ export class TaskPool implements FutureOwner {
       if (f._xfer !== undefined) (xfer ??= []).push(...f._xfer);
       s.dq.push(f);
     }
-    if (s.defsSent < this.#defs.length) {
-      s.w.send({ d: this.#defs.slice(s.defsSent) });
-      s.defsSent = this.#defs.length;
+    if (s.defsSent < this.#defs.msgs.length) {
+      s.w.send({ d: this.#defs.msgs.slice(s.defsSent) });
+      s.defsSent = this.#defs.msgs.length;
     }
     if (!s.refd) {
       s.refd = true;
@@ -349,40 +266,19 @@ export class TaskPool implements FutureOwner {
       f._slot = null;
       // A task it never claimed goes to another worker, unless this one never started
       // (every worker would fail the same way: fail the tasks rather than loop).
-      if (s.replies > 0 && this.#revoke(s, f)) back.push(f);
+      if (s.replies > 0 && s.revoke(f._seq)) back.push(f);
       else lost.push(f);
     }
     s.dq.length = 0;
     s.head = 0;
-    if (back.length > 0) this.#requeue(back);
-    for (const f of lost) f._settle(FutureState.Failed, this.#exitError(s, code, signal));
+    if (back.length > 0) this.#q.requeue(back);
+    for (const f of lost) f._settle(FutureState.Failed, s.exitError(this.backend.name, code, signal));
     if (lost.length === 0 && s.crash !== undefined) {
       const e = s.crash as { stack?: string };
-      process.stderr.write(`greenio: an idle ${this.backend.name} worker (${this.#who(s)}) died: ${e.stack ?? String(e)}\n`);
+      process.stderr.write(`greenio: an idle ${this.backend.name} worker (${s.who}) died: ${e.stack ?? String(e)}\n`);
     }
     if (this.queued > 0) this.#pump();
     this.#checkClosed();
-  }
-
-  #who(s: Slot): string {
-    return `${this.backend.threads ? 'thread' : 'pid'} ${s.w.id}`;
-  }
-
-  #exitError(s: Slot, code: number | null, signal: string | null): WorkerExitError {
-    const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
-    const started = s.replies > 0 ? 'while running this task' : 'before it could start';
-    const c = s.crash;
-    let why = '';
-    if (c instanceof RemoteError) why = ` (uncaught ${c.remoteName}: ${c.remoteMessage})`;
-    else if (c !== undefined) why = ` (uncaught ${(c as Error).name ?? 'Error'}: ${(c as Error).message ?? String(c)})`;
-    return new WorkerExitError(`${this.backend.name} worker (${this.#who(s)}) ${how} ${started}${why}`, code, signal, s.w.id, s.crash);
-  }
-
-  #revoke(s: Slot, f: Future): boolean {
-    const ring = s.ring;
-    if (ring === null) return false;
-    const pending = tag(f._seq, PENDING);
-    return Atomics.compareExchange(ring, f._seq & RING_MASK, pending, tag(f._seq, REVOKED)) === pending;
   }
 
   // --- Cancelling ------------------------------------------------------------------------
@@ -390,13 +286,12 @@ export class TaskPool implements FutureOwner {
   /** Python's cancel(): only a task that has not started. */
   cancel(f: Future): boolean {
     if (f._state === FutureState.Pending) {
-      if (f._seq === ADMITTING) dropAdmission(f._slot as AnyOp);
-      else this.queued--; // left in the queue as a tombstone
+      this.#q.drop(f);
       f._settle(FutureState.Cancelled, new CancelledError('the task was cancelled before it started'));
       this.#pump();
       return true;
     }
-    if (f._state === FutureState.Dispatched && this.#revoke(f._slot as Slot, f)) {
+    if (f._state === FutureState.Dispatched && (f._slot as Slot).revoke(f._seq)) {
       f._settle(FutureState.Cancelled, new CancelledError('the task was cancelled before it started'));
       return true;
     }
@@ -414,15 +309,15 @@ export class TaskPool implements FutureOwner {
       const back: Future[] = [];
       for (let i = s.head; i < s.dq.length; i++) {
         const g: Future | undefined = s.dq[i];
-        if (g !== undefined && g !== f && g._slot === s && !g.done() && this.#revoke(s, g)) back.push(g);
+        if (g !== undefined && g !== f && g._slot === s && !g.done() && s.revoke(g._seq)) back.push(g);
       }
-      if (back.length > 0) this.#requeue(back);
+      if (back.length > 0) this.#q.requeue(back);
       if (Atomics.load(s.ring, f._seq & RING_MASK) === tag(f._seq, DONE)) {
         this.#pump(); // its result is on the way; the others may go anywhere
         return;
       }
     }
-    f._settle(FutureState.Cancelled, new CancelledError(`the task was cancelled while it ran (the greenlet awaiting it got ${reason.name}); its worker (${this.#who(s)}) was stopped`));
+    f._settle(FutureState.Cancelled, new CancelledError(`the task was cancelled while it ran (the greenlet awaiting it got ${reason.name}); its worker (${s.who}) was stopped`));
     this.#retire(s, true);
     this.#pump();
   }
@@ -433,7 +328,7 @@ export class TaskPool implements FutureOwner {
   }
 
   label(f: Future): string {
-    return `${this.backend.name} task ${this.#labels[f._def] ?? '?'}`;
+    return `${this.backend.name} task ${this.#defs.label(f._def)}`;
   }
 
   // --- Idle workers, closing ---------------------------------------------------------------
@@ -478,10 +373,7 @@ export class TaskPool implements FutureOwner {
   close(ms: number | undefined): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      for (const op of this._admitQ.splice(0)) {
-        (op.data as Future)._settle(FutureState.Cancelled, new CancelledError('the pool was closed'));
-        op.reject(this.#closedError());
-      }
+      this.#q.refuseAll(() => this.#closedError());
       if (ms !== undefined) {
         this.#forceTimer = originalSetTimeout(() => this.#force(), ms);
         this.#forceTimer.unref();
@@ -496,7 +388,7 @@ export class TaskPool implements FutureOwner {
   #force(): void {
     this.#forceTimer = null;
     const err = (): CancelledError => new CancelledError(`${this.backend.name} was closed before this task finished (close timeout)`);
-    while (this.queued > 0) this.#take()._settle(FutureState.Cancelled, err());
+    while (this.queued > 0) this.#q.take()._settle(FutureState.Cancelled, err());
     for (const s of this.#slots) {
       if (s.inflight === 0) continue;
       for (let i = s.head; i < s.dq.length; i++) s.dq[i]?._settle(FutureState.Cancelled, err());
@@ -539,29 +431,6 @@ export class TaskPool implements FutureOwner {
       if (i >= 0) this.#closeQ.splice(i, 1);
     }
   }
-}
-
-// A future waiting for room in the queue keeps its wait in `_slot` (it has no worker yet).
-const ADMIT: OpHandler<void> = {
-  start(op) {
-    const f = op.data as Future;
-    f._slot = op;
-    (f._owner as TaskPool)._admitQ.push(op);
-  },
-  cancel(op) {
-    dropAdmission(op);
-    (op.data as Future)._settle(FutureState.Cancelled, new CancelledError('the task was cancelled while it waited for room in the queue'));
-  },
-};
-
-function dropAdmission(op: AnyOp): void {
-  const f = op.data as Future;
-  const q = (f._owner as TaskPool)._admitQ;
-  const i = q.indexOf(op);
-  if (i >= 0) q.splice(i, 1);
-  f._slot = null;
-  f._seq = -1;
-  if (!op.settled) op.reject(new CancelledError('the task was cancelled while it waited for room in the queue'));
 }
 
 const CLOSE: OpHandler<void> = {

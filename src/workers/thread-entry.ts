@@ -1,11 +1,12 @@
 /**
  * The script each `ThreadPool` worker thread runs: batches of tasks arrive on its parent
- * port and run one at a time (task-codec.ts `createRunner`), each claimed first in the
+ * port and run one at a time (task-runner.ts `createRunner`), each claimed first in the
  * ring shared with the parent, which can so revoke those not started yet. Not for
  * import: it starts listening when evaluated.
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
-import { CLAIMED, DONE, PENDING, RING_MASK, createRunner, tag } from './task-codec.js';
+import { CLAIMED, DONE, PENDING, RING_MASK, tag } from './task-codec.js';
+import { createRunner } from './task-runner.js';
 
 if (parentPort === null) throw new Error('greenio: thread-entry runs only inside a ThreadPool worker thread');
 const port = parentPort;

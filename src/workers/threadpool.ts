@@ -11,8 +11,9 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { checkOptions } from '../internal/validate.js';
 import { PoolSurface, type ClosePoolOptions } from './pool-surface.js';
-import { entryScript, markTransfer, tsx, type Backend, type Slot, type TaskFile, type TaskPoolOptions, type Transferable, type WorkerHandle } from './task-codec.js';
-import { TaskPool } from './task-pool.js';
+import { entryScript, markTransfer, tsx, type TaskFile, type Transferable } from './task-codec.js';
+import { TaskPool, type TaskPoolOptions } from './task-pool.js';
+import type { Backend, Slot, WorkerHandle } from './worker-slot.js';
 
 export type { TaskFile, ClosePoolOptions };
 export { WorkerExitError } from '../errors.js';
