@@ -13,6 +13,7 @@ import { State, type Core } from '../hub/index.js';
 import { Greenlet } from '../greenlet.js';
 import { formatRunInfo } from '../instrument/run-info.js';
 import { timerSeam } from '../internal/clock.js';
+import { config } from '../internal/config.js';
 import { originalSetImmediate, originalSetTimeout } from '../internal/originals.js';
 import { checkFunction, checkOptions, expected } from '../internal/validate.js';
 import { GreenioError, named } from '../errors.js';
@@ -184,6 +185,9 @@ async function run<T>(fn: (clock: VirtualClock) => T | Promise<T>, maxTime: numb
   const clock = new VirtualTimers();
   const view: VirtualClock = { now: () => clock.elapsed };
   timerSeam.host = clock;
+  // Spawn sites in the dump of a deadlock: worth their cost inside a test.
+  const tracked = config.trackGreenletTree;
+  config.trackGreenletTree = true;
   try {
     // Created outside any greenlet's flow: the bubble's root, whoever calls.
     const root = hub.als.exit(() => new Greenlet(fn, view)) as Greenlet<T>;
@@ -206,6 +210,7 @@ async function run<T>(fn: (clock: VirtualClock) => T | Promise<T>, maxTime: numb
     return await root.get();
   } finally {
     timerSeam.host = null;
+    config.trackGreenletTree = tracked;
     clock.dropAll();
   }
 }
