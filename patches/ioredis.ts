@@ -11,7 +11,8 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
+import { batchRunsWhole, describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, SENT_RUNS_WHOLE, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
+import type { NotedHandler } from './client-ops.js';
 
 // Owners as patches/index.ts names them, so unpatchAll() undoes these wraps.
 const OWNER_REDIS = 'module:ioredis/built/Redis.js';
@@ -96,7 +97,12 @@ function onError(this: Command, e: unknown): void {
   s.op!.reject(e);
 }
 
-const HANDLER: hub.OpHandler<unknown> = {
+const HANDLER: NotedHandler<unknown> = {
+  // Unsent (offline queue): never sent. Blocking: CLIENT UNBLOCK ends it. Else it runs.
+  note(op) {
+    const s = op.data as CommandOp;
+    return s.written && !s.blocking && !s.replied ? SENT_RUNS_WHOLE : undefined;
+  },
   start(op) {
     const s = op.data as CommandOp;
     const cmd = s.cmd;
@@ -260,7 +266,8 @@ class PipelineOp {
   }
 }
 
-const PIPELINE: hub.OpHandler<unknown> = {
+const PIPELINE: NotedHandler<unknown> = {
+  note: (op) => batchRunsWhole((op.data as PipelineOp).describe().startsWith('MULTI') ? 'MULTI' : 'pipeline'),
   start(op) {
     (op.data as { p: Promise<unknown> }).p.then((v) => op.resolve(v), (e: unknown) => op.reject(e));
   },

@@ -7,7 +7,7 @@
  * PROCESS/CONNECTION ADMIN right on other users' threads; without them the command runs to
  * its end and its result is dropped.
  */
-import * as hub from '../src/hub/index.js';
+import { outside } from './client-ops.js';
 
 /** The mysql2 connection fields the integration reads (mysql2 3). */
 export interface MyConn {
@@ -55,7 +55,7 @@ export function killCommand(conn: MyConn | null, cmd: MyCmd, side: SideFactory, 
   conn._commands.unshift(barrier);
   // Outside any greenlet: the side connection belongs to nobody; one per cancel (a
   // cancel is rare, and a kept one would hold a server slot past the pool's end).
-  hub.als.exit(() => bypass(() => {
+  outside(() => bypass(() => {
     let sideConn: SideConn;
     try {
       sideConn = side(conn.config);

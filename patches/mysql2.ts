@@ -12,7 +12,7 @@ import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { ModulePatch } from './patch.js';
-import { trackOrRefuse } from './client-ops.js';
+import { outside, trackOrRefuse } from './client-ops.js';
 import { sqlText } from './pg-sql-text.js';
 import { killCommand, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
 
@@ -193,7 +193,7 @@ const READ_ONLY = [1290, 1792, 1836]; // mysql2's pool destroys a connection tha
 /** pool.execute as one op: get a connection, execute, give it back (as mysql2 does). */
 function runPoolExecute(st: State): void {
   const pool = st.self as Pool;
-  hub.als.exit(() => withBypass(() => pool.getConnection((err, conn) => {
+  outside(() => withBypass(() => pool.getConnection((err, conn) => {
     if (err) return st.done(err);
     if (st.cancelled) return conn!.release();
     st.conn = conn!;
@@ -225,7 +225,7 @@ function poolExecute(side: SideFactory) {
 }
 
 function runGetConnection(st: State): void {
-  hub.als.exit(Reflect.apply, st.original, st.self, [(err: unknown, conn?: MyConn & { release(): void }) => {
+  outside(st.original, st.self, (err: unknown, conn?: MyConn & { release(): void }) => {
     // A connection handed over after its greenlet gave up waiting goes back.
     if (st.cancelled) return conn?.release();
     if (st.op!.isWait || st.op!.end()) {
@@ -237,7 +237,7 @@ function runGetConnection(st: State): void {
     } else {
       conn?.release();
     }
-  }]);
+  });
 }
 
 function poolGetConnection(original: AnyFunction): AnyFunction {

@@ -8,9 +8,9 @@
  * (their late results are dropped); a client without a backend key (a proxy) neither.
  */
 import { connect as netConnect } from 'node:net';
-import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { sqlText } from './pg-sql-text.js';
+import { outside } from './client-ops.js';
 
 /** The pg.Client fields the integration reads (pg 8). */
 export interface PgClient {
@@ -87,12 +87,25 @@ export function cancel(s: Submitted): CancelResult {
     process.nextTick(s.done, NOT_SENT);
     return 'not-sent';
   }
-  const pipelined = c.pipeline === true && (c._sentQueryQueue?.length ?? 0) > 0;
-  if (s.query !== null && activeOf(c) === s.query && !pipelined && c.processID != null && c.secretKey != null) {
+  if (s.query !== null && activeOf(c) === s.query && whyNotCancellable(s) === null) {
     sendCancel(c);
     return 'server';
   }
   return 'dropped';
+}
+
+/**
+ * Why a submitted query that has not answered yet cannot be cancelled on the server (it
+ * then runs to its end and its result is dropped); null when it can be, or was never sent.
+ */
+export function whyNotCancellable(s: Submitted): string | null {
+  const c = s.client;
+  if (s.query === null || c._queryQueue.includes(s.query)) return null;
+  // A cancel request aims at the backend, not a query: with others sent behind it, it
+  // could end one of those instead.
+  if (c.pipeline === true && (c._sentQueryQueue?.length ?? 0) > 0) return 'the client pipelines its queries';
+  if (c.processID == null || c.secretKey == null) return 'the server gave no cancel key';
+  return null;
 }
 
 function cancelPacket(pid: number, key: number | Buffer): Buffer {
@@ -118,10 +131,16 @@ function sendCancel(c: Held): void {
   const packet = cancelPacket(c.processID!, c.secretKey!);
   const host = c.host ?? 'localhost';
   // Outside any greenlet: the side connection belongs to nobody, so no kill closes it.
-  const sock = hub.als.exit(() =>
+  const sock = outside(() =>
     host.startsWith('/') ? netConnect(`${host}/.s.PGSQL.${c.port ?? 5432}`) : netConnect(c.port ?? 5432, host));
   sock.setTimeout(10_000, () => sock.destroy());
-  sock.on('error', () => {}); // the query then runs to its end; its result is dropped
+  sock.on('error', (e) => {
+    // The query then runs to its end on the server (its result is dropped): said once per failure.
+    process.emitWarning(`greenio could not cancel a pg query on the server (${e.message}): it runs to its end, its result is dropped`, {
+      type: 'GreenioWarning',
+      code: 'GREENIO_PG_CANCEL',
+    });
+  });
   sock.once('connect', () => sock.end(packet));
   sock.resume();
   sock.once('close', () => {

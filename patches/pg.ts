@@ -10,8 +10,8 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { trackOrRefuse } from './client-ops.js';
-import { cancel, holdWrapper, isServerError, statementOf, submit, type Done, type PgClient, type Submitted } from './pg-query.js';
+import { notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
+import { cancel, holdWrapper, isServerError, statementOf, submit, whyNotCancellable, type Done, type PgClient, type Submitted } from './pg-query.js';
 
 const K_QUERY = hub.kind('pg.query');
 const K_CONNECT = hub.kind('pg.connect');
@@ -63,8 +63,15 @@ function abort(st: State): void {
   else if (st.runner === runConnect) (st.self as Client).end(); // pg's own path: a half-open client is closed
 }
 
+// What an interrupt leaves running on the server: a query no cancel request can reach.
+function note(op: hub.Op): string | undefined {
+  const st = op.data as State;
+  const why = st.sub === null || st.cancelled ? null : whyNotCancellable(st.sub);
+  return why === null ? undefined : notCancelled(why);
+}
+
 // Promise style: a hub wait.
-const WAIT: hub.OpHandler = {
+const WAIT: NotedHandler = {
   start(op) {
     const st = op.data as State;
     st.op = op;
@@ -73,11 +80,13 @@ const WAIT: hub.OpHandler = {
   cancel(op) {
     abort(op.data as State);
   },
+  note,
 };
 
 // Callback style: a tracked op; as Node does for an AbortSignal, the callback gets the
 // interrupt's error once (never after its greenlet died), and the late result is dropped.
-const TRACKED: hub.OpHandler = {
+const TRACKED: NotedHandler = {
+  note,
   cancel(op, reason, silent) {
     const st = op.data as State;
     abort(st);
@@ -111,13 +120,13 @@ function clientQuery(original: AnyFunction): AnyFunction {
 function runConnect(st: State): void {
   // Outside the greenlet: the connection is the client's, not the caller's, so the
   // caller's death does not destroy it under the client (it ends by `end()`).
-  hub.als.exit(Reflect.apply, st.original, st.self, [(err: unknown) => st.done(err, st.self)]);
+  outside(st.original, st.self, (err: unknown) => st.done(err, st.self));
 }
 
 function clientConnect(original: AnyFunction): AnyFunction {
   return ({ connect(this: Client, cb: unknown) {
     // A pool connecting a client for an op: outside the greenlet, the connection is the pool's.
-    if (bypass > 0) return hub.als.exit(Reflect.apply, original, this, arguments);
+    if (bypass > 0) return outside(original, this, ...arguments);
     const st = new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, undefined, undefined, runConnect);
     return start(K_CONNECT, `${this.host ?? ''}:${this.port ?? ''}`, st);
   } }).connect;
@@ -129,7 +138,7 @@ type Pool = {
 };
 
 function runPoolConnect(st: State): void {
-  hub.als.exit(Reflect.apply, st.original, st.self, [(err: unknown, client?: Client, release?: Release) => {
+  outside(st.original, st.self, (err: unknown, client?: Client, release?: Release) => {
     // A client handed over after its greenlet gave up waiting goes back to the pool.
     if (st.cancelled) {
       if (client !== undefined) release?.();
@@ -141,7 +150,7 @@ function runPoolConnect(st: State): void {
       else if (client !== undefined) release?.();
     } else if (err) op.reject(err);
     else op.resolve(client);
-  }]);
+  });
 }
 
 function poolConnect(original: AnyFunction): AnyFunction {

@@ -7,6 +7,8 @@
  */
 import * as hub from '../src/hub/index.js';
 import { originalSetTimeout } from '../src/internal/originals.js';
+import type { AsyncResource } from 'node:async_hooks';
+import { notCancelled, scopeOf } from './client-ops.js';
 
 /** The kind of every Redis command op: `redis BLPOP jobs 0`. */
 export const K_REDIS = hub.kind('redis');
@@ -100,6 +102,7 @@ export function restoreCommands(name: string, args: readonly unknown[], reply: u
 }
 
 let detached: hub.Flow | null = null;
+let detachedScope: AsyncResource | null = null;
 
 /**
  * The flow a client's own machinery runs in (connecting, handshakes, reconnects, the
@@ -110,9 +113,10 @@ export function detachedFlow(): hub.Flow {
   return (detached ??= hub.Flow.sub(hub.main));
 }
 
-/** Run `fn` in the detached flow. */
+/** Run `fn` in the detached flow (through a scope made once: see client-ops.ts). */
 export function runDetached<R>(fn: () => R): R {
-  return hub.als.run(detachedFlow(), fn);
+  detachedScope ??= scopeOf(detachedFlow());
+  return detachedScope.runInAsyncScope(fn);
 }
 
 /** True when the caller is the client's own machinery (see `detachedFlow`). */
@@ -158,6 +162,14 @@ export function unblockDetached(run: () => Promise<void>): void {
       }),
     );
   });
+}
+
+/** The note of an interrupted command that was sent and does not block: it runs whole on the server. */
+export const SENT_RUNS_WHOLE = notCancelled('a sent command runs whole (its reply is dropped)');
+
+/** The note of an interrupted MULTI or pipeline (`what`): it runs whole on the server. */
+export function batchRunsWhole(what: string): string {
+  return notCancelled(`a ${what} runs whole (its result is dropped)`);
 }
 
 /** Say that an item could not be put back (the connection failed meanwhile). */

@@ -12,7 +12,8 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
+import { batchRunsWhole, describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, SENT_RUNS_WHOLE, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
+import type { NotedHandler } from './client-ops.js';
 
 const OWNER = 'module:@redis/client/dist/lib/client/index.js';
 
@@ -55,7 +56,9 @@ class CommandOp {
   }
 }
 
-const HANDLER: hub.OpHandler<unknown> = {
+const HANDLER: NotedHandler<unknown> = {
+  // Queued or written, a command that does not block is sent and runs (see the header).
+  note: (op) => ((op.data as CommandOp).blocking ? undefined : SENT_RUNS_WHOLE),
   start(op) {
     const s = op.data as CommandOp;
     s.p.then(
@@ -186,13 +189,14 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
 }
 
 class Waited {
-  constructor(readonly what: string, readonly p: Promise<unknown>) {}
+  constructor(readonly what: string, readonly p: Promise<unknown>, readonly note: string | undefined) {}
   describe(): string {
     return this.what;
   }
 }
 
-const PLAIN: hub.OpHandler<unknown> = {
+const PLAIN: NotedHandler<unknown> = {
+  note: (op) => (op.data as Waited).note,
   start(op) {
     (op.data as Waited).p.then((v) => op.resolve(v), (e: unknown) => op.reject(e));
   },
@@ -200,7 +204,7 @@ const PLAIN: hub.OpHandler<unknown> = {
 
 // connect(), MULTI and pipelines: run detached, awaited as an op whose cancel only drops
 // the result (a connection opened keeps opening; a MULTI runs whole on the server).
-function plainWrapper(what: (args: IArguments) => string): (original: AnyFunction) => AnyFunction {
+function plainWrapper(what: (args: IArguments) => string, note?: string): (original: AnyFunction) => AnyFunction {
   return (original) =>
     ({ wrapper(this: unknown) {
       const args = arguments;
@@ -209,7 +213,7 @@ function plainWrapper(what: (args: IArguments) => string): (original: AnyFunctio
       if (pending !== null) return Promise.reject(pending);
       const p = runDetached(() => Reflect.apply(original, this, args) as unknown);
       if (!(p instanceof Promise)) return p;
-      const w = new Waited(what(args), p);
+      const w = new Waited(what(args), p, note);
       return hub.wait(K_REDIS, w, PLAIN, w);
     } }).wrapper;
 }
@@ -238,8 +242,8 @@ export const redisPatches: readonly ModulePatch[] = [
       const proto = RedisClient.prototype;
       wrap(proto, 'sendCommand', sendCommandWrapper, OWNER);
       wrap(proto, 'connect', plainWrapper(() => 'CONNECT'), OWNER);
-      wrap(proto, '_executeMulti', plainWrapper(batch('MULTI')), OWNER);
-      wrap(proto, '_executePipeline', plainWrapper(batch('PIPELINE')), OWNER);
+      wrap(proto, '_executeMulti', plainWrapper(batch('MULTI'), batchRunsWhole('MULTI')), OWNER);
+      wrap(proto, '_executePipeline', plainWrapper(batch('PIPELINE'), batchRunsWhole('pipeline')), OWNER);
     },
   },
 ];
