@@ -45,12 +45,13 @@ for (const file of files) {
   });
 }
 
-// A run of some workloads keeps the others' last figures in latest.json (marked by date).
+// A run of some workloads (or Nodes) keeps the others' last figures in latest.json, each
+// dated; the README says which dates its figures come from.
 const latest = join(root, 'bench/results/latest.json');
 if (only.length && existsSync(latest)) {
   try {
     const prev = JSON.parse(readFileSync(latest, 'utf8'));
-    const kept = (prev.workloads ?? []).filter((w) => !results.some((r) => r.workload === w.workload));
+    const kept = (prev.workloads ?? []).filter((w) => !results.some((r) => r.workload === w.workload && r.node === w.node));
     results.unshift(...kept.map((w) => ({ ...w, date: w.date ?? prev.date })));
   } catch { /* a file from the older format: start afresh */ }
 }
