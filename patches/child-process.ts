@@ -8,7 +8,7 @@
 import * as hub from '../src/hub/index.js';
 import { originalSetTimeout } from '../src/internal/originals.js';
 import { callbackWrapper, trackHandle, type HandleSpec } from './conventions.js';
-import { patchAllFns, patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { definePatch, patchAllFns, patchFn } from './patch.js';
 import { syncWrapper } from './sync.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 
@@ -42,28 +42,21 @@ function spawnWrapper(original: AnyFunction): AnyFunction {
   } }).wrapper;
 }
 
-let active = false;
-
-export const childProcessPatch: Patch = {
+export const childProcessPatch = definePatch({
   name: NAME,
-  modules: ['child_process'],
+  option: 'childProcess',
+  module: 'child_process',
+  aliases: ['child_process'],
   implements: {
     handle: ['ChildProcess.prototype.spawn', 'spawn', 'fork'],
     // exec() calls the module's execFile(): wrapping execFile covers both.
     callback: ['execFile'],
     sync: ['execSync', 'execFileSync', 'spawnSync'],
   },
-  patch() {
-    if (active) return;
-    active = true;
-    const cp = requireBuiltin('node:child_process') as typeof import('node:child_process');
+  patch(exports) {
+    const cp = exports as typeof import('node:child_process');
     patchFn(NAME, 'child_process', 'ChildProcess.prototype.spawn', cp.ChildProcess.prototype, 'spawn', spawnWrapper);
     patchFn(NAME, 'child_process', 'execFile', cp, 'execFile', callbackWrapper({ kind: K_EXEC_FILE }));
     patchAllFns(NAME, 'child_process', '', cp, ['execSync', 'execFileSync', 'spawnSync'], (n) => syncWrapper(`child_process.${n}`));
   },
-  unpatch() {
-    if (!active) return;
-    active = false;
-    unpatchOwner(NAME);
-  },
-};
+});

@@ -13,14 +13,17 @@ import { undiciPatches } from './undici.js';
 import { ioredisPatches } from './ioredis.js';
 import { redisPatches } from './redis.js';
 
-/** The `patchAll()` option names of the client integrations. */
-export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
-
 // Order does not matter between rows: each applies to its own client's files only.
-export const clientPatches: Record<ClientName, readonly ModulePatch[]> = {
+export const clientPatches = {
   undici: undiciPatches,
   pg: pgPatches,
   mysql2: mysql2Patches,
   ioredis: ioredisPatches,
   redis: redisPatches,
-};
+} as const satisfies Record<string, readonly ModulePatch[]>;
+
+/** The `patchAll()` option names of the client integrations. */
+export type ClientName = keyof typeof clientPatches;
+
+/** The client integrations' option names, in the table's order. */
+export const clientNames = Object.keys(clientPatches) as ClientName[];

@@ -7,7 +7,7 @@
  */
 import * as hub from '../src/hub/index.js';
 import { callbackWrapper, promiseWrapper } from './conventions.js';
-import { patchAllFns, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { definePatch, patchAllFns } from './patch.js';
 
 const NAME = 'dns';
 const METHODS = [
@@ -23,27 +23,20 @@ function kindOf(name: string): hub.Kind {
   return k;
 }
 
-let active = false;
-
-export const dnsPatch: Patch = {
+export const dnsPatch = definePatch({
   name: NAME,
-  modules: ['dns', 'dns/promises'],
+  option: 'dns',
+  module: 'dns',
+  aliases: ['dns', 'dns/promises'],
   implements: {
     callback: [...METHODS, ...RESOLVER.map((m) => `Resolver.prototype.${m}`)],
     promise: [...METHODS.map((m) => `promises.${m}`), ...RESOLVER.map((m) => `promises.Resolver.prototype.${m}`)],
   },
-  patch() {
-    if (active) return;
-    active = true;
-    const dns = requireBuiltin('node:dns') as typeof import('node:dns');
+  patch(exports) {
+    const dns = exports as typeof import('node:dns');
     patchAllFns(NAME, 'dns', '', dns, METHODS, (n) => callbackWrapper({ kind: kindOf(n) }));
     patchAllFns(NAME, 'dns', 'Resolver.prototype.', dns.Resolver.prototype, RESOLVER, (n) => callbackWrapper({ kind: kindOf(n) }));
     patchAllFns(NAME, 'dns/promises', '', dns.promises, METHODS, (n) => promiseWrapper({ kind: kindOf(n) }));
     patchAllFns(NAME, 'dns/promises', 'Resolver.prototype.', dns.promises.Resolver.prototype, RESOLVER, (n) => promiseWrapper({ kind: kindOf(n) }));
   },
-  unpatch() {
-    if (!active) return;
-    active = false;
-    unpatchOwner(NAME);
-  },
-};
+});

@@ -13,7 +13,7 @@ import * as hub from '../src/hub/index.js';
 import { redactUrl } from '../src/internal/redact.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { promiseWrapper } from './conventions.js';
-import { patchFn, unpatchOwner, type Patch } from './patch.js';
+import { definePatch, patchFn } from './patch.js';
 
 const NAME = 'fetch';
 const K_FETCH = hub.kind('fetch');
@@ -120,23 +120,17 @@ export function fetchWrapper(kind: hub.Kind, owner: string, module: string): (or
   return (original) => wrapped(detach(original));
 }
 
-let active = false;
-
-export const fetchPatch: Patch = {
+export const fetchPatch = definePatch({
   name: NAME,
-  modules: ['fetch'],
+  option: 'fetch',
+  module: 'global',
+  aliases: [],
   implements: {
     promise: ['fetch', ...BODY.map((m) => `Response.prototype.${m}`)],
   },
-  patch() {
+  patch(exports) {
     // Only the `fetch` global is read here: `Response` is a lazy global that loads undici.
-    if (active || typeof globalThis.fetch !== 'function') return;
-    active = true;
-    patchFn(NAME, 'global', 'fetch', globalThis, 'fetch', fetchWrapper(K_FETCH, NAME, 'global'));
+    const g = exports as typeof globalThis;
+    if (typeof g.fetch === 'function') patchFn(NAME, 'global', 'fetch', g, 'fetch', fetchWrapper(K_FETCH, NAME, 'global'));
   },
-  unpatch() {
-    if (!active) return;
-    active = false;
-    unpatchOwner(NAME);
-  },
-};
+});

@@ -9,7 +9,8 @@
 import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { callbackWrapper, optionsWithSignal, promiseWrapper } from './conventions.js';
-import { patchAllFns, patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { isWrapped } from '../src/internal/wrap.js';
+import { definePatch, patchAllFns, patchFn } from './patch.js';
 import { guardModuleLoad, syncWrapper } from './sync.js';
 
 type FsModule = typeof import('node:fs');
@@ -97,37 +98,34 @@ function byModuleLoader(args: ArrayLike<unknown>): boolean {
 let handleProtoPatched = false;
 /** The FileHandle class is not exported: patch its prototype from the first handle seen. */
 function patchFileHandle(h: unknown): void {
-  if (handleProtoPatched || !active || h === null || typeof h !== 'object') return;
+  // A wrapper of `open` kept by someone after unpatchAll() must not patch again.
+  if (handleProtoPatched || fs === undefined || !isWrapped(fs.promises, 'open') || h === null || typeof h !== 'object') return;
   handleProtoPatched = true;
   patchAllFns(NAME, 'fs/promises', 'FileHandle.prototype.', Object.getPrototypeOf(h) as object, FILE_HANDLE, handleMethodFor);
 }
 
-let active = false;
-
-export const fsPatch: Patch = {
+export const fsPatch = definePatch({
   name: NAME,
-  modules: ['fs', 'fs/promises'],
+  option: 'fs',
+  module: 'fs',
+  aliases: ['fs', 'fs/promises'],
+  with: ['streams'],
   implements: {
     callback: CALLBACK,
     promise: [...PROMISES.map((n) => `promises.${n}`), ...FILE_HANDLE.map((n) => `FileHandle.prototype.${n}`)],
     sync: SYNC,
     stream: ['createReadStream', 'createWriteStream'],
   },
-  patch() {
-    if (active) return;
-    active = true;
-    fs = requireBuiltin('node:fs') as FsModule;
+  patch(exports) {
+    fs = exports as FsModule;
     guardModuleLoad(NAME);
     // realpath.native first: the wrapper of realpath then carries the wrapped native.
     patchFn(NAME, 'fs', 'realpath.native', fs.realpath, 'native', callbackFor('realpath'));
     patchAllFns(NAME, 'fs', '', fs, CALLBACK, callbackFor);
     patchAllFns(NAME, 'fs', '', fs, SYNC, (n) => syncWrapper(`fs.${n}`));
-    patchAllFns(NAME, 'fs/promises', 'promises.', fs.promises, PROMISES, promiseFor);
+    patchAllFns(NAME, 'fs/promises', '', fs.promises, PROMISES, promiseFor);
   },
   unpatch() {
-    if (!active) return;
-    active = false;
     handleProtoPatched = false;
-    unpatchOwner(NAME);
   },
-};
+});

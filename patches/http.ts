@@ -14,7 +14,7 @@ import { redactUrl } from '../src/internal/redact.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
-import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { definePatch, patchFn, requireBuiltin } from './patch.js';
 
 const NAME = 'http';
 // Not a resource: any Timeout of its flow aborts it, as it would a wait.
@@ -70,26 +70,20 @@ function requestWrapper(original: AnyFunction): AnyFunction {
   } }).wrapper;
 }
 
-let active = false;
-
-export const httpPatch: Patch = {
+export const httpPatch = definePatch({
   name: NAME,
-  modules: ['http', 'https'],
+  option: 'http',
+  module: 'http',
+  aliases: ['http', 'https'],
+  // A request's socket and its response body are net's and streams' to wait on.
+  with: ['net', 'streams'],
   implements: {
     handle: ['http.request', 'http.get', 'https.request', 'https.get'],
   },
-  patch() {
-    if (active) return;
-    active = true;
-    for (const mod of ['http', 'https'] as const) {
-      const m = requireBuiltin(`node:${mod}`) as typeof import('node:http');
-      patchFn(NAME, mod, 'request', m, 'request', requestWrapper);
-      patchFn(NAME, mod, 'get', m, 'get', requestWrapper);
+  patch(exports) {
+    for (const [mod, m] of [['http', exports], ['https', requireBuiltin('node:https')]] as const) {
+      patchFn(NAME, mod, 'request', m as object, 'request', requestWrapper);
+      patchFn(NAME, mod, 'get', m as object, 'get', requestWrapper);
     }
   },
-  unpatch() {
-    if (!active) return;
-    active = false;
-    unpatchOwner(NAME);
-  },
-};
+});

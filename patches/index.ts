@@ -17,26 +17,74 @@ import { httpPatch } from './http.js';
 import { netPatch } from './net.js';
 import { streamsPatch } from './streams.js';
 import { timersPatch } from './timers.js';
-import { clientPatches, type ClientName } from './clients.js';
-import { unpatchOwner, type ModulePatch, type Patch } from './patch.js';
+import { clientNames, clientPatches, type ClientName } from './clients.js';
+import { requireBuiltin, unpatchOwner, type ModulePatch, type Patch } from './patch.js';
 
 export type { Patch, Implements, ModulePatch } from './patch.js';
 
-/** Built-in patches by option name of `patchAll()`. */
-export const builtinPatches = {
-  fs: fsPatch,
-  net: netPatch,
-  streams: streamsPatch,
-  dns: dnsPatch,
-  timers: timersPatch,
-  childProcess: childProcessPatch,
-  http: httpPatch,
-  fetch: fetchPatch,
-} as const;
+/**
+ * The built-in patches, in the order `patchAll()` applies them (`unpatchAll()` reverts in
+ * reverse). No function is wrapped by two of them, so the order changes no behaviour; it
+ * is fixed so that reports read the same every run, and chosen so that a patch comes
+ * after those it waits through: fs first (it installs the module-loading guard of
+ * patches/sync.ts before anything else loads a module through a patch), streams after
+ * the net and fs whose streams it names, http after net, fetch last.
+ */
+export const builtinPatches = [fsPatch, netPatch, streamsPatch, dnsPatch, timersPatch, childProcessPatch, httpPatch, fetchPatch] as const;
+
+/** The `patchAll()` options of the built-in patches (`net` turns off `streams` too). */
+export type BuiltinOption = (typeof builtinPatches)[number]['option'];
+/** `patchAll()`'s on/off options of the built-in patches, derived from the table. */
+export type BuiltinPatchOptions = { [K in BuiltinOption]?: boolean };
+
+/** Every on/off option of `patchAll()` (and name of `GREENIO_NO_PATCH`), built-ins first. */
+export const patchOptions: readonly (BuiltinOption | ClientName)[] = [...new Set<BuiltinOption | ClientName>([...builtinPatches.map((p) => p.option), ...clientNames])];
+
+const byName = new Map<string, Patch>(builtinPatches.map((p) => [p.name, p]));
+// The names `isModulePatched()` accepts for each patch: its name and its aliases.
+const byModule = new Map<string, Patch>(builtinPatches.flatMap((p) => [p.name, ...p.aliases].map((m) => [m, p] as const)));
+// The monkey state of the built-ins: the patches applied now.
+const on = new Set<Patch>();
+
+function exportsOf(module: string): unknown {
+  return module === 'global' ? globalThis : requireBuiltin(`node:${module}`);
+}
+
+/** Apply the built-in patch `name` and those it comes `with` (when `alone`); true if any was off. */
+export function applyBuiltin(name: string, alone = false): boolean {
+  const p = byName.get(name)!;
+  let changed = false;
+  if (!on.has(p)) {
+    p.patch(exportsOf(p.module));
+    on.add(p);
+    changed = true;
+  }
+  if (alone) for (const w of p.with ?? []) changed = applyBuiltin(w) || changed;
+  return changed;
+}
+
+/** Revert every built-in patch applied, newest first. */
+export function unpatchBuiltins(): void {
+  for (const p of [...builtinPatches].reverse()) {
+    if (!on.delete(p)) continue;
+    unpatchOwner(p.name);
+    p.unpatch?.();
+  }
+}
+
+/** The built-in patch that `module` (`'fs/promises'`, `'https'`, `'streams'`) names, if any. */
+export function builtinFor(module: string): Patch | undefined {
+  return byModule.get(module);
+}
+
+/** True while the built-in patch is applied. */
+export function isBuiltinOn(p: Patch): boolean {
+  return on.has(p);
+}
 
 /** The client integrations by `patchAll()` option name (`pg`, `ioredis`, …). */
 export type { ClientName } from './clients.js';
-export const clientNames = Object.keys(clientPatches) as ClientName[];
+export { clientNames };
 
 const userPatches: ModulePatch[] = [];
 const clientsOn = new Set<ClientName>();
@@ -157,4 +205,4 @@ export function disableModulePatches(): void {
 export { ownerOf as modulePatchOwner };
 
 /** Every built-in patch, in the order they are applied. */
-export const allBuiltinPatches: readonly Patch[] = Object.values(builtinPatches);
+export const allBuiltinPatches: readonly Patch[] = builtinPatches;

@@ -11,7 +11,7 @@
 import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { callbackWrapper, destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
-import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { definePatch, patchFn } from './patch.js';
 
 const NAME = 'net';
 const K_SOCKET = hub.kind('net.socket', { resource: true });
@@ -74,27 +74,21 @@ function listenWrapper(original: AnyFunction): AnyFunction {
   } }).wrapper;
 }
 
-let active = false;
-
-export const netPatch: Patch = {
+export const netPatch = definePatch({
   name: NAME,
-  modules: ['net'],
+  option: 'net',
+  module: 'net',
+  aliases: ['net', 'tls'],
+  with: ['streams'],
   implements: {
     handle: ['Socket.prototype.connect', 'Server.prototype.listen'],
     callback: ['Socket.prototype.write', 'Socket.prototype.end'],
   },
-  patch() {
-    if (active) return;
-    active = true;
-    const net = requireBuiltin('node:net') as typeof import('node:net');
+  patch(exports) {
+    const net = exports as typeof import('node:net');
     patchFn(NAME, 'net', 'Socket.prototype.connect', net.Socket.prototype, 'connect', connectWrapper);
     patchFn(NAME, 'net', 'Server.prototype.listen', net.Server.prototype, 'listen', listenWrapper);
     patchFn(NAME, 'net', 'Socket.prototype.write', net.Socket.prototype, 'write', callbackWrapper({ kind: K_WRITE, detail: detailOfSocket }));
     patchFn(NAME, 'net', 'Socket.prototype.end', net.Socket.prototype, 'end', callbackWrapper({ kind: K_END, detail: detailOfSocket }));
   },
-  unpatch() {
-    if (!active) return;
-    active = false;
-    unpatchOwner(NAME);
-  },
-};
+});

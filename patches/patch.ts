@@ -1,8 +1,9 @@
 /**
- * What a patch is: data (DESIGN.md "Patching rules"). A patch names the module it
- * patches, lists the names it wraps by calling convention (documentation, and the rows
- * of the table-driven tests), and applies/reverts itself; reverting is generic (every
- * wrap a patch made is undone, newest first, restoring the original functions).
+ * What a patch is: data (DESIGN.md "Patching rules"). A patch names the module whose
+ * exports it receives, the names it answers for and the option that turns it off, lists
+ * the names it wraps by calling convention (docs, and the rows of the table-driven tests),
+ * and wraps; the table (index.ts) applies it once and reverts it generically (every wrap
+ * it made undone, newest first, restoring the original functions).
  */
 import { createRequire } from 'node:module';
 import { unwrapAll, wrap, type AnyFunction } from '../src/internal/wrap.js';
@@ -14,16 +15,33 @@ export type Convention = 'callback' | 'promise' | 'sync' | 'handle' | 'stream' |
 /** A wrapped name: `'readFile'`, `'promises.readFile'`, `'Socket.prototype.connect'`. */
 export type Implements = Partial<Record<Convention, readonly string[]>>;
 
-export interface Patch {
-  /** The patch's name: what `isModulePatched()` and `patchAll()`'s options take. */
+/**
+ * A built-in patch: one row of the table in `index.ts`, declared once. The table applies
+ * it (`patch` receives its module's exports, once, while it is off), reverts every wrap
+ * it made (by its `name`), then calls its `unpatch` for any state of its own.
+ */
+export interface Patch<O extends string = string> {
+  /** Its name: in `patchAll()`'s report, and the owner of every wrap it makes. */
   readonly name: string;
-  /** The module(s) patched, for messages and `getOriginal()`. */
-  readonly modules: readonly string[];
+  /** The `patchAll()` option (and `GREENIO_NO_PATCH` name) that turns it off. */
+  readonly option: O;
+  /** The module whose exports `patch` receives (`'global'`: `globalThis`). */
+  readonly module: string;
+  /** The module names `isModulePatched()` answers for it (besides its `name`). */
+  readonly aliases: readonly string[];
+  /** Patches that `patchFs()` & co. apply along with it (what its waits go through). */
+  readonly with?: readonly string[];
+  /** What it wraps, by calling convention (docs, reports, the table-driven tests). */
   readonly implements: Implements;
-  /** Apply the patch (idempotent). */
-  patch(): void;
-  /** Revert it (restores the exact original functions). */
-  unpatch(): void;
+  /** Wrap what it patches on `exports` (called only while it is off). */
+  patch(exports: unknown): void;
+  /** Reset its own state after its wraps were undone (optional). */
+  unpatch?(): void;
+}
+
+/** Declare a built-in patch, keeping its option name a literal (the options type is derived from it). */
+export function definePatch<const O extends string>(p: Patch<O>): Patch<O> {
+  return p;
 }
 
 export const requireBuiltin = createRequire(import.meta.url);

@@ -11,7 +11,7 @@ import * as hub from '../src/hub/index.js';
 import type { OpHandler } from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { kGreenioListener, promiseWrapper } from './conventions.js';
-import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { definePatch, patchFn, requireBuiltin } from './patch.js';
 
 const NAME = 'streams';
 const kinds = new Map<string, hub.Kind>();
@@ -146,24 +146,23 @@ function onWrapper(original: AnyFunction): AnyFunction {
   } }).wrapper;
 }
 
-let active = false;
-
-export const streamsPatch: Patch = {
+// Turned off with `net` (it serves sockets first of all); fs and http streams use it too.
+export const streamsPatch = definePatch({
   name: NAME,
-  modules: ['events', 'stream', 'stream/promises'],
+  option: 'net',
+  module: 'stream',
+  aliases: ['events', 'stream', 'stream/promises'],
   implements: {
     promise: ['events.once', 'stream/promises.pipeline', 'stream/promises.finished'],
     stream: ['events.on', 'Readable.prototype[Symbol.asyncIterator]'],
   },
-  patch() {
-    if (active) return;
-    active = true;
+  patch(exports) {
     net = requireBuiltin('node:net') as typeof import('node:net');
     fs = requireBuiltin('node:fs') as typeof import('node:fs');
     http = requireBuiltin('node:http') as typeof import('node:http');
     cp = requireBuiltin('node:child_process') as typeof import('node:child_process');
     const events = requireBuiltin('node:events') as typeof import('node:events');
-    const stream = requireBuiltin('node:stream') as typeof import('node:stream');
+    const stream = exports as typeof import('node:stream');
     const sp = requireBuiltin('node:stream/promises') as typeof import('node:stream/promises');
     patchFn(NAME, 'events', 'once', events, 'once', onceWrapper);
     patchFn(NAME, 'events', 'on', events, 'on', onWrapper);
@@ -171,9 +170,4 @@ export const streamsPatch: Patch = {
     patchFn(NAME, 'stream/promises', 'pipeline', sp, 'pipeline', promiseWrapper({ kind: kindNamed('stream.pipeline'), detail: () => undefined }));
     patchFn(NAME, 'stream/promises', 'finished', sp, 'finished', promiseWrapper({ kind: kindNamed('stream.finished'), detail: (a) => detailOf(a[0]) }));
   },
-  unpatch() {
-    if (!active) return;
-    active = false;
-    unpatchOwner(NAME);
-  },
-};
+});

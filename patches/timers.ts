@@ -13,7 +13,7 @@ import { kOp } from '../src/internal/symbols.js';
 import { timerSeam } from '../src/internal/clock.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { optionsWithSignal, promiseWrapper } from './conventions.js';
-import { patchFn, requireBuiltin, unpatchOwner, type Patch } from './patch.js';
+import { definePatch, patchFn, requireBuiltin } from './patch.js';
 
 const NAME = 'timers';
 const K_TIMER = hub.kind('timer', { killOnly: true });
@@ -71,20 +71,18 @@ function clearWrapper(): (o: AnyFunction) => AnyFunction {
     } }).wrapper;
 }
 
-let active = false;
-
-export const timersPatch: Patch = {
+export const timersPatch = definePatch({
   name: NAME,
-  modules: ['timers', 'timers/promises'],
+  option: 'timers',
+  module: 'timers',
+  aliases: ['timers', 'timers/promises'],
   implements: {
     global: ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'],
     callback: ['timers.setTimeout', 'timers.setInterval', 'timers.setImmediate', 'timers.clearTimeout', 'timers.clearInterval', 'timers.clearImmediate'],
     promise: ['promises.setTimeout', 'promises.setImmediate'],
   },
-  patch() {
-    if (active) return;
-    active = true;
-    const timers = requireBuiltin('node:timers') as typeof import('node:timers');
+  patch(exports) {
+    const timers = exports as typeof import('node:timers');
     const tp = requireBuiltin('node:timers/promises') as typeof import('node:timers/promises');
     for (const [obj, mod] of [[globalThis, 'global'], [timers, 'timers']] as const) {
       // Each slot clears with its own original, captured before wrapping.
@@ -102,9 +100,4 @@ export const timersPatch: Patch = {
     patchFn(NAME, 'timers/promises', 'setTimeout', tp, 'setTimeout', promiseWrapper({ kind: K_SLEEP, withSignal: (a, s) => optionsWithSignal(a, 2, s) }));
     patchFn(NAME, 'timers/promises', 'setImmediate', tp, 'setImmediate', promiseWrapper({ kind: K_SLEEP, detail: () => 0, withSignal: (a, s) => optionsWithSignal(a, 1, s) }));
   },
-  unpatch() {
-    if (!active) return;
-    active = false;
-    unpatchOwner(NAME);
-  },
-};
+});

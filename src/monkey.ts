@@ -13,18 +13,23 @@ import './greenlet.js'; // the main greenlet must exist before the first patched
 import { config, type SyncIOMode } from './internal/config.js';
 import { lookup } from './internal/originals.js';
 import { checkOptions, expected } from './internal/validate.js';
-import { isWrapped, wrap, type AnyFunction } from './internal/wrap.js';
+import { isWrapped, unwrapped, wrap, type AnyFunction } from './internal/wrap.js';
 import {
-  allBuiltinPatches,
-  builtinPatches,
   addModulePatch,
+  applyBuiltin,
+  builtinFor,
+  builtinPatches,
   clientNames,
   disableModulePatches,
   enableClient,
-  isClientOn,
-  type ClientName,
   enableModulePatches,
+  isBuiltinOn,
+  isClientOn,
   modulePatchOwner,
+  patchOptions,
+  unpatchBuiltins,
+  type BuiltinPatchOptions,
+  type ClientName,
   type ModulePatch,
 } from '../patches/index.js';
 
@@ -35,15 +40,12 @@ import { adopt as hubAdopt, main, type AnyOp } from './hub/index.js';
 import { kOp } from './internal/symbols.js';
 export type { ModulePatch } from '../patches/index.js';
 
-/** Options of `patchAll()`: every module family is patched unless set to false. */
-export interface PatchAllOptions {
-  fs?: boolean;
-  net?: boolean;
-  dns?: boolean;
-  timers?: boolean;
-  childProcess?: boolean;
-  http?: boolean;
-  fetch?: boolean;
+/**
+ * Options of `patchAll()`: every module family (`fs`, `net`, `dns`, `timers`,
+ * `childProcess`, `http`, `fetch`: the options of the patch table) is patched unless set
+ * to false.
+ */
+export interface PatchAllOptions extends BuiltinPatchOptions {
   /** What a `*Sync` call inside a greenlet does (sets `config.syncIO`). */
   syncIO?: SyncIOMode;
   /** Warn (once) when modules were loaded before this late patch (default true). */
@@ -72,20 +74,9 @@ export type { LateHandler } from '../patches/conventions.js';
 export type { Convention } from '../patches/patch.js';
 export type { Implements, ClientName } from '../patches/index.js';
 
-type BuiltinName = keyof typeof builtinPatches;
-const OPTION_OF: Record<BuiltinName, keyof PatchAllOptions> = {
-  fs: 'fs', net: 'net', streams: 'net', dns: 'dns', timers: 'timers', childProcess: 'childProcess', http: 'http', fetch: 'fetch',
-};
-const active = new Set<BuiltinName>();
+const OPTION_NAMES: readonly string[] = [...patchOptions, 'syncIO', 'warnLate'];
 let preloading = false;
 let warned = false;
-
-function apply(name: BuiltinName): boolean {
-  if (active.has(name)) return false;
-  builtinPatches[name].patch();
-  active.add(name);
-  return true;
-}
 
 /**
  * Patch every supported module (or those the options leave on). Call it first thing,
@@ -96,19 +87,18 @@ function apply(name: BuiltinName): boolean {
  */
 export function patchAll(options?: PatchAllOptions & ClientPatchOptions): PatchReport {
   const o = checkOptions('options', options) as PatchAllOptions & ClientPatchOptions;
-  const known = ['fs', 'net', 'dns', 'timers', 'childProcess', 'http', 'fetch', ...clientNames, 'syncIO', 'warnLate'];
   for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw new TypeError(expected('options', `patchAll options (${known.join(', ')})`, k));
+    if (!OPTION_NAMES.includes(k)) throw new TypeError(expected('options', `patchAll options (${OPTION_NAMES.join(', ')})`, k));
   }
   if (o.syncIO !== undefined) config.syncIO = o.syncIO;
   const report: PatchReport = { patched: [], alreadyPatched: [], skipped: [], lateModules: [] };
   const loaded = preloading || o.warnLate === false ? [] : lateModules();
-  for (const name of Object.keys(builtinPatches) as BuiltinName[]) {
-    const opt = o[OPTION_OF[name]];
-    if (opt !== undefined && typeof opt !== 'boolean') throw new TypeError(expected(OPTION_OF[name], 'a boolean', opt));
-    if (opt === false) report.skipped.push(name);
-    else if (apply(name)) report.patched.push(name);
-    else report.alreadyPatched.push(name);
+  for (const p of builtinPatches) {
+    const opt = o[p.option];
+    if (opt !== undefined && typeof opt !== 'boolean') throw new TypeError(expected(p.option, 'a boolean', opt));
+    if (opt === false) report.skipped.push(p.name);
+    else if (applyBuiltin(p.name)) report.patched.push(p.name);
+    else report.alreadyPatched.push(p.name);
   }
   for (const name of clientNames) {
     const opt = o[name];
@@ -135,17 +125,17 @@ export function patchAll(options?: PatchAllOptions & ClientPatchOptions): PatchR
   return report;
 }
 
-function single(...names: BuiltinName[]): boolean {
-  let changed = false;
-  for (const n of names) changed = apply(n) || changed;
+// One patch and those it comes with (the table's `with`).
+function single(name: string): boolean {
+  const changed = applyBuiltin(name, true);
   syncBuiltinESMExports();
   return changed;
 }
 
 /** Patch `fs` and `fs/promises` only. Returns true if anything was patched now. */
-export const patchFs = (): boolean => single('fs', 'streams');
+export const patchFs = (): boolean => single('fs');
 /** Patch `net` (sockets, servers) and waits on stream data. */
-export const patchNet = (): boolean => single('net', 'streams');
+export const patchNet = (): boolean => single('net');
 /** Patch `dns` and `dns/promises`. */
 export const patchDns = (): boolean => single('dns');
 /** Patch global timers, `timers` and `timers/promises`. */
@@ -153,31 +143,24 @@ export const patchTimers = (): boolean => single('timers');
 /** Patch `child_process`. */
 export const patchChildProcess = (): boolean => single('childProcess');
 /** Patch `http` and `https` client requests (servers are `net` servers). */
-export const patchHttp = (): boolean => single('http', 'net', 'streams');
+export const patchHttp = (): boolean => single('http');
 /** Patch global `fetch` and response bodies. */
 export const patchFetch = (): boolean => single('fetch');
 
 /** Restore every original function (built-ins and third-party patches). */
 export function unpatchAll(): void {
-  for (const p of [...allBuiltinPatches].reverse()) p.unpatch();
-  active.clear();
+  unpatchBuiltins();
   disableModulePatches();
   syncBuiltinESMExports();
 }
-
-const ALIASES: Record<string, BuiltinName> = {
-  fs: 'fs', 'fs/promises': 'fs', net: 'net', tls: 'net', dns: 'dns', 'dns/promises': 'dns', timers: 'timers',
-  'timers/promises': 'timers', child_process: 'childProcess', childProcess: 'childProcess', http: 'http',
-  https: 'http', fetch: 'fetch', events: 'streams', stream: 'streams', 'stream/promises': 'streams', streams: 'streams',
-};
 
 /** True if the module (`'fs'`, `'node:fs/promises'`, `'child_process'`, `'fetch'`) is patched now. */
 export function isModulePatched(name: string): boolean {
   if (typeof name !== 'string') throw new TypeError(expected('name', 'a module name', name));
   const bare = name.replace(/^node:/, '');
   if ((clientNames as string[]).includes(bare)) return isClientOn(bare as ClientName);
-  const n = ALIASES[bare];
-  return n !== undefined && active.has(n);
+  const p = builtinFor(bare);
+  return p !== undefined && isBuiltinOn(p);
 }
 
 /** True if `obj[name]` is currently a greenio wrapper. */
@@ -192,15 +175,15 @@ export function isObjectPatched(obj: object, name: PropertyKey): boolean {
  */
 export function getOriginal(module: string, name: string): AnyFunction {
   const mod = module.replace(/^node:/, '');
-  const key = mod === 'fs/promises' ? `promises.${name}` : mod === 'dns/promises' ? `promises.${name}` : name;
-  const m = mod === 'fs/promises' ? 'fs/promises' : mod;
-  const found = lookup(m, key) ?? lookup(m === 'fs/promises' ? 'fs/promises' : m, name);
+  // Patches record each original under the module and path it was found at.
+  const found = lookup(mod, name);
   if (found !== undefined) return found as AnyFunction;
   const base: unknown = mod === 'global' ? globalThis : createRequire(import.meta.url)(`node:${mod}`);
   let v: unknown = base;
   for (const part of name.split('.')) v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[part];
   if (typeof v !== 'function') throw new TypeError(`${module}.${name} is not a function`);
-  return v as AnyFunction;
+  // Another spelling of a patched function (`fs`, `promises.readFile`): its original.
+  return unwrapped(v as AnyFunction);
 }
 
 /**

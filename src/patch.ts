@@ -8,10 +8,10 @@
  */
 import { config } from './internal/config.js';
 import { patchFromPreload, type ClientPatchOptions, type PatchAllOptions } from './monkey.js';
-import { clientNames } from '../patches/index.js';
+import { patchOptions } from '../patches/index.js';
 
 const skip = (process.env.GREENIO_NO_PATCH ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-const known: string[] = ['fs', 'net', 'dns', 'timers', 'childProcess', 'http', 'fetch', ...clientNames];
+const known: readonly string[] = patchOptions;
 const options: PatchAllOptions & ClientPatchOptions = {};
 for (const name of skip) {
   if (!known.includes(name)) throw new TypeError(`GREENIO_NO_PATCH: unknown module \`${name}\` (known: ${known.join(', ')})`);
