@@ -24,11 +24,10 @@ export type { Patch, Implements, ModulePatch } from './patch.js';
 
 /**
  * The built-in patches, in the order `patchAll()` applies them (`unpatchAll()` reverts in
- * reverse). No function is wrapped by two of them, so the order changes no behaviour; it
- * is fixed so that reports read the same every run, and chosen so that a patch comes
- * after those it waits through: fs first (it installs the module-loading guard of
- * patches/sync.ts before anything else loads a module through a patch), streams after
- * the net and fs whose streams it names, http after net, fetch last.
+ * reverse). No function is wrapped by two of them (test/patches/table.test.ts), so the
+ * order changes no behaviour: it fixes how reports read, and goes by layer, the files
+ * and sockets first, then what is built on them (streams, dns, timers, child processes,
+ * http over net, fetch last).
  */
 export const builtinPatches = [fsPatch, netPatch, streamsPatch, dnsPatch, timersPatch, childProcessPatch, httpPatch, fetchPatch] as const;
 
