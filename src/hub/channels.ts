@@ -94,10 +94,6 @@ function tracingOf(kind: string): typeof waitTracing {
   return tc;
 }
 
-function greenletFields(g: TracedGreenlet): { greenlet: object; id: number; name: string; parentId: number | null } {
-  return { greenlet: g, id: g.id, name: g.name ?? `Greenlet-${g.id}`, parentId: g.parent?.id ?? null };
-}
-
 // ---------------------------------------------------------------------------------
 // Greenlet runs.
 
@@ -111,15 +107,28 @@ const greenletContexts = new WeakMap<object, GreenletTraceContext>();
  * at its death (`endChannel.publish`).
  */
 export function traceGreenletRun(g: TracedGreenlet, fn: (...args: never[]) => unknown, args: readonly unknown[]): unknown {
-  const ctx: GreenletTraceContext = {
-    ...greenletFields(g),
-    kind: 'greenlet',
-    detail: g.fnName ?? '',
-    site: g.spawnStack,
-    outcome: undefined,
-  };
+  const ctx = new GreenletContext(g);
   greenletContexts.set(g, ctx);
   return greenletTracing.start.runStores(ctx, runBody, undefined, ctx, fn, args);
+}
+
+class GreenletContext implements GreenletTraceContext {
+  readonly kind = 'greenlet' as const;
+  readonly id: number;
+  readonly name: string;
+  readonly parentId: number | null;
+  readonly detail: string;
+  readonly site: string | undefined;
+  outcome: TraceOutcome | undefined = undefined;
+  result?: unknown;
+  error?: unknown;
+  constructor(readonly greenlet: TracedGreenlet) {
+    this.id = greenlet.id;
+    this.name = greenlet.name ?? `Greenlet-${greenlet.id}`;
+    this.parentId = greenlet.parent?.id ?? null;
+    this.detail = greenlet.fnName ?? '';
+    this.site = greenlet.spawnStack;
+  }
 }
 
 function runBody(ctx: GreenletTraceContext, fn: (...args: never[]) => unknown, args: readonly unknown[]): unknown {
@@ -196,7 +205,29 @@ interface IoEnd extends IoStart {
   error?: unknown;
 }
 
-const opContexts = new WeakMap<object, OpTraceContext>();
+/** An op's tracing context: a class, so every context has one shape (publishing is hot). */
+class OpContext implements OpTraceContext {
+  readonly id: number;
+  readonly parentId: number | null;
+  outcome: TraceOutcome | undefined = undefined;
+  durationMs: number | undefined = undefined;
+  error?: unknown;
+  constructor(
+    readonly greenlet: TracedGreenlet,
+    readonly kind: string,
+    readonly detail: unknown,
+    readonly isWait: boolean,
+  ) {
+    this.id = greenlet.id;
+    this.parentId = greenlet.parent?.id ?? null;
+  }
+  /** Read when asked (most subscribers never do: building `Greenlet-<id>` per op is not free). */
+  get name(): string {
+    return this.greenlet.name ?? `Greenlet-${this.id}`;
+  }
+}
+
+const opContexts = new WeakMap<object, OpContext>();
 
 function opTracingOn(): boolean {
   return waitTracing.hasSubscribers || clientTracing.hasSubscribers;
@@ -211,14 +242,7 @@ export const ioStartChannel = {
     if (ioStartPlain.hasSubscribers) ioStartPlain.publish(m);
     const tc = tracingOf(m.kind);
     if (!tc.hasSubscribers) return;
-    const ctx: OpTraceContext = {
-      ...greenletFields(m.greenlet),
-      kind: m.kind,
-      detail: m.detail,
-      isWait: m.op.isWait,
-      outcome: undefined,
-      durationMs: undefined,
-    };
+    const ctx = new OpContext(m.greenlet, m.kind, m.detail, m.op.isWait);
     opContexts.set(m.op, ctx);
     tc.start.publish(ctx);
     // The call that began the op has returned its promise (or its callback is registered).
