@@ -43,10 +43,7 @@ function spawnWrapper(original: AnyFunction): AnyFunction {
 }
 
 export const childProcessPatch = definePatch({
-  name: NAME,
-  option: 'childProcess',
-  module: 'child_process',
-  aliases: ['child_process'],
+  name: NAME, option: 'childProcess', module: 'child_process', aliases: ['child_process'],
   implements: {
     handle: ['ChildProcess.prototype.spawn', 'spawn', 'fork'],
     // exec() calls the module's execFile(): wrapping execFile covers both.

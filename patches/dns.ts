@@ -24,10 +24,7 @@ function kindOf(name: string): hub.Kind {
 }
 
 export const dnsPatch = definePatch({
-  name: NAME,
-  option: 'dns',
-  module: 'dns',
-  aliases: ['dns', 'dns/promises'],
+  name: NAME, option: 'dns', module: 'dns', aliases: ['dns', 'dns/promises'],
   implements: {
     callback: [...METHODS, ...RESOLVER.map((m) => `Resolver.prototype.${m}`)],
     promise: [...METHODS.map((m) => `promises.${m}`), ...RESOLVER.map((m) => `promises.Resolver.prototype.${m}`)],

@@ -121,10 +121,7 @@ export function fetchWrapper(kind: hub.Kind, owner: string, module: string): (or
 }
 
 export const fetchPatch = definePatch({
-  name: NAME,
-  option: 'fetch',
-  module: 'global',
-  aliases: [],
+  name: NAME, option: 'fetch', module: 'global', aliases: [],
   implements: {
     promise: ['fetch', ...BODY.map((m) => `Response.prototype.${m}`)],
   },

@@ -105,11 +105,7 @@ function patchFileHandle(h: unknown): void {
 }
 
 export const fsPatch = definePatch({
-  name: NAME,
-  option: 'fs',
-  module: 'fs',
-  aliases: ['fs', 'fs/promises'],
-  with: ['streams'],
+  name: NAME, option: 'fs', module: 'fs', aliases: ['fs', 'fs/promises'], with: ['streams'],
   implements: {
     callback: CALLBACK,
     promise: [...PROMISES.map((n) => `promises.${n}`), ...FILE_HANDLE.map((n) => `FileHandle.prototype.${n}`)],

@@ -71,10 +71,7 @@ function requestWrapper(original: AnyFunction): AnyFunction {
 }
 
 export const httpPatch = definePatch({
-  name: NAME,
-  option: 'http',
-  module: 'http',
-  aliases: ['http', 'https'],
+  name: NAME, option: 'http', module: 'http', aliases: ['http', 'https'],
   // A request's socket and its response body are net's and streams' to wait on.
   with: ['net', 'streams'],
   implements: {

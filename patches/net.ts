@@ -75,11 +75,7 @@ function listenWrapper(original: AnyFunction): AnyFunction {
 }
 
 export const netPatch = definePatch({
-  name: NAME,
-  option: 'net',
-  module: 'net',
-  aliases: ['net', 'tls'],
-  with: ['streams'],
+  name: NAME, option: 'net', module: 'net', aliases: ['net', 'tls'], with: ['streams'],
   implements: {
     handle: ['Socket.prototype.connect', 'Server.prototype.listen'],
     callback: ['Socket.prototype.write', 'Socket.prototype.end'],

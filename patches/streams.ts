@@ -148,10 +148,7 @@ function onWrapper(original: AnyFunction): AnyFunction {
 
 // Turned off with `net` (it serves sockets first of all); fs and http streams use it too.
 export const streamsPatch = definePatch({
-  name: NAME,
-  option: 'net',
-  module: 'stream',
-  aliases: ['events', 'stream', 'stream/promises'],
+  name: NAME, option: 'net', module: 'stream', aliases: ['events', 'stream', 'stream/promises'],
   implements: {
     promise: ['events.once', 'stream/promises.pipeline', 'stream/promises.finished'],
     stream: ['events.on', 'Readable.prototype[Symbol.asyncIterator]'],

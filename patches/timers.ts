@@ -72,10 +72,7 @@ function clearWrapper(): (o: AnyFunction) => AnyFunction {
 }
 
 export const timersPatch = definePatch({
-  name: NAME,
-  option: 'timers',
-  module: 'timers',
-  aliases: ['timers', 'timers/promises'],
+  name: NAME, option: 'timers', module: 'timers', aliases: ['timers', 'timers/promises'],
   implements: {
     global: ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'],
     callback: ['timers.setTimeout', 'timers.setInterval', 'timers.setImmediate', 'timers.clearTimeout', 'timers.clearInterval', 'timers.clearImmediate'],

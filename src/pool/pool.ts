@@ -18,13 +18,14 @@ import type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions }
 
 export type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
 
+// What a call that need not wait returns: one settled promise each, not one per call.
+const RESOLVED: Promise<void> = Promise.resolve();
+const TRUE: Promise<boolean> = Promise.resolve(true);
+
 const K_JOIN = hub.kind('group.join');
 const K_SPAWN = hub.kind('pool.spawn');
 const K_ADD = hub.kind('pool.add');
 const K_AVAIL = hub.kind('pool.waitAvailable');
-
-const RESOLVED: Promise<void> = Promise.resolve();
-const TRUE: Promise<boolean> = Promise.resolve(true);
 
 /** What `spawn` gives: a `Greenlet` from a `Group`, a promise of one from a `Pool` (it may wait for a slot). */
 export type Spawned<G, T> = G extends Pool ? Promise<Greenlet<T>> : Greenlet<T>;
