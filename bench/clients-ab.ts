@@ -5,17 +5,20 @@
 // median per-round ratio of wall time and of process CPU. Not a `npm run bench` workload
 // (that one runs each variant in a fresh process): run it by hand, e.g.
 //   node --import tsx bench/clients-ab.ts redis,ioredis,pg,mysql2 [rounds=15] [ops=20000]
-// `--cpu-prof-patched <file>` writes a CPU profile of the patched rounds only.
+// `--cpu-prof-patched <file>` writes a CPU profile of the patched rounds only; `--dist` see below.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { median } from './lib.js';
 import { startRedis } from '../test/servers/redis.js';
 import { startPostgres } from '../test/servers/postgres.js';
 import { startMariaDB } from '../test/servers/mariadb.js';
-import { patchAll, unpatchAll } from '../src/monkey.js';
-import { spawn, joinAll } from '../src/index.js';
+// `--dist`: greenio as users run it, compiled by tsc (`npx tsc -p tsconfig.build.json`):
+// tsx's transform wraps every closure greenio makes in a `__name()` call, a cost users never pay.
+const base = process.argv.includes('--dist') ? '../dist/src' : '../src';
+const { patchAll, unpatchAll } = (await import(`${base}/monkey.js`)) as typeof import('../src/monkey.js');
+const { spawn, joinAll } = (await import(`${base}/index.js`)) as typeof import('../src/index.js');
 
-const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--cpu-prof-patched');
 const LIBS = (args[0] ?? 'redis,ioredis,pg,mysql2').split(',');
 const ROUNDS = Number(args[1] ?? 15);
 const OPS = Number(args[2] ?? 20_000);

@@ -50,7 +50,7 @@ export function killCommand(conn: MyConn | null, cmd: MyCmd, side: SideFactory, 
     cmd.start = endAtOnce;
     return 'not-sent';
   }
-  if (conn.threadId === null || conn._fatalError) return 'dropped';
+  if (whyNotKillable(conn, cmd) !== null) return 'dropped';
   const barrier = new Barrier(conn);
   conn._commands.unshift(barrier);
   // Outside any greenlet: the side connection belongs to nobody; one per cancel (a
@@ -63,13 +63,35 @@ export function killCommand(conn: MyConn | null, cmd: MyCmd, side: SideFactory, 
       barrier.open();
       return;
     }
-    sideConn.on('error', () => barrier.open());
-    sideConn.query(`KILL QUERY ${conn.threadId}`, () => {
+    sideConn.on('error', (e: unknown) => {
+      warnNotKilled(e);
+      barrier.open();
+    });
+    sideConn.query(`KILL QUERY ${conn.threadId}`, (e: unknown) => {
+      if (e) warnNotKilled(e);
       barrier.open();
       sideConn.end(() => {});
     });
   }));
   return 'server';
+}
+
+/**
+ * Why the running `cmd` of `conn` cannot be killed on the server (it then runs to its
+ * end, its result dropped); null when it can be, or was never sent.
+ */
+export function whyNotKillable(conn: MyConn | null, cmd: MyCmd): string | null {
+  if (conn === null || conn._command !== cmd || cmd.next === null) return null;
+  if (conn.threadId === null || conn._fatalError) return 'the connection has no server thread to kill';
+  return null;
+}
+
+// The KILL QUERY failed (no slot, no right): the command runs to its end; said once per failure.
+function warnNotKilled(e: unknown): void {
+  process.emitWarning(`greenio could not KILL QUERY a mysql2 command on the server (${(e as Error)?.message ?? String(e)}): it runs to its end, its result is dropped`, {
+    type: 'GreenioWarning',
+    code: 'GREENIO_MYSQL_KILL',
+  });
 }
 
 /**

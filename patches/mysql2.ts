@@ -12,9 +12,9 @@ import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { ModulePatch } from './patch.js';
-import { outside, trackOrRefuse } from './client-ops.js';
+import { notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
 import { sqlText } from './pg-sql-text.js';
-import { killCommand, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
+import { killCommand, whyNotKillable, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
 
 const K_QUERY = hub.kind('mysql.query');
 const K_EXECUTE = hub.kind('mysql.execute');
@@ -85,7 +85,15 @@ function abort(st: State): void {
   if (st.cmd !== null && st.side !== null) killCommand(st.conn, st.cmd, st.side, withBypass);
 }
 
-const WAIT: hub.OpHandler = {
+// What an interrupt leaves running on the server: a command no KILL QUERY can reach.
+function note(op: hub.Op): string | undefined {
+  const st = op.data as State;
+  const why = st.cmd === null || st.side === null || st.cancelled ? null : whyNotKillable(st.conn, st.cmd);
+  return why === null ? undefined : notCancelled(why);
+}
+
+const WAIT: NotedHandler = {
+  note,
   start(op) {
     const st = op.data as State;
     st.op = op;
@@ -98,7 +106,8 @@ const WAIT: hub.OpHandler = {
   },
 };
 
-const TRACKED: hub.OpHandler = {
+const TRACKED: NotedHandler = {
+  note,
   cancel(op, reason, silent) {
     const st = op.data as State;
     abort(st);
