@@ -7,6 +7,7 @@
  */
 import * as hub from './hub/index.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
+import { WaitTarget } from './instrument/leaks.js';
 import { Op, type AnyOp, type OpHandler } from './hub/index.js';
 import type { GetOptions } from './greenlet.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout } from './internal/validate.js';
@@ -37,6 +38,9 @@ const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 export class Event implements Waitable {
   #flag = false;
   readonly #waiters = new ParkedList();
+  // What its waits name (made at the first one): holds this Event weakly, so a waiter
+  // does not keep alive an Event nobody else can reach (then it is reported leaked).
+  #target: WaitTarget | null = null;
 
   /** `options.name`: a name for run-info and `greenio ps`/`top`. */
   constructor(options?: { name?: string }) {
@@ -83,7 +87,8 @@ export class Event implements Waitable {
   wait(timeout?: number): Promise<boolean> {
     const ms = checkTimeout('timeout', timeout);
     if (this.#flag) return TRUE;
-    return hub.wait<boolean>(K_EVENT, this, EVENT_WAIT, this.#waiters, ms);
+    const t = (this.#target ??= new WaitTarget(this, nameOf(this), this.#waiters));
+    return hub.wait<boolean>(K_EVENT, t, EVENT_WAIT, this.#waiters, ms);
   }
 
   /** `<Event set>`, `<Event clear, 3 waiting>`. */
@@ -148,6 +153,7 @@ export class AsyncResult<T = unknown> implements Waitable {
   #value: T | undefined = undefined;
   #exception: unknown = undefined;
   readonly #waiters = new ParkedList();
+  #target: WaitTarget | null = null; // as Event's
   /** Once ready: its links being run (an earlier one may unlink a later one). */
   #links: LinkRunner<AsyncResult<unknown>> | null = null;
 
@@ -212,7 +218,7 @@ export class AsyncResult<T = unknown> implements Waitable {
     if (this.#state === VALUE) return Promise.resolve(this.#value as T);
     if (this.#state === FAILED) return Promise.reject(this.#exception);
     if (!block) return Promise.reject(new TimeoutError(undefined, 'the AsyncResult is not ready'));
-    return hub.wait<T>(K_GET, this, AR_GET as OpHandler<T>, this.#waiters, ms);
+    return hub.wait<T>(K_GET, this.#waitTarget(), AR_GET as OpHandler<T>, this.#waiters, ms);
   }
 
   /**
@@ -222,7 +228,11 @@ export class AsyncResult<T = unknown> implements Waitable {
   wait(timeout?: number): Promise<T | undefined> {
     const ms = checkTimeout('timeout', timeout);
     if (this.#state !== PENDING) return Promise.resolve(this.#value);
-    return hub.wait<T | undefined>(K_WAIT, this, AR_WAIT as OpHandler<T | undefined>, this.#waiters, ms);
+    return hub.wait<T | undefined>(K_WAIT, this.#waitTarget(), AR_WAIT as OpHandler<T | undefined>, this.#waiters, ms);
+  }
+
+  #waitTarget(): WaitTarget {
+    return (this.#target ??= new WaitTarget(this, nameOf(this), this.#waiters));
   }
 
   /**

@@ -5,6 +5,7 @@ import { TimeoutError } from '../src/timeout.js';
 import { getCurrent, spawn, type Greenlet } from '../src/greenlet.js';
 import * as hub from '../src/hub/index.js';
 import { opText } from '../src/hub/index.js';
+import { targetOwner } from '../src/instrument/leaks.js';
 import { sleep } from '../src/sleep.js';
 import { Timeout, withTimeout } from '../src/timeout.js';
 import { iwait, joinAll, wait } from '../src/wait.js';
@@ -183,12 +184,12 @@ describe('Event', () => {
     expect(await ev.wait()).toBe(true);
   });
 
-  it('names the wait for run-info: kind event.wait, detail the event', async () => {
+  it('names the wait for run-info: kind event.wait, detail the event (held weakly, through its wait target)', async () => {
     const ev = new Event();
     const g = spawn(() => ev.wait());
     await sleep(0);
     const ops = hub.opsOf(g);
-    expect(ops.map((op) => [op.kind.name, op.detail])).toEqual([['event.wait', ev]]);
+    expect(ops.map((op) => [op.kind.name, targetOwner(op.detail)])).toEqual([['event.wait', ev]]);
     expect(opText(ops[0]!)).toBe('event.wait <Event clear, 1 waiting>');
     ev.set();
     await g.join();
@@ -403,7 +404,7 @@ describe('AsyncResult', () => {
     const a = spawn(() => r.get());
     const b = spawn(() => r.wait());
     await sleep(0);
-    expect([...hub.opsOf(a), ...hub.opsOf(b)].map((op) => [op.kind.name, op.detail])).toEqual([
+    expect([...hub.opsOf(a), ...hub.opsOf(b)].map((op) => [op.kind.name, targetOwner(op.detail)])).toEqual([
       ['asyncresult.get', r],
       ['asyncresult.wait', r],
     ]);

@@ -26,7 +26,7 @@ export { startMonitor, stopMonitor, isMonitorRunning, type MonitorOptions } from
 export { startTrace, stopTrace, isTracing, type TraceEvent, type TracePhase, type TraceOptions } from './trace.js';
 export { startReport, stopReport, formatReport, type ReportOptions, type ReportCollectOptions } from './report.js';
 export { timelineHTML, parseTrace, type TimelineOptions } from './timeline.js';
-export { snapshot, formatPs, PS_SCHEMA, type PsSnapshot, type PsGreenlet, type PsOp, type SnapshotOptions } from './ps.js';
+export { snapshot, formatPs, PS_SCHEMA, type PsSnapshot, type PsGreenlet, type PsOp, type PsLeak, type SnapshotOptions } from './ps.js';
 export type { ResourceInfo } from './resources.js';
 export type { SliceTimes } from './slices.js';
 // Arms `greenio ps|top PID` at the first spawn (a SIGWINCH listener; see attach.ts).

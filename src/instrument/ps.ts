@@ -1,7 +1,7 @@
 /**
- * The snapshot `greenio ps --json` prints (schema `greenio.ps/1`, documented in the
+ * The snapshot `greenio ps --json` prints (schema `greenio.ps/2`, documented in the
  * README), also `formatRunInfo({ json: true })`: every live greenlet with its parent,
- * state, waits and handles, the resources in use, recent deadlocks and totals per kind
+ * state, waits and handles, the resources in use, recent deadlocks and leaked waits, and totals per kind
  * of wait; and `formatPs()`, the text view of a snapshot (the CLI renders it on its
  * side). Limits: spawn sites only with `config.trackGreenletTree`; details are rendered
  * as run-info renders them (redacted the same way).
@@ -13,10 +13,11 @@ import type { DeadlockEdge } from '../errors.js';
 import { opText, ms as fmtMs } from '../hub/index.js';
 import { resourceId, resourceOf, round, snapshotResources, type ResourceInfo } from './resources.js';
 import { deadlocks } from './deadlock.js';
+import { leaks } from './leaks.js';
 import { timesOf, type SliceTimes } from './slices.js';
 
 /** The version of the snapshot's shape; bumped on any incompatible change. */
-export const PS_SCHEMA = 'greenio.ps/1';
+export const PS_SCHEMA = 'greenio.ps/2';
 
 /** One wait or owned operation of a greenlet. */
 export interface PsOp {
@@ -48,6 +49,18 @@ export interface PsGreenlet {
   times: SliceTimes | null;
 }
 
+/** A leaked wait: its greenlet, what it waited on, since when, where its function is. */
+export interface PsLeak {
+  greenlet: number;
+  label: string;
+  waitsOn: string;
+  kind: string;
+  /** How long it had waited when the leak was found, and how long ago that was. */
+  waitedMs: number;
+  agoMs: number;
+  site: string | null;
+}
+
 /** The whole snapshot. */
 export interface PsSnapshot {
   schema: typeof PS_SCHEMA;
@@ -62,6 +75,8 @@ export interface PsSnapshot {
   greenlets: PsGreenlet[];
   resources: ResourceInfo[];
   deadlocks: Array<{ agoMs: number; cycle: DeadlockEdge[] }>;
+  /** Waits on an Event or AsyncResult collected while they waited (schema 2): nothing can wake them. */
+  leaks: PsLeak[];
   /** Process-wide totals per kind of wait: waiting now, ended, total ms. */
   kinds: Array<{ kind: string; active: number; count: number; totalMs: number }>;
 }
@@ -138,8 +153,13 @@ export function snapshot(options: SnapshotOptions = {}): PsSnapshot {
     greenlets,
     resources: snapshotResources(all, now),
     deadlocks: deadlocks.map((d) => ({ agoMs: round(now - d.at), cycle: d.cycle })),
+    leaks: leaksNow(now),
     kinds: hub.allKinds().filter((k) => k.count > 0 || k.active > 0).map((k) => ({ kind: k.name, active: k.active, count: k.count, totalMs: round(k.totalMs) })),
   };
+}
+
+function leaksNow(now: number): PsLeak[] {
+  return leaks.map((l) => ({ greenlet: l.greenlet, label: l.label, waitsOn: l.waitsOn, kind: l.kind, waitedMs: round(l.at - l.since), agoMs: round(now - l.at), site: l.site }));
 }
 
 /** `#3 reader (readFifo)`. */
@@ -183,18 +203,19 @@ export function formatPs(s: PsSnapshot): string {
 export function resourceLines(): string[] {
   const all = [hub.main, ...hub.liveGreenlets()] as Greenlet[];
   const greenlets = all.map((g) => ({ id: g.id, name: g.name, fn: g.fnName || null }) as PsGreenlet);
-  return formatResources({ resources: snapshotResources(all), deadlocks: deadlocks.map((d) => ({ agoMs: round(performance.now() - d.at), cycle: d.cycle })), greenlets });
+  const now = performance.now();
+  return formatResources({ resources: snapshotResources(all, now), deadlocks: deadlocks.map((d) => ({ agoMs: round(now - d.at), cycle: d.cycle })), leaks: leaksNow(now), greenlets });
 }
 
 /** The resources and deadlocks sections of `ps`, `top` and run-info. */
-export function formatResources(s: Pick<PsSnapshot, 'resources' | 'deadlocks' | 'greenlets'>, compact = false): string[] {
+export function formatResources(s: Pick<PsSnapshot, 'resources' | 'deadlocks' | 'greenlets'> & { leaks?: PsLeak[] }, compact = false): string[] {
   const out: string[] = [];
   const label = new Map(s.greenlets.map((g) => [g.id, `${g.name}${g.fn ? ` (${g.fn})` : ''} [#${g.id}]`]));
   const who = (id: number): string => label.get(id) ?? `[#${id}, dead]`;
   if (s.resources.length > 0) {
     out.push(`resources (${s.resources.length}):`);
     for (const r of s.resources) {
-      out.push(`  R${r.id} ${r.state}`);
+      out.push(`  R${r.id} ${r.state}${r.leaked ? ' (leaked: nothing can reach it)' : ''}`);
       for (const h of r.holders) out.push(`    held by ${who(h.greenlet)}${h.dead ? ' (dead)' : ''} for ${fmtMs(h.forMs)}`);
       if (compact && r.waiters.length > 3) {
         const longest = Math.max(...r.waiters.map((w) => w.forMs));
@@ -207,6 +228,10 @@ export function formatResources(s: Pick<PsSnapshot, 'resources' | 'deadlocks' | 
   for (const d of s.deadlocks) {
     out.push(`deadlock (${fmtMs(d.agoMs)} ago):`);
     for (const e of d.cycle) out.push(`  ${e.label} waits on ${e.waitsOn}${e.site ? ` at ${e.site}` : ''}`);
+  }
+  // A snapshot of schema 1 (an older greenio attached to) has no leaks.
+  for (const l of s.leaks ?? []) {
+    out.push(`leaked (found ${fmtMs(l.agoMs)} ago): ${l.label} waits on ${l.waitsOn} (${l.kind}, for ${fmtMs(l.waitedMs)} then)${l.site ? ` at ${l.site}` : ''}`);
   }
   return out;
 }

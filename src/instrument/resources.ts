@@ -10,6 +10,7 @@
  */
 import * as hub from '../hub/index.js';
 import { expected } from '../internal/validate.js';
+import { WaitTarget, targetOwner } from './leaks.js';
 
 /** One holder of a lock or semaphore. */
 export interface Holder {
@@ -102,7 +103,7 @@ export function nameOf(obj: object): string | undefined {
 // ---------------------------------------------------------------------------------
 // Snapshots.
 
-/** A primitive as `greenio ps --json` shows it (schema `greenio.ps/1`). */
+/** A primitive as `greenio ps --json` shows it (schema `greenio.ps/2`). */
 export interface ResourceInfo {
   /** Stable for the life of the process (the first snapshot that saw it numbers it). */
   id: number;
@@ -113,6 +114,8 @@ export interface ResourceInfo {
   state: string;
   holders: Array<{ greenlet: number; forMs: number; dead: boolean }>;
   waiters: Array<{ greenlet: number; kind: string; forMs: number }>;
+  /** Collected while greenlets wait on it: nothing can wake them (schema 2). */
+  leaked: boolean;
 }
 
 const ids = new WeakMap<object, number>();
@@ -131,7 +134,10 @@ function isResource(d: unknown): d is { describe(): string } {
 
 /** Is this object one of the resources a snapshot lists (a primitive with `describe()`)? */
 export function resourceOf(op: hub.AnyOp): object | null {
-  return isResource(op.detail) ? op.detail : null;
+  // An Event's or AsyncResult's wait names it through a WaitTarget: the primitive itself
+  // while it lives, the target once it was collected (leaked).
+  const d = targetOwner(op.detail);
+  return isResource(d) ? d : null;
 }
 
 /**
@@ -144,7 +150,10 @@ export function snapshotResources(greenlets: readonly hub.Core[], now = performa
     let r = found.get(obj);
     if (r === undefined) {
       const d = (obj as { describe(): string }).describe();
-      r = { id: resourceId(obj), type: obj.constructor.name, name: names.get(obj) ?? null, state: d.startsWith('<') ? d : `<${d}>`, holders: [], waiters: [] };
+      const gone = obj instanceof WaitTarget;
+      const type = gone ? obj.type : obj.constructor.name;
+      const name = (gone ? obj.name : names.get(obj)) ?? null;
+      r = { id: resourceId(obj), type, name, state: d.startsWith('<') ? d : `<${d}>`, holders: [], waiters: [], leaked: gone };
       found.set(obj, r);
     }
     return r;
@@ -159,8 +168,8 @@ export function snapshotResources(greenlets: readonly hub.Core[], now = performa
   }
   for (const g of greenlets) {
     for (const op of hub.opsOf(g)) {
-      if (!op.isWait || !isResource(op.detail)) continue;
-      entry(op.detail).waiters.push({ greenlet: g.id, kind: op.kind.name, forMs: round(now - op.since) });
+      const res = op.isWait ? resourceOf(op) : null;
+      if (res !== null) entry(res).waiters.push({ greenlet: g.id, kind: op.kind.name, forMs: round(now - op.since) });
     }
   }
   return [...found.values()].sort((a, b) => a.id - b.id);

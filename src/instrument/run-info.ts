@@ -23,7 +23,7 @@ export interface TextSink {
 export interface RunInfoOptions {
   /** Show spawn stacks (recorded only with `config.trackGreenletTree`). Default true. */
   stacks?: boolean;
-  /** The snapshot as one line of JSON (schema `greenio.ps/1`, as `greenio ps --json` gives). */
+  /** The snapshot as one line of JSON (schema `greenio.ps/2`, as `greenio ps --json` gives). */
   json?: boolean;
 }
 
