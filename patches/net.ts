@@ -11,7 +11,7 @@
 import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { callbackWrapper, destroyHandle, trackHandle, type HandleSpec } from './conventions.js';
-import { definePatch, patchFn } from './patch.js';
+import { definePatch, implementsOf, patchFn, type Convention } from './patch.js';
 
 const NAME = 'net';
 const K_SOCKET = hub.kind('net.socket', { resource: true });
@@ -74,17 +74,19 @@ function listenWrapper(original: AnyFunction): AnyFunction {
   } }).wrapper;
 }
 
+// Every method it wraps, once: its calling convention, its class, its name, its wrapper.
+const METHODS: readonly (readonly [Convention, 'Socket' | 'Server', string, (o: AnyFunction) => AnyFunction])[] = [
+  ['handle', 'Socket', 'connect', connectWrapper],
+  ['handle', 'Server', 'listen', listenWrapper],
+  ['callback', 'Socket', 'write', callbackWrapper({ kind: K_WRITE, detail: detailOfSocket })],
+  ['callback', 'Socket', 'end', callbackWrapper({ kind: K_END, detail: detailOfSocket })],
+];
+
 export const netPatch = definePatch({
   name: NAME, option: 'net', module: 'net', aliases: ['net', 'tls'], with: ['streams'],
-  implements: {
-    handle: ['Socket.prototype.connect', 'Server.prototype.listen'],
-    callback: ['Socket.prototype.write', 'Socket.prototype.end'],
-  },
+  implements: implementsOf(METHODS.map(([c, cls, m]) => [c, `${cls}.prototype.${m}`] as const)),
   patch(exports) {
     const net = exports as typeof import('node:net');
-    patchFn(NAME, 'net', 'Socket.prototype.connect', net.Socket.prototype, 'connect', connectWrapper);
-    patchFn(NAME, 'net', 'Server.prototype.listen', net.Server.prototype, 'listen', listenWrapper);
-    patchFn(NAME, 'net', 'Socket.prototype.write', net.Socket.prototype, 'write', callbackWrapper({ kind: K_WRITE, detail: detailOfSocket }));
-    patchFn(NAME, 'net', 'Socket.prototype.end', net.Socket.prototype, 'end', callbackWrapper({ kind: K_END, detail: detailOfSocket }));
+    for (const [, cls, m, make] of METHODS) patchFn(NAME, 'net', `${cls}.prototype.${m}`, net[cls].prototype, m, make);
   },
 });

@@ -39,6 +39,13 @@ export interface Patch<O extends string = string> {
   unpatch?(): void;
 }
 
+/** `implements` from `[convention, name]` rows, for a patch that lists its wraps once as rows. */
+export function implementsOf(rows: readonly (readonly [Convention, string])[]): Implements {
+  const out: Partial<Record<Convention, string[]>> = {};
+  for (const [c, name] of rows) (out[c] ??= []).push(name);
+  return out;
+}
+
 /** Declare a built-in patch, keeping its option name a literal (the options type is derived from it). */
 export function definePatch<const O extends string>(p: Patch<O>): Patch<O> {
   return p;
