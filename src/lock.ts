@@ -14,7 +14,7 @@ import { ParkedList, parkedHandler } from './hub/index.js';
 import { NO_BLOCK, parseWait } from './hub/index.js';
 import { GreenioError } from './errors.js';
 import { switchClock } from './internal/clock.js';
-import { heldIn, heldOut, nameFromOptions, nameOf, type Holdable, type Holder } from './instrument/resources.js';
+import { enlist, nameFromOptions, nameOf, type Holdable, type Holder } from './instrument/resources.js';
 import './instrument/deadlock.js'; // the wait-for graph watches lock waits and joins
 
 const K_ACQUIRE = hub.kind('semaphore.acquire');
@@ -77,8 +77,8 @@ export class Semaphore {
   #holder: hub.Core | null = null;
   #since = 0;
   #more: Array<hub.Core | number> | null = null;
-  /** @internal */ _hp: Holdable | null = null;
   /** @internal */ _hn: Holdable | null = null;
+  /** @internal */ _listed = false;
 
   /** `value`: the permits free at first, an integer >= 0 (default 1). */
   constructor(value: number = 1, options?: LockOptions) {
@@ -108,6 +108,11 @@ export class Semaphore {
   }
 
   /** @internal */
+  held(): boolean {
+    return this.#holder !== null;
+  }
+
+  /** @internal */
   soleHolder(): hub.Core | null {
     return this.#more === null ? this.#holder : null;
   }
@@ -123,7 +128,7 @@ export class Semaphore {
     if (this.#holder === null) {
       this.#holder = g;
       this.#since = switchClock.now;
-      heldIn(this);
+      if (!this._listed) enlist(this);
     } else {
       (this.#more ??= []).push(g, switchClock.now);
     }
@@ -152,8 +157,7 @@ export class Semaphore {
       if (m.length === 0) this.#more = null;
       return;
     }
-    this.#holder = null;
-    heldOut(this);
+    this.#holder = null; // stays listed: the next walk of the list sweeps it out if still free
   }
 
   /** @internal Release the permit of `g` (a dead owner's; null: the current greenlet's). */
@@ -296,8 +300,8 @@ export class RLock {
   #count = 0;
   #since = 0;
   readonly #waiters = new ParkedList();
-  /** @internal */ _hp: Holdable | null = null;
   /** @internal */ _hn: Holdable | null = null;
+  /** @internal */ _listed = false;
   /** @internal */ readonly exclusive = true;
   /** @internal A dead owner's RLock is reported, not released (its count says how deep it was). */
   readonly _releaseOnOwnerDeath = false;
@@ -309,6 +313,11 @@ export class RLock {
   /** The name given to the constructor, if any. */
   get name(): string | undefined {
     return nameOf(this);
+  }
+
+  /** @internal */
+  held(): boolean {
+    return this.#owner !== null;
   }
 
   /** @internal */
@@ -357,7 +366,7 @@ export class RLock {
       this.#owner = me;
       this.#count = 1;
       this.#since = switchClock.now;
-      heldIn(this);
+      if (!this._listed) enlist(this);
       return TRUE;
     }
     if (ms === NO_BLOCK) return FALSE;
@@ -378,8 +387,7 @@ export class RLock {
     if (--this.#count > 0) return;
     const op = this.#waiters.shiftOp<boolean>();
     if (op === null) {
-      this.#owner = null;
-      heldOut(this);
+      this.#owner = null; // stays listed (see Semaphore's #drop)
       return;
     }
     // Owned from now on by the waiter's greenlet, even before it runs.

@@ -2,7 +2,7 @@
  * Resources: the primitives in use (Lock, RLock, Semaphore, Queue, Channel, Event,
  * AsyncResult, Pool), who holds them (greenlet, since when) and who waits on them, for
  * run-info, `greenio ps` and `greenio top`. Locks and semaphores keep their holders
- * themselves (two field writes per acquire) in an intrusive list of held primitives;
+ * themselves (two field writes per acquire) and list themselves at their first acquire;
  * named primitives are kept as WeakRefs; the rest are found through the waits of live
  * greenlets. Limits: an unnamed Queue or Event nobody waits on is not listed; a
  * Semaphore's holders are the greenlets that acquired it (a release by another greenlet
@@ -20,13 +20,15 @@ export interface Holder {
 }
 
 /**
- * What a lock or semaphore exposes to the instrumentation. `_hp`/`_hn` link it into the
- * list of held primitives (no allocation, O(1) in and out).
+ * What a lock or semaphore exposes to the instrumentation. `_hn`/`_listed` link it into
+ * the list of held primitives.
  * @internal
  */
 export interface Holdable {
-  _hp: Holdable | null;
   _hn: Holdable | null;
+  _listed: boolean;
+  /** True while someone holds it (without allocating). */
+  held(): boolean;
   /** Holders now, oldest first. */
   holders(): Holder[];
   /** The one holder of an exclusive primitive (null if free or shared), without allocating. */
@@ -38,38 +40,64 @@ export interface Holdable {
   describe(): string;
 }
 
+// The primitives held, and some free ones: a primitive is listed at its first acquire
+// and stays listed through release and acquire again (an uncontended acquire/release pays
+// one flag test, no list work); walks sweep out the free ones, and so does a listing
+// that grew to twice its last swept length, so dropped primitives are not kept long.
 let heldHead: Holdable | null = null;
+let listed = 0;
+let sweepAt = 64;
 
-/** A primitive got its first holder. @internal */
-export function heldIn(h: Holdable): void {
-  if (h._hp !== null || heldHead === h) return;
+/** A primitive got a holder and is not listed: list it. @internal */
+export function enlist(h: Holdable): void {
+  h._listed = true;
   h._hn = heldHead;
-  if (heldHead !== null) heldHead._hp = h;
   heldHead = h;
+  if (++listed >= sweepAt) {
+    sweep();
+    sweepAt = Math.max(64, 2 * listed);
+  }
 }
 
-/** A primitive lost its last holder. @internal */
-export function heldOut(h: Holdable): void {
-  if (h._hp !== null) h._hp._hn = h._hn;
-  else if (heldHead === h) heldHead = h._hn;
-  else return;
-  if (h._hn !== null) h._hn._hp = h._hp;
-  h._hp = h._hn = null;
+// Unlink the primitives nobody holds now.
+function sweep(): void {
+  let prev: Holdable | null = null;
+  for (let h = heldHead; h !== null; ) {
+    const next: Holdable | null = h._hn;
+    if (h.held()) {
+      prev = h;
+    } else {
+      if (prev === null) heldHead = next;
+      else prev._hn = next;
+      h._hn = null;
+      h._listed = false;
+      listed--;
+    }
+    h = next;
+  }
 }
 
-/** True if any primitive is held now. */
+/** True if any primitive is held now (sweeps: called at each greenlet death). */
 export function anyHeld(): boolean {
+  if (heldHead === null) return false;
+  sweep();
   return heldHead !== null;
 }
 
-/** True if `g` holds any primitive now (walks the held list; no allocation). */
+/** True if `g` holds any primitive now (walks the list; no allocation). */
 export function holdsAny(g: hub.Core): boolean {
   for (let h = heldHead; h !== null; h = h._hn) if (h.heldBy(g)) return true;
   return false;
 }
 
+/** How many primitives are listed now, held or not yet swept out (for tests). @internal */
+export function listedCount(): number {
+  return listed;
+}
+
 /** Every primitive held now. */
 export function heldNow(): Holdable[] {
+  sweep();
   const out: Holdable[] = [];
   for (let h = heldHead; h !== null; h = h._hn) out.push(h);
   return out;
@@ -158,7 +186,7 @@ export function snapshotResources(greenlets: readonly hub.Core[], now = performa
     }
     return r;
   };
-  for (let h = heldHead; h !== null; h = h._hn) {
+  for (const h of heldNow()) {
     const r = entry(h);
     for (const x of h.holders()) r.holders.push({ greenlet: x.greenlet.id, forMs: round(now - x.since), dead: x.greenlet.state === hub.State.Dead });
   }

@@ -20,6 +20,7 @@ import {
   type Greenlet,
   type PsSnapshot,
 } from '../../src/index.js';
+import { listedCount } from '../../src/instrument/resources.js';
 
 let live: Greenlet[] = [];
 afterEach(async () => {
@@ -94,6 +95,25 @@ describe('resources', () => {
     expect(by('urgent')).toMatchObject({ type: 'PriorityQueue' });
     expect([q.name, ch.name, ev.name, ar.name, pq.name]).toEqual(['jobs', 'pipe', 'ready', 'answer', 'urgent']);
     expect(new BoundedSemaphore(2).name).toBeUndefined();
+  });
+
+  it('a lock taken and given back is no longer listed, and dropped ones are swept out (the list stays short)', async () => {
+    const kept = new Lock();
+    await kept.acquire();
+    kept.release();
+    expect(json().resources.filter((x) => x.type === 'Lock' && x.name === null)).toEqual([]);
+    // 10,000 locks, each taken once and dropped: the list of held primitives is swept as it grows.
+    for (let i = 0; i < 10_000; i++) {
+      const l = new Lock();
+      await l.acquire();
+      l.release();
+    }
+    expect(listedCount()).toBeLessThan(200);
+    const held = new Lock();
+    await held.acquire();
+    expect(json().resources.filter((x) => x.type === 'Lock' && x.name === null).map((x) => x.holders.map((h) => h.greenlet))).toEqual([[0]]);
+    held.release();
+    expect(listedCount()).toBeLessThan(200);
   });
 
   it('a bad name or options throw TypeError quoting the value', () => {
