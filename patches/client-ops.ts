@@ -1,10 +1,10 @@
 /**
  * What the client integrations (pg, mysql2, ioredis, node-redis) share: tracking a
  * callback-style call as an op of the current flow (unless a kill is already pending:
- * then the call does not start and its callback gets the kill on the next tick), and
- * running the client's own machinery outside any greenlet, cheaply.
+ * then the call does not start and its callback gets the kill on the next tick),
+ * running the client's own machinery outside any greenlet, and the note of what a kill
+ * leaves running on the server.
  */
-import { AsyncResource } from 'node:async_hooks';
 import * as hub from '../src/hub/index.js';
 
 /** The op tracking `data` for the current flow; null (and `cb` called with the pending kill) when one is pending. */
@@ -18,24 +18,15 @@ export function trackOrRefuse(kind: hub.Kind, detail: unknown, handler: hub.OpHa
   return hub.track(kind, detail, handler, data, flow);
 }
 
-// `als.run`/`als.exit` copy the async context frame on each call (about 1 µs on Node 24
-// and 26; `exit` about 3 µs on Node 20): too much for every query or command. An
-// AsyncResource made once in the wanted context switches to it for ~60 ns on all three.
-let outsideScope: AsyncResource | null = null;
-
-/** A scope whose async context is `store` (undefined: outside any greenlet), made once by the caller. */
-export function scopeOf(store: hub.Flow | undefined): AsyncResource {
-  const make = (): AsyncResource => new AsyncResource('greenio.clientScope', { requireManualDestroy: true });
-  return store === undefined ? hub.als.exit(make) : hub.als.run(store, make);
-}
-
 /**
- * `fn.apply(self, args)` outside any greenlet (as `hub.als.exit` does): what it starts
- * (a connection, a side connection, a timer) belongs to no greenlet, so no kill closes it.
+ * `fn.apply(self, args)` outside any greenlet: what it starts (a connection, a side
+ * connection, a timer) belongs to no greenlet, so no kill closes it. Only greenio's own
+ * context changes: the user's AsyncLocalStorage stores (a trace's context) stay, so a
+ * client's own tracing channels still see the caller's span. (An AsyncResource made once
+ * would switch ~15x faster on Node 24/26, but it resets every store, the user's too.)
  */
 export function outside<R>(fn: (...a: never[]) => R, self?: unknown, ...args: unknown[]): R {
-  outsideScope ??= scopeOf(undefined);
-  return outsideScope.runInAsyncScope(fn as (...a: unknown[]) => R, self, ...args);
+  return hub.als.exit(Reflect.apply, fn, self, args) as R;
 }
 
 /**

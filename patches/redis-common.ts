@@ -7,8 +7,7 @@
  */
 import * as hub from '../src/hub/index.js';
 import { originalSetTimeout } from '../src/internal/originals.js';
-import type { AsyncResource } from 'node:async_hooks';
-import { notCancelled, scopeOf } from './client-ops.js';
+import { notCancelled } from './client-ops.js';
 
 /** The kind of every Redis command op: `redis BLPOP jobs 0`. */
 export const K_REDIS = hub.kind('redis');
@@ -102,7 +101,6 @@ export function restoreCommands(name: string, args: readonly unknown[], reply: u
 }
 
 let detached: hub.Flow | null = null;
-let detachedScope: AsyncResource | null = null;
 
 /**
  * The flow a client's own machinery runs in (connecting, handshakes, reconnects, the
@@ -113,10 +111,9 @@ export function detachedFlow(): hub.Flow {
   return (detached ??= hub.Flow.sub(hub.main));
 }
 
-/** Run `fn` in the detached flow (through a scope made once: see client-ops.ts). */
+/** Run `fn` in the detached flow (the user's other AsyncLocalStorage stores stay: see client-ops.ts `outside`). */
 export function runDetached<R>(fn: () => R): R {
-  detachedScope ??= scopeOf(detachedFlow());
-  return detachedScope.runInAsyncScope(fn);
+  return hub.als.run(detachedFlow(), fn);
 }
 
 /** True when the caller is the client's own machinery (see `detachedFlow`). */
