@@ -205,11 +205,27 @@ export class GreenWorker<D = unknown, R = unknown> {
     }
   }
 
-  async #process(job: Job<D, R>, token: string | undefined, signal: AbortSignal | undefined): Promise<R> {
+  #process(job: Job<D, R>, token: string | undefined, signal: AbortSignal | undefined): Promise<R> {
+    if (!hub.jobTracing.hasSubscribers) return this.#run(job, token, signal, null);
+    const ctx: hub.JobTraceContext = {
+      kind: 'bullmq.job',
+      queue: this.name,
+      jobId: job.id ?? '',
+      detail: job.name,
+      attempt: job.attemptsMade + 1,
+      job,
+      greenlet: undefined,
+      outcome: undefined,
+    };
+    return hub.jobTracing.tracePromise(() => this.#run(job, token, signal, ctx), ctx);
+  }
+
+  async #run(job: Job<D, R>, token: string | undefined, signal: AbortSignal | undefined, ctx: hub.JobTraceContext | null): Promise<R> {
     const ms = this.#timeoutOf(job);
     const timeout = ms === undefined ? null : new Timeout(ms);
     const g = new Greenlet(this.#body, job, token, signal, timeout) as Greenlet<R>;
     g.name = `${this.name}:${job.id}`;
+    if (ctx !== null) ctx.greenlet = g;
     await this.pool.add(g);
     g.start();
     const id = job.id ?? '';
@@ -232,6 +248,7 @@ export class GreenWorker<D = unknown, R = unknown> {
       job.log(formatIOLog(ioSummary(g))).catch((e: unknown) => this.bullmq.emit('error', e instanceof Error ? e : new Error(String(e))));
     }
     const e = g.exception;
+    if (ctx !== null) ctx.outcome = e instanceof TimeoutError ? 'timedOut' : e instanceof JobCancelledError || g.value instanceof GreenletExit ? 'killed' : e !== undefined ? 'error' : 'ok';
     if (e !== undefined) throw e instanceof Error ? e : new Error(`job ${id} failed: ${String(e)}`);
     if (g.value instanceof GreenletExit) {
       // Killed (close(), or by hand): the job did not fail, its worker went away.

@@ -1,6 +1,6 @@
 /**
  * The diagnostics_channel channels greenio publishes on: the plain `greenio:*` channels
- * (API.md names) and the TracingChannels `tracing:greenio.greenlet|wait|client:*`. Kept
+ * (API.md names) and the TracingChannels `tracing:greenio.greenlet|wait|client|job:*`. Kept
  * below the hub so the hub publishes without importing the instrumentation layer. Each
  * publish point checks `hasSubscribers` first, so nothing is built when nobody listens.
  * Limits: stores bound to the greenlet channel are entered for a greenlet's body; waits
@@ -47,6 +47,25 @@ export interface GreenletTraceContext extends TraceGreenletFields {
   result?: unknown;
 }
 
+/** The context object of `tracing:greenio.job:*`, one per BullMQ job run by a `GreenWorker`. */
+export interface JobTraceContext {
+  readonly kind: 'bullmq.job';
+  /** The queue's name, the job's id and name, and which attempt this is (1 for the first). */
+  readonly queue: string;
+  readonly jobId: string;
+  readonly detail: string;
+  readonly attempt: number;
+  /** The BullMQ `Job` (live object). */
+  readonly job: object;
+  /** The job's greenlet, once created (it starts inside the job's stores). */
+  greenlet: object | undefined;
+  /** Set before `error`/`asyncStart`: `'killed'` for a cancelled job or one put back by `close()`. */
+  outcome: TraceOutcome | undefined;
+  /** Set by the channel: the job's result, or its error. */
+  result?: unknown;
+  error?: unknown;
+}
+
 /** The context object of `tracing:greenio.wait:*` and `tracing:greenio.client:*`, one per op. */
 export interface OpTraceContext extends TraceGreenletFields {
   /** The kind (`'sleep'`, `'queue.get'`, `'fs.readFile'`, `'pg.query'`). */
@@ -85,6 +104,9 @@ export const greenletTracing = diagnostics.tracingChannel<unknown, GreenletTrace
 export const waitTracing = diagnostics.tracingChannel<unknown, OpTraceContext>('greenio.wait');
 /** `tracing:greenio.client:*`: the operations of patched client libraries (pg, mysql2, redis, ioredis, undici). */
 export const clientTracing = diagnostics.tracingChannel<unknown, OpTraceContext>('greenio.client');
+
+/** `tracing:greenio.job:*`: a BullMQ job run by a `GreenWorker` (`tracePromise` around it: its greenlet starts inside). */
+export const jobTracing = diagnostics.tracingChannel<unknown, JobTraceContext>('greenio.job');
 
 const CLIENT_KIND = /^(?:pg|mysql|redis|ioredis|undici)(?:\.|$)/;
 const channelOfKind = new Map<string, typeof waitTracing>();

@@ -1,19 +1,19 @@
 /**
  * greenio's TracingChannels (`diagnostics_channel.tracingChannel`), the shape APM agents
  * subscribe to: `tracing:greenio.greenlet:*` (a greenlet's run), `tracing:greenio.wait:*`
- * (every wait, callback IO and handle) and `tracing:greenio.client:*` (operations of
- * patched client libraries). One context object per operation; nothing is published, and
+ * (every wait, callback IO and handle), `tracing:greenio.client:*` (operations of
+ * patched client libraries) and `tracing:greenio.job:*` (BullMQ jobs of a GreenWorker). One context object per operation; nothing is published, and
  * no context is built, without subscribers. Limits: waits publish `start` and `end`
  * together when the op begins (stores are entered only for a greenlet's body), and an op's
  * `error` carries its `outcome` but not the error value.
  */
-import { clientTracing, greenletTracing, waitTracing } from '../hub/index.js';
+import { clientTracing, greenletTracing, jobTracing, waitTracing } from '../hub/index.js';
 
-export type { GreenletTraceContext, OpTraceContext, TraceGreenletFields, TraceOutcome } from '../hub/index.js';
+export type { GreenletTraceContext, JobTraceContext, OpTraceContext, TraceGreenletFields, TraceOutcome } from '../hub/index.js';
 
 /**
  * The TracingChannel objects (`diagnostics_channel.tracingChannel(name)` with the names
- * `greenio.greenlet`, `greenio.wait`, `greenio.client` returns the same channels).
+ * `greenio.greenlet`, `greenio.wait`, `greenio.client`, `greenio.job` returns the same channels).
  * @example
  * import { tracingChannels } from 'greenio';
  * tracingChannels.greenlet.subscribe({
@@ -28,4 +28,5 @@ export const tracingChannels = {
   greenlet: greenletTracing,
   wait: waitTracing,
   client: clientTracing,
+  job: jobTracing,
 } as const;

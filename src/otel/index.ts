@@ -1,7 +1,8 @@
 /**
  * greenio/otel: OpenTelemetry spans from greenio's TracingChannels. One span per greenlet,
  * child of the span active where it was spawned (so of its parent greenlet's span), made
- * the active span inside the greenlet; client operations as spans; waits as spans on request.
+ * the active span inside the greenlet; BullMQ jobs and client operations as spans; waits
+ * as spans on request.
  * Limits: the greenlet's span is active inside it only with an AsyncLocalStorage context
  * manager (sdk-trace-node's default) set up before registering; otherwise spans still nest
  * by greenlet parentage. Greenlets spawned before registering get no span.
@@ -9,7 +10,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
 import { context, trace, type Context, type TracerProvider } from '@opentelemetry/api';
-import { greenletTracing } from '../hub/index.js';
+import { greenletTracing, jobTracing } from '../hub/index.js';
 import { checkOptions, expected } from '../internal/validate.js';
 import { SpanBook } from './spans.js';
 
@@ -77,10 +78,14 @@ export function registerGreenioInstrumentation(options?: GreenioInstrumentationO
   const store = contextStorage();
   if (store !== null) {
     greenletTracing.start.bindStore(store, (ctx) => book.greenletStarted(ctx, context.active()));
+    jobTracing.start.bindStore(store, (ctx) => book.jobStarted(ctx, context.active()));
     offs.push(() => greenletTracing.start.unbindStore(store));
+    offs.push(() => jobTracing.start.unbindStore(store));
   } else {
     on('tracing:greenio.greenlet:start', (ctx) => void book.greenletStarted(ctx, context.active()));
+    on('tracing:greenio.job:start', (ctx) => void book.jobStarted(ctx, context.active()));
   }
+  on('tracing:greenio.job:asyncEnd', (ctx) => book.jobEnded(ctx));
   on('tracing:greenio.greenlet:asyncEnd', (ctx) => book.greenletEnded(ctx));
   on('tracing:greenio.wait:start', (ctx) => book.opStarted(ctx, context.active(), false));
   on('tracing:greenio.wait:asyncEnd', (ctx) => book.opEnded(ctx));

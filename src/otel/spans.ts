@@ -1,11 +1,12 @@
 /**
  * The spans greenio/otel keeps: one per traced greenlet (with its wait totals, kill and
- * timeout events) and one per client operation or chosen wait. Fed by the TracingChannel
+ * timeout events), one per BullMQ job (its greenlet's span nests under it) and one per
+ * client operation or chosen wait. Fed by the TracingChannel
  * handlers of index.ts. Limits: a greenlet's name is read again at its end (a greenlet
  * may name itself), attributes take only strings and numbers of an op's detail.
  */
-import { SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import type { GreenletTraceContext, OpTraceContext } from '../hub/index.js';
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import type { GreenletTraceContext, JobTraceContext, OpTraceContext } from '../hub/index.js';
 
 interface Choices {
   clientSpans: boolean;
@@ -39,6 +40,7 @@ export class SpanBook {
   // By greenlet id: a child finds its parent's span when no context manager carries it.
   readonly #greenlets = new Map<number, GreenletEntry>();
   readonly #ops = new WeakMap<OpTraceContext, Span>();
+  readonly #jobs = new WeakMap<JobTraceContext, Span>();
 
   constructor(
     readonly tracer: Tracer,
@@ -137,6 +139,35 @@ export class SpanBook {
     this.#ops.delete(ctx);
     span.setAttribute('greenio.outcome', ctx.outcome ?? 'ok');
     if (ctx.outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.outcome });
+    span.end();
+  }
+
+  /** Start a job's span (a consumer span, OTel's messaging names); returns the context its greenlet starts in. */
+  jobStarted(ctx: JobTraceContext, active: Context): Context {
+    const attributes: Attributes = {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': ctx.queue,
+      'messaging.message.id': ctx.jobId,
+      'greenio.job.name': ctx.detail,
+      'greenio.job.attempt': ctx.attempt,
+    };
+    const span = this.tracer.startSpan(`process ${ctx.queue}`, { kind: SpanKind.CONSUMER, attributes }, active);
+    this.#jobs.set(ctx, span);
+    return trace.setSpan(active, span);
+  }
+
+  jobEnded(ctx: JobTraceContext): void {
+    const span = this.#jobs.get(ctx);
+    if (span === undefined) return;
+    this.#jobs.delete(ctx);
+    span.setAttribute('greenio.outcome', ctx.outcome ?? (ctx.error === undefined ? 'ok' : 'error'));
+    if (ctx.outcome === 'killed') span.addEvent('greenio.kill', errorAttributes(ctx.error));
+    else if (ctx.error !== undefined) {
+      if (ctx.outcome === 'timedOut') span.addEvent('greenio.timeout', errorAttributes(ctx.error));
+      else if (ctx.error instanceof Error) span.recordException(ctx.error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.error instanceof Error ? ctx.error.message : String(ctx.error) });
+    }
     span.end();
   }
 
