@@ -33,7 +33,8 @@ const targetText = (qs) => {
 
 const out = [START, ''];
 const dates = [...new Set(data.workloads.map((w) => (w.date ?? data.date).slice(0, 10)))].sort();
-out.push(`Figures from \`ROUNDS=${data.rounds} npm run bench\` on ${dates.join(', ')}: ${data.machine?.cpus ?? '?'} cores` +
+const sizes = Object.entries(data.sizes ?? {}).map(([k, v]) => `${k}=${v} `).join('');
+out.push(`Figures from \`${sizes}ROUNDS=${data.rounds} npm run bench\` on ${dates.join(', ')}: ${data.machine?.cpus ?? '?'} cores` +
   `${data.machine?.cpu ? ` (${data.machine.cpu})` : ''}, load average ${data.machine?.loadavg?.[0] ?? '?'} at the end of the run;` +
   ' medians; Python gevent measured in the same run. ✓ / ✗: the goal met or not on that Node.', '');
 out.push('#### Issue 18\'s goals', '', `| goal | ${head.join(' | ')} | goal |`, `|---|${head.map(() => '---|').join('')}---|`);

@@ -83,4 +83,7 @@ if (goals.length) {
 console.log(lines.join('\n'));
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Number(x.toFixed(2))) };
-writeFileSync(latest, JSON.stringify({ date: now, rounds, nodes: versions, machine, goals, workloads: results }, null, 2) + '\n');
+// Sizes changed through the environment (the workloads' defaults otherwise).
+const sizes = Object.fromEntries(['N', 'M', 'CONNS', 'ROUNDS_PER_CONN', 'C', 'R'].filter((k) => process.env[k]).map((k) => [k, Number(process.env[k])]));
+for (const r of results) if (r.date === now) r.sizes = sizes;
+writeFileSync(latest, JSON.stringify({ date: now, rounds, sizes, nodes: versions, machine, goals, workloads: results }, null, 2) + '\n');
