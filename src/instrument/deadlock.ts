@@ -11,7 +11,7 @@ import * as hub from '../hub/index.js';
 import { config } from '../internal/config.js';
 import { greenletLabel } from '../hub/index.js';
 import { DeadlockError, type DeadlockEdge } from '../errors.js';
-import { anyHeld, heldNow, holdsAny, type Holdable } from './resources.js';
+import { anyHeld, firstListed, holdsAny, type Holdable } from './resources.js';
 
 const K_ACQUIRE = hub.kind('semaphore.acquire');
 const K_JOIN = hub.kind('join');
@@ -137,12 +137,17 @@ function ownerDead(op: hub.AnyOp, owner: hub.Core): void {
 /** A greenlet died: report what it still held; release a `Lock` (nobody else can). */
 function onDeath(g: hub.Core): void {
   if (config.deadlock === 'off' || !anyHeld()) return;
-  for (const h of heldNow()) {
+  // Walked without allocating: a death in a Pool (a member "holds" its pool) is common.
+  let held: Holdable[] | null = null;
+  for (let h = firstListed(); h !== null; h = h._hn) {
     // Locks only: a semaphore's permit may outlive its taker by design (another releases it).
-    const release = (h as { _releaseOnOwnerDeath?: boolean })._releaseOnOwnerDeath;
-    if (release === undefined || !h.holders().some((x) => x.greenlet === g)) continue;
-    const what = h.describe();
-    process.stderr.write(`greenio: ${greenletLabel(g)} died holding ${what}${release ? '; released it' : ''}\n`);
+    if ((h as { _releaseOnOwnerDeath?: boolean })._releaseOnOwnerDeath === undefined || !h.heldBy(g)) continue;
+    (held ??= []).push(h);
+  }
+  if (held === null) return;
+  for (const h of held) {
+    const release = (h as { _releaseOnOwnerDeath?: boolean })._releaseOnOwnerDeath === true;
+    process.stderr.write(`greenio: ${greenletLabel(g)} died holding ${h.describe()}${release ? '; released it' : ''}\n`);
     if (release) (h as Holdable & { _releaseFor(g: hub.Core): void })._releaseFor(g);
   }
 }

@@ -6,7 +6,8 @@
  * named primitives are kept as WeakRefs; the rest are found through the waits of live
  * greenlets. Limits: an unnamed Queue or Event nobody waits on is not listed; a
  * Semaphore's holders are the greenlets that acquired it (a release by another greenlet
- * gives back one of the others' permits); a Pool shows its waiters, not its members.
+ * gives back one of the others' permits); a Group's or Pool's members are its holders (since
+ * each started), a Pool's slot waiters its waiters; a Pool cannot be named.
  */
 import * as hub from '../hub/index.js';
 import { expected } from '../internal/validate.js';
@@ -38,6 +39,8 @@ export interface Holdable {
   /** At most one holder at a time (Lock, RLock, a Semaphore of 1): a wait-for edge. */
   readonly exclusive: boolean;
   describe(): string;
+  /** Waits on it that its own waits' details do not name (a Pool's slot waiters), FIFO. */
+  waiting?(): hub.AnyOp[];
 }
 
 // The primitives held, and some free ones: a primitive is listed at its first acquire
@@ -84,10 +87,23 @@ export function anyHeld(): boolean {
   return heldHead !== null;
 }
 
-/** True if `g` holds any primitive now (walks the list; no allocation). */
+/** True if `g` holds an exclusive primitive now, one another can wait on it for (no allocation). */
 export function holdsAny(g: hub.Core): boolean {
-  for (let h = heldHead; h !== null; h = h._hn) if (h.heldBy(g)) return true;
+  for (let h = heldHead; h !== null; h = h._hn) if (h.exclusive && h.heldBy(g)) return true;
   return false;
+}
+
+/** The first listed primitive (follow `_hn`; some may be free): a walk without allocating. @internal */
+export function firstListed(): Holdable | null {
+  return heldHead;
+}
+
+/** A Group's or Pool's members as its holders: since each started (now if not yet). @internal */
+export function membersAsHolders(members: Iterable<hub.Core>): Holder[] {
+  const now = performance.now();
+  const out: Holder[] = [];
+  for (const g of members) out.push({ greenlet: g, since: g.startedAt > 0 ? g.startedAt : now });
+  return out;
 }
 
 /** How many primitives are listed now, held or not yet swept out (for tests). @internal */
@@ -186,9 +202,14 @@ export function snapshotResources(greenlets: readonly hub.Core[], now = performa
     }
     return r;
   };
+  const own = new Set<object>(); // resources that list their own waiters
   for (const h of heldNow()) {
     const r = entry(h);
     for (const x of h.holders()) r.holders.push({ greenlet: x.greenlet.id, forMs: round(now - x.since), dead: x.greenlet.state === hub.State.Dead });
+    if (h.waiting !== undefined) {
+      own.add(h);
+      for (const op of h.waiting()) r.waiters.push({ greenlet: op.flow.greenlet.id, kind: op.kind.name, forMs: round(now - op.since) });
+    }
   }
   for (const ref of namedRefs) {
     const obj = ref.deref();
@@ -197,7 +218,7 @@ export function snapshotResources(greenlets: readonly hub.Core[], now = performa
   for (const g of greenlets) {
     for (const op of hub.opsOf(g)) {
       const res = op.isWait ? resourceOf(op) : null;
-      if (res !== null) entry(res).waiters.push({ greenlet: g.id, kind: op.kind.name, forMs: round(now - op.since) });
+      if (res !== null && !own.has(res)) entry(res).waiters.push({ greenlet: g.id, kind: op.kind.name, forMs: round(now - op.since) });
     }
   }
   return [...found.values()].sort((a, b) => a.id - b.id);

@@ -15,6 +15,7 @@ import { ADD, AVAIL, SPAWN, SlotLine, SlotNode } from './slots.js';
 import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from '../internal/validate.js';
 import { GreenletExit, QueueFull } from '../errors.js';
 import type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
+import { enlist, membersAsHolders, type Holdable, type Holder } from '../instrument/resources.js';
 
 export type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
 
@@ -55,6 +56,10 @@ export class Group implements MapHost, Members {
   _joiners: AnyOp[] | null = null;
   /** @internal One watcher for every member: no allocation per member. */
   readonly _watcher: Watcher = { onReady: (g) => void this._discard(g as Greenlet) };
+  // A resource its members hold, for run-info and `greenio ps` (instrument/resources.ts).
+  /** @internal */ _hn: Holdable | null = null;
+  /** @internal */ _listed = false;
+  /** @internal */ readonly exclusive = false;
 
   /** A group holding `greenlets` (those still alive). */
   constructor(greenlets?: Iterable<Greenlet>) {
@@ -228,9 +233,23 @@ export class Group implements MapHost, Members {
   // -------------------------------------------------------------------------------
   // Internal: membership, and the slot protocol of internal/imap.ts (a Group has no bound).
 
+  /** @internal */ held(): boolean {
+    return this._members.size > 0;
+  }
+  /** @internal */ heldBy(g: hub.Core): boolean {
+    return this._members.has(g as Greenlet);
+  }
+  /** @internal */ soleHolder(): null {
+    return null;
+  }
+  /** @internal */ holders(): Holder[] {
+    return membersAsHolders(this._members);
+  }
+
   /** @internal */
   _adopt(g: Greenlet, w: Watcher): void {
     this._members.add(g);
+    if (!this._listed) enlist(this);
     if (w === this._watcher) g._watch(w); // membership alone does not observe its outcome
     else g[kAddWatcher](w); // a map task's outcome is consumed: observed
   }
@@ -370,6 +389,16 @@ export class Pool extends Group {
     const free = this.freeCount();
     if (free > 0) return Promise.resolve(free);
     return hub.wait<number>(K_AVAIL, this, AVAIL, new SlotNode(this.#line, null), ms);
+  }
+
+  /** @internal Greenlets waiting for a slot (spawn, add, waitAvailable), first come first. */
+  waiting(): AnyOp[] {
+    const out: AnyOp[] = [];
+    for (let n = this.#line.head; n !== null; n = n.next) if (n.item instanceof Op) out.push(n.item);
+    return out;
+  }
+  /** @internal */ override held(): boolean {
+    return this._members.size > 0 || this.#line.head !== null;
   }
 
   /** `<Pool 3/10>`, `<Pool 10/10, 4 waiting>`. */

@@ -8,6 +8,7 @@ import {
   Channel,
   Event,
   Lock,
+  Pool,
   PriorityQueue,
   Queue,
   RLock,
@@ -114,6 +115,39 @@ describe('resources', () => {
     expect(json().resources.filter((x) => x.type === 'Lock' && x.name === null).map((x) => x.holders.map((h) => h.greenlet))).toEqual([[0]]);
     held.release();
     expect(listedCount()).toBeLessThan(200);
+  });
+
+  it('a Pool lists its members as holders and the greenlets waiting for a slot as waiters; emptied, it is not listed', async () => {
+    const pool = new Pool(2);
+    const m1 = await pool.spawn(async function member() {
+      await sleep(10_000);
+    });
+    await sleep(5);
+    const m2 = await pool.spawn(async function member() {
+      await sleep(10_000);
+    });
+    const spawner = spawn(async function wantsSlot() {
+      await pool.spawn(() => sleep(10_000));
+    });
+    const watcher = spawn(async function watchesSlots() {
+      await pool.waitAvailable();
+    });
+    live = [m1, m2, spawner, watcher];
+    await sleep(20);
+    const pools = (): PsSnapshot['resources'] => json().resources.filter((x) => x.type === 'Pool');
+    const [r] = pools();
+    expect(pools()).toHaveLength(1);
+    expect(r!.state).toBe('<Pool 2/2, 2 waiting>');
+    expect(r!.holders.map((h) => h.greenlet)).toEqual([m1.id, m2.id]);
+    expect(r!.holders[0]!.forMs).toBeGreaterThanOrEqual(r!.holders[1]!.forMs);
+    expect(r!.waiters.map((w) => [w.greenlet, w.kind])).toEqual([
+      [spawner.id, 'pool.spawn'],
+      [watcher.id, 'pool.waitAvailable'],
+    ]);
+    expect(formatRunInfo()).toMatch(new RegExp(`R${r!.id} <Pool 2/2, 2 waiting>\\n {4}held by Greenlet-${m1.id} \\(member\\)`));
+    await pool.kill();
+    await killAll([spawner, watcher]);
+    expect(pools()).toEqual([]);
   });
 
   it('a bad name or options throw TypeError quoting the value', () => {
