@@ -25,6 +25,9 @@ const page = `<html><body>${'lorem ipsum dolor sit amet '.repeat(1600)}</body></
 const server = createServer((_req, res) => {
   setTimeout(() => res.end(page), LATENCY_MS);
 });
+// Idle keep-alive sockets stay open longer than any client keeps them (undici: 4 s), so
+// a client never sends on a socket the server is closing (ECONNRESET on a busy machine).
+server.keepAliveTimeout = 30_000;
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const { port } = server.address() as AddressInfo;

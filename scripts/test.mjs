@@ -19,6 +19,10 @@ const loaded = process.argv[2] === '--loaded';
 // The loaded run is about timing: test/package (npm pack, installs, the tsc matrix) holds
 // no timing and is the suite's longest part, so it runs in the plain runs only.
 const args = loaded ? ['--exclude', 'test/package/**', ...process.argv.slice(3)] : process.argv.slice(2);
+// Most test time is waiting (servers, child processes, sockets), so the plain runs keep two
+// files going at once even on a 2-core machine (Vitest's default there is one); the loaded
+// run keeps Vitest's default, its cores being taken by the busy processes.
+if (!loaded && !args.some((a) => a.startsWith('--maxWorkers'))) args.unshift(`--maxWorkers=${Math.max(2, availableParallelism() - 1)}`);
 
 function versionOf(bin) {
   try {

@@ -43,7 +43,7 @@ function html(title: string, links: string[]): string {
 
 /** The site as an (unstarted) HTTP server. */
 export function createSite(pages = PAGES): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     if (req.url === '/') {
       res.setHeader('content-type', 'text/html');
       res.end(html('Home', ['/page/0', 'https://example.com/']));
@@ -76,6 +76,10 @@ export function createSite(pages = PAGES): Server {
     // A client that gave up (a crawler's timeout): stop working for it.
     res.on('close', () => clearTimeout(timer));
   });
+  // Idle keep-alive sockets outlive the client's own keep-alive (undici: 4 s), so on a busy
+  // machine the crawler never sends on a socket the site is closing ("other side closed").
+  server.keepAliveTimeout = 30_000;
+  return server;
 }
 
 // As a script: serve on a free port, say where, and stop with the parent.
