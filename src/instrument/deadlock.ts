@@ -51,21 +51,23 @@ function callSite(): string {
   return lines.filter((l) => !own.test(l)).slice(0, 3).join(' < ');
 }
 
+// The first unsettled edge wait among a flow's ops, or null.
+function edgeOpOf(f: hub.Flow): hub.AnyOp | null {
+  const cur = f.ops;
+  if (cur === null) return null;
+  if (!(cur instanceof Set)) return cur.isWait && cur.kind.edge && !cur.settled ? cur : null;
+  for (const op of cur) if (op.isWait && op.kind.edge && !op.settled) return op;
+  return null;
+}
+
 // The first edge wait of `g` (its root flow, then its sub-flows), without allocating.
 function edgeWaitOf(g: hub.Core): hub.AnyOp | null {
   if (g.waitCount === 0) return null;
-  const pick = (f: hub.Flow): hub.AnyOp | null => {
-    const cur = f.ops;
-    if (cur === null) return null;
-    if (!(cur instanceof Set)) return cur.isWait && cur.kind.edge && !cur.settled ? cur : null;
-    for (const op of cur) if (op.isWait && op.kind.edge && !op.settled) return op;
-    return null;
-  };
-  const own = pick(g);
+  const own = edgeOpOf(g);
   if (own !== null) return own;
   const subs = g.x === null ? null : g.x.subflows;
   if (subs !== null) for (const f of subs) {
-    const op = pick(f);
+    const op = edgeOpOf(f);
     if (op !== null) return op;
   }
   return null;
