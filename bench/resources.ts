@@ -1,11 +1,14 @@
-// The price of resource tracking (holders of locks and semaphores, named primitives)
-// and of the wait-for graph (a cycle check at each contended acquire and each join):
-// Lock, BoundedSemaphore(10) and Queue(1) workloads, contended and not. Run it on this
-// tree and on a copy of the tree before the change, and compare cycles per second
-// (issue 19's target: >= 0.9 of the figures before). One variant per process.
+// The price of resource tracking (holders of locks and semaphores, named primitives),
+// of the wait-for graph (a cycle check at each contended acquire and each join) and of
+// leak watching (a WaitTarget per Event at its first wait): Lock, BoundedSemaphore(10),
+// Queue(1) and fresh-Event workloads. Run it on this tree and on a copy with the tracking
+// taken out, and compare (issue 19's target: >= 0.9). On a loaded machine compare
+// instruction counts rather than times: `valgrind --tool=callgrind` on two cycle counts,
+// the difference of the two totals divided by the difference of cycles.
 import { spawn } from '../src/greenlet.js';
 import { BoundedSemaphore, Lock } from '../src/lock.js';
 import { Queue } from '../src/queue.js';
+import { Event } from '../src/event.js';
 import { sleep } from '../src/sleep.js';
 import { joinAll } from '../src/wait.js';
 import { defineWorkload, timeIt, type Metrics } from './lib.js';
@@ -47,14 +50,31 @@ async function queue(): Promise<Metrics> {
   return { cycles_per_s: M / (ms / 1000), ms };
 }
 
+// A fresh Event per cycle, waited on and set: its WaitTarget (a WeakRef and a
+// FinalizationRegistry cell) is made at each first wait.
+async function freshEvents(): Promise<Metrics> {
+  const ms = await timeIt(async () => {
+    await spawn(async () => {
+      for (let i = 0; i < CYCLES; i++) {
+        const ev = new Event();
+        const p = ev.wait();
+        ev.set();
+        await p;
+      }
+    }).join();
+  });
+  return { cycles_per_s: CYCLES / (ms / 1000), ms };
+}
+
 export default defineWorkload({
   name: 'resources',
-  description: `${CYCLES} acquire/release cycles by ${G} greenlets (Lock, BoundedSemaphore(10)), and ${CYCLES * 2} items through Queue(1); per second`,
+  description: `${CYCLES} acquire/release cycles by ${G} greenlets (Lock, BoundedSemaphore(10)), ${CYCLES * 2} items through Queue(1), ${CYCLES} fresh Events waited on and set; per second`,
   variants: {
     lock_contended: () => cycles(() => new Lock(), true),
     lock_uncontended: () => cycles(() => new Lock(), false),
     semaphore_contended: () => cycles(() => new BoundedSemaphore(10), true),
     semaphore_uncontended: () => cycles(() => new BoundedSemaphore(10), false),
     queue1: () => queue(),
+    event_fresh: () => freshEvents(),
   },
 });
