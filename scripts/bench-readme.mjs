@@ -36,7 +36,10 @@ const dates = [...new Set(data.workloads.map((w) => (w.date ?? data.date).slice(
 const sizes = Object.entries(data.sizes ?? {}).map(([k, v]) => `${k}=${v} `).join('');
 out.push(`Figures from \`${sizes}ROUNDS=${data.rounds} npm run bench\` on ${dates.join(', ')}: ${data.machine?.cpus ?? '?'} cores` +
   `${data.machine?.cpu ? ` (${data.machine.cpu})` : ''}, load average ${data.machine?.loadavg?.[0] ?? '?'} at the end of the run;` +
-  ' medians; Python gevent measured in the same run. ✓ / ✗: the goal met or not on that Node.', '');
+  ' medians; Python gevent measured in the same run. ✓ / ✗: the goal met or not on that Node.' +
+  ((data.machine?.loadavg?.[0] ?? 0) > (data.machine?.cpus ?? Infinity)
+    ? ' **The machine was busy (more runnable processes than cores) while this ran: single figures move by 2x or more; rerun on a quiet machine before drawing conclusions.**'
+    : ''), '');
 out.push('#### Issue 18\'s goals', '', `| goal | ${head.join(' | ')} | goal |`, `|---|${head.map(() => '---|').join('')}---|`);
 // Goals from the workloads' ratios (so latest.json files of separate runs can be joined).
 const goals = GOALS.map((goal) => ({ goal, qs: Object.fromEntries(data.workloads.flatMap((w) => w.ratios.filter((q) => q.goal === goal).map((q) => [major(w.node), q]))) }))
@@ -57,7 +60,7 @@ for (const name of names) {
 }
 out.push('', END);
 
-const readmePath = join(root, 'README.md');
+const readmePath = process.argv[2] ?? join(root, 'README.md'); // another path: for a copy
 const readme = readFileSync(readmePath, 'utf8');
 const a = readme.indexOf('<!-- bench:start');
 const b = readme.indexOf(END);
