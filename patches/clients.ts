@@ -20,10 +20,13 @@ export const clientPatches = {
   mysql2: mysql2Patches,
   ioredis: ioredisPatches,
   redis: redisPatches,
-} as const satisfies Record<string, readonly ModulePatch[]>;
+} as const satisfies Record<ClientName, readonly ModulePatch[]>;
 
-/** The `patchAll()` option names of the client integrations. */
-export type ClientName = keyof typeof clientPatches;
+/**
+ * The `patchAll()` option names of the client integrations. Written out, not derived from
+ * the table (a public type must not name it); `satisfies` above keeps the two in step.
+ */
+export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
 
 /** The client integrations' option names, in the table's order. */
 export const clientNames = Object.keys(clientPatches) as ClientName[];

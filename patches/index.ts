@@ -31,8 +31,14 @@ export type { Patch, Implements, ModulePatch } from './patch.js';
  */
 export const builtinPatches = [fsPatch, netPatch, streamsPatch, dnsPatch, timersPatch, childProcessPatch, httpPatch, fetchPatch] as const;
 
-/** The `patchAll()` options of the built-in patches (`net` turns off `streams` too). */
-export type BuiltinOption = (typeof builtinPatches)[number]['option'];
+/**
+ * The `patchAll()` options of the built-in patches (`net` turns off `streams` too). Written
+ * out, not derived from the table (a public type must not name it); checked against it below.
+ */
+export type BuiltinOption = 'fs' | 'net' | 'dns' | 'timers' | 'childProcess' | 'http' | 'fetch';
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// Fails to compile when a row's option is not listed above, or a listed one has no row.
+true satisfies Same<BuiltinOption, (typeof builtinPatches)[number]['option']>;
 /** `patchAll()`'s on/off options of the built-in patches, derived from the table. */
 export type BuiltinPatchOptions = { [K in BuiltinOption]?: boolean };
 

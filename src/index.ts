@@ -40,7 +40,9 @@ export {
   DeadlockError,
   type DeadlockEdge,
 } from './errors.js';
-export { Future } from './workers/future.js';
+export { Future, type Transferable } from './workers/future.js';
+export type { PoolSurface } from './workers/pool-surface.js';
+export type { TaskPoolOptions } from './workers/task-pool.js';
 export { ThreadPool, type ThreadPoolOptions, type ClosePoolOptions, type TaskFile } from './workers/threadpool.js';
 export { ProcessPool, type ProcessPoolOptions } from './workers/processpool.js';
 export { StreamServer, type StreamServerOptions, type StreamHandler, type RemoteAddress } from './server.js';

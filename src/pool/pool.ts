@@ -48,7 +48,10 @@ function checkGreenlet(g: unknown): asserts g is Greenlet {
  * await group.join();
  * console.log(group.size); // 0
  */
-export class Group implements MapHost, Members {
+// MapHost and Members (the map engine's and the membership's views of a group) are checked
+// where a group is handed to them: an `implements` clause would name private types in the
+// public .d.ts.
+export class Group {
   /** @internal */ readonly _members = new Set<Greenlet>();
   /** @internal Members being killed (never killed twice: a second kill would interrupt their cleanup). */
   _dying: Set<Greenlet> | null = null;

@@ -22,6 +22,7 @@ export abstract class PoolSurface {
   /** @internal */
   protected readonly _pool: TaskPool;
 
+  /** @internal */
   protected constructor(pool: TaskPool) {
     this._pool = pool;
   }
