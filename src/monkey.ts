@@ -72,7 +72,7 @@ export type { Kind, KindOptions } from './hub/index.js';
 export type { AnyFunction } from './internal/wrap.js';
 export type { LateHandler } from '../patches/conventions.js';
 export type { Convention } from '../patches/patch.js';
-export type { Implements, ClientName } from '../patches/index.js';
+export type { Implements, ClientName, BuiltinOption, BuiltinPatchOptions } from '../patches/index.js';
 
 const OPTION_NAMES: readonly string[] = [...patchOptions, 'syncIO', 'warnLate'];
 let preloading = false;
