@@ -6,12 +6,12 @@
  * reads the whole input at once), and a member that never dies keeps its slot forever.
  */
 import * as hub from '../hub/index.js';
-import { Op, kAddWatcher, type AnyOp, type Watcher } from '../hub/index.js';
+import { kAddWatcher, type AnyOp, type Watcher } from '../hub/index.js';
 import { Greenlet, spawn, type KillOptions } from '../greenlet.js';
 import type { MapHost, SlotClient } from './feed.js';
 import { IMapIterator, mapAll } from './imap.js';
 import { JOIN, JOIN_RAISE, killMembers, rejectRaisers, type Members } from './members.js';
-import { ADD, AVAIL, SPAWN, SlotLine, SlotNode } from './slots.js';
+import { ADD, AVAIL, SPAWN, SlotLine, SlotNode, serveLine } from './slots.js';
 import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from '../internal/validate.js';
 import { GreenletExit, QueueFull } from '../errors.js';
 import type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
@@ -396,9 +396,7 @@ export class Pool extends Group {
 
   /** @internal Greenlets waiting for a slot (spawn, add, waitAvailable), first come first. */
   waiting(): AnyOp[] {
-    const out: AnyOp[] = [];
-    for (let n = this.#line.head; n !== null; n = n.next) if (n.item instanceof Op) out.push(n.item);
-    return out;
+    return this.#line.ops();
   }
   /** @internal */ override held(): boolean {
     return this._members.size > 0 || this.#line.head !== null;
@@ -412,27 +410,7 @@ export class Pool extends Group {
 
   /** @internal Hand free slots to waiters, first come first served. Only schedules. */
   _serve(): void {
-    const line = this.#line;
-    for (let n = line.head; n !== null && this.freeCount() > 0; n = line.head) {
-      line.remove(n);
-      const w = n.item!;
-      if (!(w instanceof Op)) {
-        this._reserved++;
-        w._slotGranted();
-        continue;
-      }
-      const g = n.g;
-      if (w.handler === SPAWN) {
-        this._adopt(g!, this._watcher);
-        w.resolve(g);
-        g!.start();
-      } else if (w.handler === ADD) {
-        if (!g!.dead && !this._members.has(g!)) this._adopt(g!, this._watcher);
-        w.resolve(undefined);
-      } else {
-        w.resolve(this.freeCount()); // waitAvailable takes no slot: serve on
-      }
-    }
+    serveLine(this.#line, this);
   }
 
   /** @internal */

@@ -1,12 +1,13 @@
 /**
  * A Pool's line of slot waiters: greenlets blocked in `spawn`, `add` or `waitAvailable`
- * (hub ops) and maps queued for a slot, served first come first served by `Pool`. A doubly
- * linked list, so a waiter that gives up leaves in O(1). Limit: finding a queued map to
- * cancel walks the line (maps queue rarely, once each).
+ * (hub ops) and maps queued for a slot, and how free slots are handed to them, first come
+ * first served. A doubly linked list, so a waiter that gives up leaves in O(1). Limit:
+ * finding a queued map to cancel walks the line (maps queue rarely, once each).
  */
-import type { AnyOp, OpHandler } from '../hub/index.js';
+import { Op, type AnyOp, type OpHandler } from '../hub/index.js';
 import type { Greenlet } from '../greenlet.js';
 import type { SlotClient } from './feed.js';
+import type { Watcher } from '../hub/index.js';
 import { QueueFull } from '../errors.js';
 
 /** One place in the line (a blocked greenlet's op, or a map). @internal */
@@ -23,7 +24,7 @@ export class SlotNode {
   ) {}
 }
 
-/** The FIFO itself; `Pool` decides who gets a slot. @internal */
+/** The FIFO itself. @internal */
 export class SlotLine {
   head: SlotNode | null = null;
   tail: SlotNode | null = null;
@@ -58,6 +59,13 @@ export class SlotLine {
     const n = new SlotNode(this, null);
     n.item = f;
     this.push(n);
+  }
+
+  /** The greenlets' waits in the line (not the maps'), first come first. */
+  ops(): AnyOp[] {
+    const out: AnyOp[] = [];
+    for (let n = this.head; n !== null; n = n.next) if (n.item instanceof Op) out.push(n.item);
+    return out;
   }
 
   /** Take map `f` out of the line, if it is there. */
@@ -99,3 +107,37 @@ export const ADD: OpHandler<void> = timed((op, n) => op.reject(new QueueFull(`po
 
 /** `waitAvailable`'s wait: its timeout resolves `0`. */
 export const AVAIL: OpHandler<number> = timed((op) => op.resolve(0));
+
+/** What serving the line needs of its pool (`Pool`; an interface so this file stays below it). @internal */
+export interface SlotHost {
+  readonly _members: Set<Greenlet>;
+  readonly _watcher: Watcher;
+  /** Slots granted to a map, not yet filled by its task. */
+  _reserved: number;
+  freeCount(): number;
+  _adopt(g: Greenlet, w: Watcher): void;
+}
+
+/** Hand `pool`'s free slots to the waiters of `line`, first come first served. Only schedules. */
+export function serveLine(line: SlotLine, pool: SlotHost): void {
+  for (let n = line.head; n !== null && pool.freeCount() > 0; n = line.head) {
+    line.remove(n);
+    const w = n.item!;
+    if (!(w instanceof Op)) {
+      pool._reserved++;
+      w._slotGranted();
+      continue;
+    }
+    const g = n.g;
+    if (w.handler === SPAWN) {
+      pool._adopt(g!, pool._watcher);
+      w.resolve(g);
+      g!.start();
+    } else if (w.handler === ADD) {
+      if (!g!.dead && !pool._members.has(g!)) pool._adopt(g!, pool._watcher);
+      w.resolve(undefined);
+    } else {
+      w.resolve(pool.freeCount()); // waitAvailable takes no slot: serve on
+    }
+  }
+}
