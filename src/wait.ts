@@ -8,6 +8,7 @@ import * as hub from './hub/index.js';
 import type { Op, OpHandler } from './hub/index.js';
 import { Greenlet, type KillOptions } from './greenlet.js';
 import { checkError, checkInt, checkOptions, checkTimeout, expected, quote } from './internal/validate.js';
+import { clockNow } from './internal/clock.js';
 import { isWaitable, kAddWatcher, kRemoveWatcher, type Waitable, type Watcher } from './hub/index.js';
 import { GreenletExit } from './errors.js';
 import { TimeoutError } from './timeout.js';
@@ -186,13 +187,14 @@ export function iwait<W extends Waitable>(objects: Iterable<W>, options?: WaitOp
 
 async function* iwaitGen<W extends Waitable>(list: W[], need: number, ms: number | undefined): AsyncGenerator<W> {
   const s = new Stream();
-  const deadline = ms === undefined ? Infinity : performance.now() + ms;
+  // clockNow: the virtual clock's time inside greenio/testing's withVirtualTime.
+  const deadline = ms === undefined ? Infinity : clockNow() + ms;
   for (const it of list) it[kAddWatcher](s);
   let given = 0;
   try {
     while (given < need) {
       if (s.queue.length === 0) {
-        const left = deadline - performance.now();
+        const left = deadline - clockNow();
         if (left <= 0) return;
         await hub.wait<void>(K_WAIT, list.length - given, STREAM_WAIT, s, left === Infinity ? undefined : left);
         if (s.queue.length === 0) return; // timed out
