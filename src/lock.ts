@@ -73,10 +73,13 @@ export class Semaphore {
   readonly #waiters = new ParkedList();
   readonly #one: boolean;
   // Holders, for run-info and the wait-for graph: the oldest here, the others (rare:
-  // a counting semaphore) as [greenlet, since] pairs in `#more`.
+  // a counting semaphore) in `#more`/`#moreSince` [0, #n): two arrays, so the times stay
+  // unboxed doubles, kept allocated once grown (no allocation per acquire).
   #holder: hub.Core | null = null;
   #since = 0;
-  #more: Array<hub.Core | number> | null = null;
+  #more: Array<hub.Core | null> | null = null;
+  #moreSince: number[] | null = null;
+  #n = 0;
   /** @internal */ _hn: Holdable | null = null;
   /** @internal */ _listed = false;
 
@@ -95,15 +98,14 @@ export class Semaphore {
 
   /** @internal At most one holder at a time: an edge of the wait-for graph. */
   get exclusive(): boolean {
-    return this.#one && this.#more === null;
+    return this.#one && this.#n === 0;
   }
 
   /** @internal Holders now, oldest first. */
   holders(): Holder[] {
     if (this.#holder === null) return [];
     const out: Holder[] = [{ greenlet: this.#holder, since: this.#since }];
-    const m = this.#more;
-    if (m !== null) for (let i = 0; i < m.length; i += 2) out.push({ greenlet: m[i] as hub.Core, since: m[i + 1] as number });
+    for (let i = 0; i < this.#n; i++) out.push({ greenlet: this.#more![i]!, since: this.#moreSince![i]! });
     return out.sort((a, b) => a.since - b.since || a.greenlet.id - b.greenlet.id);
   }
 
@@ -114,12 +116,14 @@ export class Semaphore {
 
   /** @internal */
   soleHolder(): hub.Core | null {
-    return this.#more === null ? this.#holder : null;
+    return this.#n === 0 ? this.#holder : null;
   }
 
   /** @internal */
   heldBy(g: hub.Core): boolean {
-    return this.#holder === g || (this.#more !== null && this.#more.includes(g));
+    if (this.#holder === g) return true;
+    for (let i = 0; i < this.#n; i++) if (this.#more![i] === g) return true;
+    return false;
   }
 
   // The time of the last switch point (hub-kept): a clock call per acquire would cost more
@@ -130,7 +134,12 @@ export class Semaphore {
       this.#since = switchClock.now;
       if (!this._listed) enlist(this);
     } else {
-      (this.#more ??= []).push(g, switchClock.now);
+      if (this.#more === null) {
+        this.#more = [];
+        this.#moreSince = [];
+      }
+      this.#more[this.#n] = g;
+      this.#moreSince![this.#n++] = switchClock.now;
     }
   }
 
@@ -138,23 +147,25 @@ export class Semaphore {
   // `g` null: the current greenlet, looked up only when there are several holders.
   #drop(g: hub.Core | null): void {
     if (this.#holder === null) return;
-    const m = this.#more;
-    if (m !== null) {
-      // Swap-remove (no splice): the last pair fills the hole; holders() sorts by time.
+    const n = this.#n;
+    if (n > 0) {
+      // Swap-remove (no splice): the last extra holder fills the hole; holders() sorts by time.
       g ??= hub.currentCore();
+      const m = this.#more!;
+      const t = this.#moreSince!;
+      const last = n - 1;
       let i = 0;
-      if (this.#holder !== g) while (i < m.length && m[i] !== g) i += 2;
-      const since = m.pop() as number;
-      const last = m.pop() as hub.Core;
-      if (this.#holder === g || i >= m.length + 2) {
+      if (this.#holder !== g) while (i < n && m[i] !== g) i++;
+      if (this.#holder === g || i === n) {
         // Its own permit is the first one, or it holds none: the first one goes back.
-        this.#holder = last;
-        this.#since = since;
-      } else if (i < m.length) {
-        m[i] = last;
-        m[i + 1] = since;
+        this.#holder = m[last]!;
+        this.#since = t[last]!;
+      } else if (i < last) {
+        m[i] = m[last]!;
+        t[i] = t[last]!;
       }
-      if (m.length === 0) this.#more = null;
+      m[last] = null; // no dead greenlet kept
+      this.#n = last;
       return;
     }
     this.#holder = null; // stays listed: the next walk of the list sweeps it out if still free
