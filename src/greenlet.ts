@@ -11,6 +11,7 @@ import { endChannel, spawnChannel, startChannel } from './hub/index.js';
 import { config } from './internal/config.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
 import { reportCallbackError } from './hub/index.js';
+import { greenletTracing, traceGreenletRun } from './hub/index.js'; // tracing:greenio.greenlet (hub/channels.ts)
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { kAddWatcher, kRemoveWatcher, LinkRunner, slotAdd, slotRemove, type Watcher, type WatchSlot } from './hub/index.js';
 import { greenletLabel, ms as fmtMs, opText } from './hub/index.js';
@@ -427,7 +428,7 @@ function beginGreenlet(g: Greenlet): void {
   let r: unknown;
   try {
     const fn = g._fn!; // called as a plain function: `this` is undefined, as for any call
-    r = fn(...(g.args as never[]));
+    r = greenletTracing.hasSubscribers ? traceGreenletRun(g, fn, g.args) : fn(...(g.args as never[]));
   } catch (e) {
     g._finish(false, e);
     return;
