@@ -87,7 +87,8 @@ export function registerGreenioInstrumentation(options?: GreenioInstrumentationO
   }
   on('tracing:greenio.job:asyncEnd', (ctx) => book.jobEnded(ctx));
   on('tracing:greenio.greenlet:asyncEnd', (ctx) => book.greenletEnded(ctx));
-  on('tracing:greenio.wait:start', (ctx) => book.opStarted(ctx, context.active(), false));
+  // Waits: their ends add up into greenlet spans; their starts matter only for wait spans.
+  if (ws !== undefined && ws !== false) on('tracing:greenio.wait:start', (ctx) => book.opStarted(ctx, context.active(), false));
   on('tracing:greenio.wait:asyncEnd', (ctx) => book.opEnded(ctx));
   on('tracing:greenio.client:start', (ctx) => book.opStarted(ctx, context.active(), true));
   on('tracing:greenio.client:asyncEnd', (ctx) => book.opEnded(ctx));

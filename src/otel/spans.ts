@@ -30,6 +30,11 @@ function detailValue(detail: unknown): string | number | undefined {
   return undefined;
 }
 
+function whereAttributes(ctx: OpTraceContext): Attributes {
+  const d = detailValue(ctx.detail);
+  return d === undefined ? { 'greenio.kind': ctx.kind } : { 'greenio.kind': ctx.kind, 'greenio.detail': d };
+}
+
 function errorAttributes(e: unknown): Attributes {
   if (e instanceof Error) return { 'exception.type': e.name, 'exception.message': e.message };
   return e === undefined ? {} : { 'exception.message': String(e) };
@@ -126,12 +131,11 @@ export class SpanBook {
         }
       }
       // Where a kill or a timeout landed: the wait it interrupted.
-      const at = { 'greenio.kind': ctx.kind, ...(detailValue(ctx.detail) !== undefined ? { 'greenio.detail': detailValue(ctx.detail)! } : {}) };
       if (ctx.outcome === 'killed' && ctx.isWait && !entry.killNoted) {
         entry.killNoted = true;
-        entry.span.addEvent('greenio.kill', at);
+        entry.span.addEvent('greenio.kill', whereAttributes(ctx));
       } else if (ctx.outcome === 'timedOut') {
-        entry.span.addEvent('greenio.timeout', at);
+        entry.span.addEvent('greenio.timeout', whereAttributes(ctx));
       }
     }
     const span = this.#ops.get(ctx);
