@@ -7,7 +7,7 @@
  */
 import * as hub from './hub/index.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
-import { WaitTarget } from './instrument/leaks.js';
+import { waitDetail, type WaitTarget } from './instrument/leaks.js';
 import { Op, type AnyOp, type OpHandler } from './hub/index.js';
 import type { GetOptions } from './greenlet.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout } from './internal/validate.js';
@@ -38,9 +38,10 @@ const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 export class Event implements Waitable {
   #flag = false;
   readonly #waiters = new ParkedList();
-  // What its waits name (made at the first one): holds this Event weakly, so a waiter
-  // does not keep alive an Event nobody else can reach (then it is reported leaked).
-  #target: WaitTarget | null = null;
+  // What its waits name, chosen at the first one: the Event itself, or (a named one, or
+  // with config.trackGreenletTree) a WaitTarget holding it weakly, so a waiter does not
+  // keep alive an Event nobody else can reach (then it is reported leaked).
+  #detail: Event | WaitTarget | null = null;
 
   /** `options.name`: a name for run-info and `greenio ps`/`top`. */
   constructor(options?: { name?: string }) {
@@ -87,8 +88,8 @@ export class Event implements Waitable {
   wait(timeout?: number): Promise<boolean> {
     const ms = checkTimeout('timeout', timeout);
     if (this.#flag) return TRUE;
-    const t = (this.#target ??= new WaitTarget(this, nameOf(this), this.#waiters));
-    return hub.wait<boolean>(K_EVENT, t, EVENT_WAIT, this.#waiters, ms);
+    const d = (this.#detail ??= waitDetail(this, nameOf(this), this.#waiters));
+    return hub.wait<boolean>(K_EVENT, d, EVENT_WAIT, this.#waiters, ms);
   }
 
   /** `<Event set>`, `<Event clear, 3 waiting>`. */
@@ -153,7 +154,7 @@ export class AsyncResult<T = unknown> implements Waitable {
   #value: T | undefined = undefined;
   #exception: unknown = undefined;
   readonly #waiters = new ParkedList();
-  #target: WaitTarget | null = null; // as Event's
+  #detail: AsyncResult<T> | WaitTarget | null = null; // as Event's
   /** Once ready: its links being run (an earlier one may unlink a later one). */
   #links: LinkRunner<AsyncResult<unknown>> | null = null;
 
@@ -231,8 +232,8 @@ export class AsyncResult<T = unknown> implements Waitable {
     return hub.wait<T | undefined>(K_WAIT, this.#waitTarget(), AR_WAIT as OpHandler<T | undefined>, this.#waiters, ms);
   }
 
-  #waitTarget(): WaitTarget {
-    return (this.#target ??= new WaitTarget(this, nameOf(this), this.#waiters));
+  #waitTarget(): AsyncResult<T> | WaitTarget {
+    return (this.#detail ??= waitDetail(this, nameOf(this), this.#waiters));
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * Leaked waiters: a greenlet waiting on an Event or AsyncResult that nothing can reach any
- * more. Such a wait names a `WaitTarget` (made at the primitive's first park) that holds
+ * more (a named one, or any with `config.trackGreenletTree`: watching costs a WeakRef and a
+ * FinalizationRegistry cell). Such a wait names a `WaitTarget` (made at the first park) that holds
  * the primitive weakly, so the waiter's own op does not keep it alive; once the collector
  * takes it, its waiters can never be woken, and each is reported once on stderr and kept
  * for `greenio ps`. Limits: a primitive the waiting code still holds (a local variable
@@ -90,6 +91,16 @@ function found(t: WaitTarget): void {
       process.stderr.write(`greenio: ${label} waits on ${what} that nothing can reach any more (leaked), since ${forMs} ms, in ${op.kind.name}${site === null ? '' : ` at ${site}`}\n`);
     }
   }
+}
+
+/**
+ * What waits on `owner` name as their detail, chosen at its first wait: a WaitTarget (a
+ * WeakRef and a FinalizationRegistry cell, about 1 µs) for a named primitive, which pays
+ * for those already, or for any with `config.trackGreenletTree`; else the primitive
+ * itself, which costs nothing and is never reported leaked. @internal
+ */
+export function waitDetail<T extends Describable>(owner: T, name: string | undefined, waiters: { readonly size: number }): T | WaitTarget {
+  return name !== undefined || config.trackGreenletTree ? new WaitTarget(owner, name, waiters) : owner;
 }
 
 /** The primitive a wait's detail names (the target's owner; the target itself once leaked). @internal */

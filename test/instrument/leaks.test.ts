@@ -21,6 +21,7 @@ describe('leaked waiters', () => {
       runInfoMentions: string[];
       keptResult: boolean;
       lostDead: boolean;
+      unnamedReports: number;
     };
     expect(j.before).toBe(0); // nothing is called leaked while it can still be reached
     expect(r.stderr).toMatch(
@@ -29,7 +30,7 @@ describe('leaked waiters', () => {
     expect(r.stderr).toMatch(
       /greenio: Greenlet-2 \(waitsForResult\) waits on <AsyncResult 'answer' leaked, 1 waiting> that nothing can reach any more \(leaked\), since \d+ ms, in asyncresult\.get at .*ps-leak\.ts:\d+:\d+\n/,
     );
-    expect(j.reportsAtEnd).toBe(2); // once each, though the collector ran again
+    expect(j.reportsAtEnd).toBe(2); // once each, though the collector ran again (the unnamed Event is not watched)
     expect(r.stderr).not.toMatch(/waitsOnKept.*leaked/);
     expect(j.schema).toBe('greenio.ps/2');
     expect(j.leaks.map((l) => [l.greenlet, l.kind]).sort()).toEqual([
@@ -50,5 +51,13 @@ describe('leaked waiters', () => {
     expect(j.runInfoMentions.some((l) => /^leaked \(found .* ago\): Greenlet-1 \(waitsForever\) waits on <Event 'ready' leaked, 1 waiting> \(event\.wait, for .* then\) at .*ps-leak\.ts/.test(l))).toBe(true);
     expect(j.keptResult).toBe(true); // the kept Event still wakes its waiter
     expect(j.lostDead).toBe(true); // a leaked waiter can still be killed
+    expect(j.unnamedReports).toBe(0); // an unnamed Event is not watched by default (it costs ~1 µs a primitive)
   }, 90_000); // the collector may need many rounds on a loaded machine (the fixture gives it 40 s)
+
+  it('with GREENIO_TRACK_GREENLET_TREE=1 an unnamed Event is watched too', () => {
+    const r = runFixture('ps-leak.ts', [], { GREENIO_TRACK_GREENLET_TREE: '1' }, ['--expose-gc']);
+    expect(r.json.unnamedReports).toBe(1);
+    expect(r.json.reportsAtEnd).toBe(3);
+    expect(r.stderr).toMatch(/greenio: Greenlet-3 \(waitsUnnamed\) waits on <Event leaked, 1 waiting> that nothing can reach any more \(leaked\), since \d+ ms, in event\.wait at .*ps-leak\.ts:\d+:\d+\n/);
+  }, 90_000);
 });
