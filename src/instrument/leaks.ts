@@ -1,12 +1,8 @@
 /**
- * Leaked waiters: a greenlet waiting on an Event or AsyncResult that nothing can reach any
- * more (a named one, or any with `config.trackGreenletTree`: watching costs a WeakRef and a
- * FinalizationRegistry cell). Such a wait names a `WaitTarget` (made at the first park) that holds
- * the primitive weakly, so the waiter's own op does not keep it alive; once the collector
- * takes it, its waiters can never be woken, and each is reported once on stderr and kept
- * for `greenio ps`. Limits: a primitive the waiting code still holds (a local variable
- * of its async function, a closure) is reachable, so its waiters are never reported; locks,
- * queues and channels are not watched; reported after a collection, so late by nature.
+ * Leaked waiters: a wait on a watched Event or AsyncResult (named, or any with
+ * `config.trackGreenletTree`) holds it weakly; once collected with waiters parked, each
+ * waiter is reported once on stderr and kept for `greenio ps`. Limits: one the waiting code
+ * still holds (a local, a closure) stays reachable; locks, queues, channels are not watched.
  */
 import * as hub from '../hub/index.js';
 import { greenletLabel } from '../hub/index.js';
