@@ -9,7 +9,8 @@ import * as hub from './hub/index.js';
 import { Core, Op, Rare, State, type AnyOp, type OpHandler } from './hub/index.js';
 import { endChannel, spawnChannel, startChannel } from './hub/index.js';
 import { config } from './internal/config.js';
-import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
+import { originalSetImmediate } from './internal/originals.js';
+import { clearTimer, setTimer } from './internal/clock.js';
 import { reportCallbackError } from './hub/index.js';
 import { greenletTracing, traceGreenletRun } from './hub/index.js'; // tracing:greenio.greenlet (hub/channels.ts)
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
@@ -160,7 +161,7 @@ export class Greenlet<T = unknown> extends Core {
     checkMs('ms', ms);
     const r = this._rare;
     if (this.state !== State.Created || r.laterTimer !== null) return;
-    r.laterTimer = originalSetTimeout(startLaterNow, ms, this);
+    r.laterTimer = setTimer(startLaterNow, ms, this);
   }
 
   /** Wait until it is dead (never rejects because of it); resolves at `timeout` too. */
@@ -197,7 +198,7 @@ export class Greenlet<T = unknown> extends Core {
     if (this.state === State.Created || this.state === State.Scheduled) {
       // Killed before it ran: it never runs.
       const r = this._rare;
-      if (r.laterTimer !== null) originalClearTimeout(r.laterTimer);
+      if (r.laterTimer !== null) clearTimer(r.laterTimer);
       if (this.state === State.Created) hub.register(this);
       r.killed = err;
       this._finish(false, err);

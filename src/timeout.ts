@@ -8,7 +8,8 @@
  */
 import * as hub from './hub/index.js';
 import { Flow } from './hub/index.js';
-import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
+import { originalSetImmediate } from './internal/originals.js';
+import { clearTimer, setTimer } from './internal/clock.js';
 import { expected } from './internal/validate.js';
 import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
 import { greenletLabel } from './hub/index.js';
@@ -112,14 +113,14 @@ export class Timeout {
     this.#flow = flow;
     this.#startedAt = performance.now();
     this.#pending = true;
-    if (this.ms !== Infinity) this.#timer = originalSetTimeout(fire, this.ms, this);
+    if (this.ms !== Infinity) this.#timer = setTimer(fire, this.ms, this);
     return this;
   }
 
   /** Stop it: it will not fire, and an interrupt it left undelivered is dropped. */
   cancel(): void {
     if (this.#timer !== null) {
-      originalClearTimeout(this.#timer);
+      clearTimer(this.#timer);
       this.#timer = null;
     }
     this.#pending = false;
