@@ -9,13 +9,12 @@ import * as hub from '../src/hub/index.js';
 
 /** The op tracking `data` for the current flow; null (and `cb` called with the pending kill) when one is pending. */
 export function trackOrRefuse(kind: hub.Kind, detail: unknown, handler: hub.OpHandler, data: unknown, cb: (err: Error) => void): hub.Op | null {
-  const flow = hub.currentFlow();
-  const pending = hub.takePending(flow);
-  if (pending !== null) {
-    process.nextTick(cb, pending);
+  const op = hub.begin(kind, detail, handler, data);
+  if (op instanceof Error) {
+    process.nextTick(cb, op);
     return null;
   }
-  return hub.track(kind, detail, handler, data, flow);
+  return op;
 }
 
 /**
@@ -26,7 +25,7 @@ export function trackOrRefuse(kind: hub.Kind, detail: unknown, handler: hub.OpHa
  * would switch ~15x faster on Node 24/26, but it resets every store, the user's too.)
  */
 export function outside<R>(fn: (...a: never[]) => R, self?: unknown, ...args: unknown[]): R {
-  return hub.als.exit(Reflect.apply, fn, self, args) as R;
+  return hub.outside(Reflect.apply, fn, self, args) as R;
 }
 
 /**

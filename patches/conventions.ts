@@ -12,8 +12,6 @@ import type { AnyOp, Kind, OpHandler } from '../src/hub/index.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 
-const als = hub.als;
-
 /** How a late result (arriving after its op was cancelled) is released: close an fd. */
 export type LateHandler = (value: unknown) => void;
 
@@ -58,12 +56,6 @@ export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => 
       const n = arguments.length;
       const cb = n > 0 ? (arguments[n - 1] as unknown) : undefined;
       if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
-      const flow = als.getStore() ?? hub.main;
-      const pending = cleanup === true ? null : hub.takePending(flow);
-      if (pending !== null) {
-        process.nextTick(cb as AnyFunction, pending);
-        return undefined;
-      }
       // The hot path allocates the op and one closure: the arguments object itself is
       // reused (its last slot swapped for the wrapped callback).
       let args: ArrayLike<unknown> & { [i: number]: unknown } = arguments;
@@ -74,7 +66,14 @@ export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => 
         args = withSignal(list, ac.signal) ?? list;
         data = { cb: cb as AnyFunction, ac };
       }
-      const op = hub.track(kind, detail === undefined ? args[0] : detail(args, this), CALLBACK, data, flow);
+      const d = detail === undefined ? args[0] : detail(args, this);
+      // Under a pending kill or Timeout the call does not start: its callback gets the
+      // error on the next tick (a cleanup call is never refused).
+      const op = cleanup === true ? hub.track(kind, d, CALLBACK, data) : hub.begin(kind, d, CALLBACK, data);
+      if (op instanceof Error) {
+        process.nextTick(cb as AnyFunction, op);
+        return undefined;
+      }
       args[args.length - 1] = function (this: unknown, err: unknown) {
         if (!op.end()) {
           if (onLate !== undefined && err == null) onLate(...Array.prototype.slice.call(arguments, 1));
@@ -141,8 +140,7 @@ export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => An
   return (original) =>
     ({ wrapper(this: unknown) {
       if (bypass !== undefined && bypass(arguments)) return Reflect.apply(original, this, arguments);
-      const flow = als.getStore() ?? hub.main;
-      const pending = cleanup === true ? null : hub.takePending(flow);
+      const pending = cleanup === true ? null : hub.pendingInterrupt();
       if (pending !== null) return Promise.reject(pending);
       let ac: AbortController | null = null;
       let p: unknown;

@@ -39,7 +39,7 @@ export function detachedFlow(): hub.Flow {
 export function detach(fn: AnyFunction): AnyFunction {
   return ({
     fetch(this: unknown) {
-      return hub.als.run(detachedFlow(), Reflect.apply, fn, this, arguments) as unknown;
+      return hub.runIn(detachedFlow(), Reflect.apply, fn, this, arguments) as unknown;
     },
   }).fetch;
 }

@@ -61,7 +61,7 @@ function onFree(this: Socket): void {
 
 function requestWrapper(original: AnyFunction): AnyFunction {
   return ({ wrapper(this: unknown) {
-    const pending = hub.takePending(hub.currentFlow());
+    const pending = hub.pendingInterrupt();
     const req = Reflect.apply(original, this, arguments) as ClientRequest;
     trackHandle(req, describe(req, arguments), REQUEST);
     req.once('socket', onSocket);

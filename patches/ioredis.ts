@@ -279,8 +279,7 @@ const PIPELINE: NotedHandler<unknown> = {
 function execWrapper(original: AnyFunction): AnyFunction {
   return ({ exec(this: Pipeline, callback?: unknown) {
     if (callback !== undefined || inDetached()) return Reflect.apply(original, this, arguments);
-    const flow = hub.currentFlow();
-    const pending = hub.takePending(flow);
+    const pending = hub.pendingInterrupt();
     if (pending !== null) return Promise.reject(pending);
     const d = new PipelineOp([...this._queue]);
     const p = Reflect.apply(original, this, arguments) as unknown;

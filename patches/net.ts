@@ -49,8 +49,7 @@ function onConnection(this: Server, sock: Socket): void {
 
 function connectWrapper(original: AnyFunction): AnyFunction {
   return ({ wrapper(this: Socket) {
-    const flow = hub.currentFlow();
-    const pending = hub.takePending(flow);
+    const pending = hub.pendingInterrupt();
     const sock = Reflect.apply(original, this, arguments) as Socket;
     // net.connect() passes its normalised [options, callback] array as one argument.
     const first: unknown = Array.isArray(arguments[0]) ? (arguments[0] as unknown[])[0] : arguments[0];

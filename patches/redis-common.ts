@@ -113,12 +113,12 @@ export function detachedFlow(): hub.Flow {
 
 /** Run `fn` in the detached flow (the user's other AsyncLocalStorage stores stay: see client-ops.ts `outside`). */
 export function runDetached<R>(fn: () => R): R {
-  return hub.als.run(detachedFlow(), fn);
+  return hub.runIn(detachedFlow(), fn);
 }
 
 /** True when the caller is the client's own machinery (see `detachedFlow`). */
 export function inDetached(): boolean {
-  return detached !== null && hub.als.getStore() === detached;
+  return detached !== null && hub.storedFlow() === detached;
 }
 
 const DELAYS = [0, 1, 2, 5, 10, 20, 50];

@@ -172,8 +172,7 @@ function ensureId(client: Client, send: AnyFunction): IdInfo {
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, args: unknown[], options?: object) {
     if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
-    const flow = hub.currentFlow();
-    const pending = hub.takePending(flow);
+    const pending = hub.pendingInterrupt();
     if (pending !== null) return Promise.reject(pending);
     const real = this._self ?? this;
     const s = new CommandOp(real, args, isBlocking(String(args[0]), args), original);
@@ -225,7 +224,7 @@ function plainWrapper(what: (args: IArguments) => string, note?: string): (origi
     ({ wrapper(this: unknown) {
       const args = arguments;
       if (inDetached()) return Reflect.apply(original, this, args);
-      const pending = hub.takePending(hub.currentFlow());
+      const pending = hub.pendingInterrupt();
       if (pending !== null) return Promise.reject(pending);
       const p = runDetached(() => Reflect.apply(original, this, args) as unknown);
       if (!(p instanceof Promise)) return p;

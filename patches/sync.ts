@@ -14,7 +14,6 @@ import { greenletLabel } from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { BlockingCallError } from '../src/errors.js';
 
-const als = hub.als;
 let depth = 0;
 let loading = 0;
 
@@ -33,7 +32,7 @@ export function syncWrapper(call: string): (original: AnyFunction) => AnyFunctio
   const kind = hub.kind(call);
   return (original) =>
     ({ wrapper(this: unknown) {
-      const flow = als.getStore();
+      const flow = hub.storedFlow();
       if (flow === undefined || depth !== 0 || loading !== 0 || flow.greenlet.isMain) return Reflect.apply(original, this, arguments);
       const mode = config.syncIO;
       if (mode === 'throw') throw new BlockingCallError(call);

@@ -54,21 +54,19 @@ function describeRequest(dispatcher: object, opts: { origin?: unknown; path?: un
 function dispatchWrapper(original: AnyFunction): AnyFunction {
   return ({
     dispatch(this: object, opts: unknown, handler: unknown) {
-      const store = hub.als.getStore();
       const detached = detachedFlow();
-      if (store === detached || opts === null || typeof opts !== 'object' || handler === null || typeof handler !== 'object') {
+      if (hub.storedFlow() === detached || opts === null || typeof opts !== 'object' || handler === null || typeof handler !== 'object') {
         return Reflect.apply(original, this, arguments) as unknown;
       }
-      const flow = store ?? hub.main;
-      const pending = hub.takePending(flow);
-      if (pending !== null) {
-        failEarly(handler as UndiciHandler, pending);
+      const t = track(handler as UndiciHandler);
+      const op = hub.begin(K_REQUEST, describeRequest(this, opts), REQUEST, t);
+      if (op instanceof Error) {
+        failEarly(handler as UndiciHandler, op); // a kill or Timeout was pending
         return false; // what undici's dispatch returns for a request that failed to start
       }
-      const t = track(handler as UndiciHandler);
-      t.op = hub.track(K_REQUEST, describeRequest(this, opts), REQUEST, t, flow);
+      t.op = op;
       try {
-        return hub.als.run(detached, Reflect.apply, original, this, [opts, t]) as unknown;
+        return hub.runIn(detached, Reflect.apply, original, this, [opts, t]) as unknown;
       } catch (e) {
         if (!t.op.settled) t.op.end();
         throw e;

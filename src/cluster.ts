@@ -143,7 +143,7 @@ export class WorkerGroup {
     const cluster = clusterModule();
     // cluster's settings are process-wide: set ours right before each fork.
     cluster.setupPrimary(this.#settings);
-    const w = hub.als.exit(() => cluster.fork({ ...this.#env, GREENIO_WORKER_INDEX: String(index) }));
+    const w = hub.outside(() => cluster.fork({ ...this.#env, GREENIO_WORKER_INDEX: String(index) }));
     this.#live.set(w, index);
     w.on('listening', (address: AddressInfo) => {
       this.#address ??= address;

@@ -18,7 +18,7 @@ import { kAddWatcher, kRemoveWatcher, LinkRunner, slotAdd, slotRemove, type Watc
 import { greenletLabel, ms as fmtMs, opText } from './hub/index.js';
 import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
 import { GreenletExit, wraps } from './errors.js';
-import { TimeoutError } from './timeout.js'; // loading it also installs the TimeoutError factory of blocking calls
+import { Timeout, TimeoutError } from './timeout.js';
 
 type Link = { cb: unknown; mode: 0 | 1 | 2 }; // 0 any, 1 value, 2 exception
 const K_JOIN = hub.kind('join');
@@ -77,7 +77,7 @@ export class Greenlet<T = unknown> extends Core {
     if (!spawning && !isMain) {
       const r = this._rare;
       r.gate = new Promise<void>((open) => (r.open = open));
-      hub.als.run(this, runGreenlet, this);
+      hub.runIn(this, runGreenlet, this);
     }
   }
 
@@ -152,7 +152,7 @@ export class Greenlet<T = unknown> extends Core {
       r.open();
       r.open = null;
     } else {
-      hub.als.run(this, runGreenlet, this);
+      hub.runIn(this, runGreenlet, this);
     }
   }
 
@@ -299,17 +299,6 @@ export class Greenlet<T = unknown> extends Core {
     if (!ok && (this._bits & OBSERVED) === 0) originalSetImmediate(reportUnobserved, this);
   }
 
-  /** @internal Called by the hub when a killed greenlet has no greenio wait left. */
-  protected override abandonCheck(): void {
-    const r = this.x;
-    if (this.state === State.Dead || this.waitCount > 0 || r === null || r.killed === null) return;
-    r.abandoned = true;
-    hub.abandonCounts.kills++;
-    this._finish(false, r.killed);
-    // Said on the next turn: finding the site reads the inspector (slow the first time).
-    originalSetImmediate(reportAbandonedKill, this);
-  }
-
   /** `<Greenlet-3 "fetch" dead>` for logs. */
   override toString(): string {
     const fn = this.fnName ? ` ${this.fnName}` : '';
@@ -345,7 +334,26 @@ class MainGreenlet extends Greenlet<never> {
 }
 const mainGreenlet = new MainGreenlet();
 mainPending = false;
-hub.installMain(mainGreenlet);
+
+/** The hub calls this on a later turn when the killed `g` has no greenio wait left. */
+function abandonKilled(g: hub.Core): void {
+  const r = g.x;
+  if (g.state === State.Dead || g.waitCount > 0 || r === null || r.killed === null) return;
+  r.abandoned = true;
+  hub.abandonCounts.kills++;
+  (g as Greenlet)._finish(false, r.killed);
+  // Said on the next turn: finding the site reads the inspector (slow the first time).
+  originalSetImmediate(reportAbandonedKill, g as Greenlet);
+}
+
+// The hub's one configuration, made here because this module owns the main greenlet
+// and every entry (index.ts, monkey.ts, the preload) loads it before any greenio wait.
+hub.configure({
+  main: mainGreenlet,
+  abandonKilled,
+  // A blocking call's own `{ timeout }` throws a TimeoutError naming an internal Timeout.
+  timeoutError: (ms) => new TimeoutError(new Timeout(ms)),
+});
 
 let exitReportInstalled = false;
 function installExitReport(): void {
@@ -412,7 +420,7 @@ function isQuietTimeoutOf(v: unknown, g: Greenlet): boolean {
   return v instanceof TimeoutError && v.timeout !== undefined && v.timeout.error === false && v.timeout.greenlet === g;
 }
 
-// Called inside `als.run(g, ...)` where the greenlet was created, so every promise
+// Called inside `hub.runIn(g, ...)` where the greenlet was created, so every promise
 // reaction below (and so the whole body) runs in the greenlet's context. Plain promise
 // reactions rather than an async function: a parked greenlet then holds two small
 // closures instead of a suspended generator with its registers (bench/parked-memory.ts).

@@ -159,7 +159,7 @@ export class StreamServer {
           return;
         }
         this.#state = S.Serving;
-        if (this.#pool !== null) this.#acceptor = hub.als.exit(() => spawn(acceptLoop, this, this.#pool!));
+        if (this.#pool !== null) this.#acceptor = hub.outside(() => spawn(acceptLoop, this, this.#pool!));
       },
       (e: unknown) => {
         this.#reset();
@@ -214,7 +214,7 @@ export class StreamServer {
     if (this.#stopper !== null) return this.#stopper;
     if (this.#state === S.Created) return null;
     this.#state = S.Stopping;
-    this.#stopper = hub.als.exit(() => spawn(() => this.#stop(ms)));
+    this.#stopper = hub.outside(() => spawn(() => this.#stop(ms)));
     return this.#stopper;
   }
 

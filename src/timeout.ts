@@ -98,7 +98,7 @@ export class Timeout {
     let flow = hub.currentFlow();
     if (flow === hub.main) {
       flow = Flow.sub(flow);
-      hub.als.enterWith(flow);
+      hub.enterFlow(flow);
     }
     return this._startOn(flow);
   }
@@ -152,9 +152,6 @@ export class Timeout {
 function fire(t: Timeout): void {
   t._fire();
 }
-
-// A blocking call's own `{ timeout }` throws a TimeoutError naming an internal Timeout.
-hub.setTimeoutErrorFactory((ms) => new TimeoutError(new Timeout(ms)));
 
 /** Options of `withTimeout`. */
 export interface WithTimeoutOptions<V> {
@@ -313,7 +310,7 @@ function runWithTimeout<T, V>(t: Timeout, fn: () => T | Promise<T>, quiet: boole
   t._startOn(flow);
   let r: T | Promise<T>;
   try {
-    r = hub.als.run(flow, fn);
+    r = hub.runIn(flow, fn);
   } catch (e) {
     t.cancel();
     return Promise.reject(e);

@@ -130,7 +130,7 @@ export class GreenWorker<D = unknown, R = unknown> {
     const run = (job: Job<D, R>, token?: string, signal?: AbortSignal): Promise<R> => this.#process(job, token, signal);
     // BullMQ's connections, timers and loops belong to main, not to whoever constructed
     // the worker: a greenlet that made it may die without taking Redis down with it.
-    this.bullmq = hub.als.exit(() => new Worker<D, R>(queueName, run, { ...bull, concurrency }));
+    this.bullmq = hub.outside(() => new Worker<D, R>(queueName, run, { ...bull, concurrency }));
   }
 
   /** Job greenlets running now. */
@@ -192,7 +192,7 @@ export class GreenWorker<D = unknown, R = unknown> {
   }
 
   async #close(ms: number): Promise<void> {
-    const closed = hub.als.exit(() => this.bullmq.close());
+    const closed = hub.outside(() => this.bullmq.close());
     // Not tied to the caller: a greenlet killed while it waits in close() leaves it going.
     const killer = originalSetTimeout(() => {
       this.#killing = true;

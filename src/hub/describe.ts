@@ -2,7 +2,7 @@
  * Human-readable names for greenlets and waits, shared by the exit report, run-info and
  * the CLI report: `Greenlet-3 (fetchPage)`, `sleep 100ms`, `fs.readFile /etc/hosts`.
  */
-import type { AnyOp, Core } from './core.js';
+import type { AnyOp, Core } from './ops.js';
 
 export function greenletLabel(g: Core): string {
   const named = g as Core & { name?: string; fnName?: string };

@@ -1,11 +1,26 @@
 /**
  * The hub's one door: everything outside src/hub/ imports the hub from here. The hub is
- * greenio's switch point (core.ts: ops, flows, interrupts) and its organs: kinds and the
- * registry of live greenlets, runSoon, parked lists, wait lists, the waitable protocol,
- * diagnostics channels and the text that describes an op. It imports only src/internal/
- * and src/errors.ts; the toolbox, instrument and patches import it (see docs/internals.md).
+ * greenio's switch point, by concern: ops.ts (Op, Flow, Core: the records, linked and
+ * finished), flows.ts (the running flow, main, `configure`), switch.ts (wait, begin,
+ * track), interrupts.ts, abandon.ts (abandonment, release), fairness.ts; and its organs:
+ * kinds, the registry, runSoon, parked and wait lists, waitables, channels, describe.
+ * It imports only src/internal/ and src/errors.ts (see docs/internals.md).
+ *
+ * The doors, in brief:
+ * - wait / waitFor: the current flow blocks on an op (a pending interrupt rejects at once).
+ * - begin: a callback op or handle of the current flow, or the pending interrupt's error
+ *   instead (the caller then refuses the call); track: the same without the check.
+ * - pendingInterrupt: the check alone, for IO started before its op is made.
+ * - currentFlow / currentCore / storedFlow: who runs; runIn(flow, fn) / outside(fn) /
+ *   enterFlow(flow): run code in a flow, or in main (nothing outside the hub touches the
+ *   AsyncLocalStorage).
+ * - interrupt / clearPending (greenlet.ts, timeout.ts); configure (greenlet.ts, once).
  */
-export * from './core.js';
+export { Op, Flow, Core, Rare, State, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
+export { als, main, configure, currentFlow, currentCore, storedFlow, runIn, outside, enterFlow, adopt, opsOf, type HubSetup } from './flows.js';
+export { wait, waitFor, begin, track, pendingInterrupt, setEdgeHook, wakeCount } from './switch.js';
+export { interrupt, clearPending } from './interrupts.js';
+export { abandonCounts, watchExpiring, unwatchExpiring, watchAbandon, abandonFlow, publishAbandoned, releaseAll } from './abandon.js';
 export * from './kinds.js';
 export * from './registry.js';
 export * from './soon.js';

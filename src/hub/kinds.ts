@@ -4,7 +4,7 @@
  * Limits: times are wall-clock wait times (from the op's start to its end), not CPU time.
  */
 
-/** What a greenlet holds of its IO totals (core.ts `Core.io`); kept structural so kinds stays below the core. */
+/** What a greenlet holds of its IO totals (ops.ts `Core.io`); kept structural so kinds stays below the core. */
 export interface IoTotals {
   io: number[] | null;
 }

@@ -5,7 +5,7 @@
  * tombstone (settled), skipped when taken, so cancelling is O(1) and a parked waiter
  * costs one array slot (100,000 parked greenlets must stay under 1 KiB each).
  */
-import { Op, type AnyOp, type OpHandler } from './core.js';
+import { Op, type AnyOp, type OpHandler } from './ops.js';
 import { Deque } from '../internal/deque.js';
 import type { Watcher } from './waitable.js';
 

@@ -3,7 +3,7 @@
  * through the greenlets themselves (no allocation per greenlet), with alive/peak/
  * finished counters for stats. Limit: order is spawn order only through `liveGreenlets()`.
  */
-import type { Core } from './core.js';
+import type { Core } from './ops.js';
 
 let registryHead: Core | null = null;
 export const counters = { alive: 0, peak: 0, finished: 0, spawned: 0 };

@@ -3,7 +3,7 @@
  * main greenlet's context, with one microtask per batch. A callback that throws is
  * reported on stderr and does not stop the others (gevent's link semantics).
  */
-import { als } from './core.js';
+import { als } from './flows.js';
 
 type Callback = (arg: never) => unknown;
 let fns: Callback[] = [];

@@ -4,7 +4,7 @@
  * Timeout, its own timeout) stays in its list as a tombstone, skipped when taken, so
  * cancelling is O(1); the list is compacted once tombstones outnumber live waiters.
  */
-import type { AnyOp, OpHandler } from './core.js';
+import type { AnyOp, OpHandler } from './ops.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from '../errors.js';
 import { Deque } from '../internal/deque.js';
 import { checkBoolean, checkOptions, checkTimeout } from '../internal/validate.js';

@@ -54,7 +54,7 @@ export function disarmAttach(): void {
 hub.setFirstSpawnHook(armAttach);
 
 function onSignal(): void {
-  hub.als.exit(openIfAsked);
+  hub.outside(openIfAsked);
 }
 
 function openIfAsked(): void {
@@ -137,7 +137,7 @@ function serve(sock: net.Socket): void {
         startSlices();
       }
       if (req.op !== 'ps' && req.op !== 'top') throw new Error(`unknown request ${JSON.stringify(req.op)}`);
-      reply = hub.als.exit(snapshot, { stacks: req.stacks !== false });
+      reply = hub.outside(snapshot, { stacks: req.stacks !== false });
     } catch (e) {
       reply = { error: e instanceof Error ? e.message : String(e) };
     }

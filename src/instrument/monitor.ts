@@ -256,12 +256,12 @@ async function start(maxBlockingTime: number | undefined, print: boolean): Promi
   const r: Running = {
     worker, shared, heartbeat: undefined as never, intervalMs, lastBeat: performance.now(), clock, lastTimes: clock.read(),
     sample: null, reportedBeat: -1, maxBlockingTime, print, key,
-    onExit: () => hub.als.exit(flush, r),
+    onExit: () => hub.outside(flush, r),
   };
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = (beatNo: number) => takeSample(r, beatNo);
   process.on('exit', r.onExit);
   // Outside any greenlet: the heartbeat belongs to no one, and reports run in main.
-  r.heartbeat = hub.als.exit(() => originalSetInterval(beat, intervalMs, r));
+  r.heartbeat = hub.outside(() => originalSetInterval(beat, intervalMs, r));
   r.heartbeat.unref();
   running = r;
 }

@@ -58,7 +58,7 @@ if (finishers.length > 0) {
     if (done) return;
     done = true;
     // Outside any greenlet: the program's last greenlet must not own these writes.
-    hub.als.exit(() => {
+    hub.outside(() => {
       for (const f of finishers) {
         try {
           f();

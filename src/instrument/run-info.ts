@@ -147,7 +147,7 @@ export function enableRunInfoSignal(signal: NodeJS.Signals = 'SIGUSR2', sink: Te
   installed.get(signal)?.();
   const handler = (): void => {
     // Outside any greenlet, so run info shows the program as it was, not this handler.
-    hub.als.exit(() => printRunInfo(sink, options));
+    hub.outside(() => printRunInfo(sink, options));
   };
   process.on(signal, handler);
   const disable = (): void => {

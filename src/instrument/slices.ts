@@ -56,7 +56,7 @@ function accOf(g: hub.Core): Acc {
 
 function before(): void {
   if (++depth !== 1) return; // a callback run inside another: the outer one counts
-  const f = hub.als.getStore();
+  const f = hub.storedFlow();
   if (f === undefined) return;
   const a = accOf(f.greenlet);
   t0 = performance.now();

@@ -1,0 +1,150 @@
+/**
+ * The switch point: every wait of every greenlet (sleep, join, a queue, a lock, a
+ * future, a patched IO call) goes through `wait()`, and every callback IO or handle
+ * through `begin()`/`track()`, so interrupts (kill, Timeout), stats, run-info and traces
+ * are written once. Limit: a greenlet suspended on a promise greenio cannot see is not
+ * unwound by a kill: greenlet.ts abandons it (see DESIGN.md).
+ */
+import type { Kind } from './kinds.js';
+import { ioStartChannel } from './channels.js';
+import { originalSetTimeout } from '../internal/originals.js';
+import { Op, OWN_TIMEOUT, SETTLED, TIMED, link, opTimers, opsBegun, setup, type AnyOp, type Flow, type OpHandler } from './ops.js';
+import { als, main } from './flows.js';
+import { takePending } from './interrupts.js';
+import { wakesSoFar } from './fairness.js';
+
+let execOp: AnyOp | null = null;
+function exec(res: (v: never) => void, rej: (e: unknown) => void): void {
+  const op = execOp!;
+  op.res = res as (v: unknown) => void;
+  op.rej = rej;
+}
+
+/**
+ * Wait, in the current flow, for an operation: `handler.start(op)` begins it and later
+ * calls `op.resolve(v)`/`op.reject(e)`; an interrupt calls `handler.cancel(op, err)`
+ * and rejects the wait. With `timeoutMs`, the op's own timeout settles it through
+ * `handler.timeout(op)` (default: reject with a `TimeoutError`). A pending interrupt
+ * (a kill, a fired Timeout) rejects it at once.
+ */
+export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, timeoutMs?: number): Promise<T> {
+  const flow = als.getStore() ?? main;
+  const err = takePending(flow);
+  if (err !== null) return Promise.reject(err);
+  const op = new Op<T>(k, detail, flow, handler, data);
+  execOp = op;
+  const p = new Promise<T>(exec);
+  execOp = null;
+  link(op);
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  if (k.edge && edgeHook !== null) {
+    // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError).
+    const refused = edgeHook(op);
+    if (refused !== null) {
+      op.reject(refused);
+      return p;
+    }
+  }
+  if (timeoutMs !== undefined) {
+    op.bits |= TIMED;
+    opTimers.set(op, { handle: originalSetTimeout(onOpTimeout, timeoutMs, op), ms: timeoutMs });
+  }
+  if (handler.start !== undefined) {
+    try {
+      handler.start(op);
+    } catch (e) {
+      op.reject(e);
+    }
+  }
+  return p;
+}
+
+let edgeHook: ((op: AnyOp) => Error | null) | null = null;
+
+/**
+ * instrument/deadlock.ts installs the check run when a wait of an edge kind (`kind.edge`:
+ * a lock acquire, a join) begins; an error it returns fails that wait at once.
+ */
+export function setEdgeHook(f: ((op: AnyOp) => Error | null) | null): void {
+  edgeHook = f;
+}
+
+/** The closure form of `wait` (DESIGN.md): `start(resolve, reject)` returns how to cancel. */
+export function waitFor<T>(
+  k: Kind,
+  detail: unknown,
+  start: (resolve: (value: T) => void, reject: (error: unknown) => void) => ((reason: Error) => void) | void,
+  timeoutMs?: number,
+): Promise<T> {
+  return wait<T>(k, detail, closureHandler as OpHandler<T>, start, timeoutMs);
+}
+
+const closureHandler: OpHandler<unknown> = {
+  start(op) {
+    const start = op.data as (res: (v: unknown) => void, rej: (e: unknown) => void) => ((r: Error) => void) | void;
+    const cancel = start((v) => op.resolve(v), (e) => op.reject(e));
+    op.data = cancel;
+  },
+  cancel(op, reason) {
+    if (typeof op.data === 'function') (op.data as (r: Error) => void)(reason);
+  },
+};
+
+/**
+ * Begin a callback-style operation or a handle (socket, child, server) in the current
+ * flow, so an interrupt can abort it; call `op.end()` when it completes. If an interrupt
+ * is pending there (a kill, a fired Timeout), no op is made and its error is returned
+ * instead: the caller must not start the operation, and refuses the call with it.
+ */
+export function begin<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown): Op<T> | Error {
+  const flow = als.getStore() ?? main;
+  const err = takePending(flow);
+  if (err !== null) return err;
+  const op = new Op<T>(k, detail, flow, handler, data);
+  link(op);
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  return op;
+}
+
+/**
+ * Like `begin`, without the pending-interrupt check: for what must be tracked whatever
+ * is pending (a cleanup call such as `FileHandle.close`, a handle the caller already
+ * checked for with `pendingInterrupt()`, a timer), in `flow` (default: the current one).
+ */
+export function track<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, flow: Flow = als.getStore() ?? main): Op<T> {
+  const op = new Op<T>(k, detail, flow, handler, data);
+  link(op);
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  return op;
+}
+
+/**
+ * The interrupt the current flow must fail with now, consumed (null if none): for a call
+ * that must not start its IO under a pending kill or Timeout, and makes its op only
+ * after starting it (a promise the patch then waits on, a socket it then tracks).
+ */
+export function pendingInterrupt(): Error | null {
+  return takePending(als.getStore() ?? main);
+}
+
+function onOpTimeout(op: AnyOp): void {
+  const ms = opTimers.get(op)?.ms ?? 0;
+  opTimers.delete(op);
+  op.bits &= ~TIMED;
+  if ((op.bits & SETTLED) !== 0) return;
+  const h = op.handler;
+  // Whatever settles it now (`handler.timeout`, or the cancel below) ends it as a timeout.
+  op.bits |= OWN_TIMEOUT;
+  if (h !== null && h.timeout !== undefined) {
+    h.timeout(op);
+    if (op.settled) return;
+  }
+  const err = setup.timeoutError(ms); // a TimeoutError (flows.ts `configure`)
+  h?.cancel?.(op, err);
+  op.reject(err);
+}
+
+/** Monotonic count of wake-ups and ops begun, for `idle()`. */
+export function wakeCount(): number {
+  return wakesSoFar() + opsBegun();
+}
