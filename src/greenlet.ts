@@ -6,7 +6,7 @@
  * abandons it (declared dead with the kill error) by the next turn of the event loop.
  */
 import * as hub from './hub/index.js';
-import { Core, Op, Rare, State, type AnyOp, type OpHandler } from './hub/index.js';
+import { Core, Rare, State, type AnyOp, type OpHandler } from './hub/index.js';
 import { endChannel, spawnChannel, startChannel } from './hub/index.js';
 import { config } from './internal/config.js';
 import { originalSetImmediate } from './internal/originals.js';
@@ -14,13 +14,12 @@ import { clearTimer, setTimer } from './internal/clock.js';
 import { reportCallbackError } from './hub/index.js';
 import { greenletTracing, traceGreenletRun } from './hub/index.js'; // tracing:greenio.greenlet (hub/channels.ts)
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { kAddWatcher, kRemoveWatcher, LinkRunner, slotAdd, slotRemove, type Watcher, type WatchSlot } from './hub/index.js';
-import { greenletLabel, ms as fmtMs, opText } from './hub/index.js';
-import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
-import { GreenletExit, wraps } from './errors.js';
+import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Watcher, type WatchSlot } from './hub/index.js';
+import { GreenletExit } from './errors.js';
+import { FAILED, GET_HANDLER, JOIN_HANDLER, OBSERVED, isQuietTimeoutOf, notifyWatcher, reportAbandonedKill, reportUnjoined, spawnSite, unwrapOwnError, watchStuckAtExit } from './greenlet-end.js';
+import { Links, type LinkMode } from './greenlet-links.js';
 import { Timeout, TimeoutError } from './timeout.js';
 
-type Link = { cb: unknown; mode: 0 | 1 | 2 }; // 0 any, 1 value, 2 exception
 const K_JOIN = hub.kind('join');
 
 let spawning = false;
@@ -145,7 +144,7 @@ export class Greenlet<T = unknown> extends Core {
     if (this.state !== State.Created || this.isMain) return;
     this.state = State.Scheduled;
     hub.register(this);
-    if (!exitReportInstalled) installExitReport();
+    watchStuckAtExit();
     if (spawnChannel.hasSubscribers) spawnChannel.publish({ greenlet: this });
     const r = this.x as GreenletRare | null;
     if (r !== null && r.open !== null) {
@@ -227,18 +226,15 @@ export class Greenlet<T = unknown> extends Core {
   }
   /** Remove every link of `cb` not run yet (also while its links run: gevent's rule). */
   unlink(cb: (g: this) => unknown): void {
-    const r = this.x as GreenletRare | null;
-    r?.firing?.remove(cb as (g: Greenlet) => unknown);
-    const l = r?.links;
-    if (!l) return;
-    for (let i = l.length - 1; i >= 0; i--) if (l[i]!.cb === cb) l.splice(i, 1);
+    (this.x as GreenletRare | null)?.links?.remove(cb as (g: Greenlet) => unknown);
   }
 
-  #addLink(cb: unknown, mode: 0 | 1 | 2): void {
+  #addLink(cb: unknown, mode: LinkMode): void {
     checkFunction('callback', cb);
     this._bits |= OBSERVED;
-    if (this.state === State.Dead) fire(this, mode, cb);
-    else (this._rare.links ??= []).push({ cb, mode });
+    const links = (this._rare.links ??= new Links<Greenlet>());
+    if (this.state === State.Dead) links.fire(this, (this._bits & FAILED) === 0, mode, cb as (g: Greenlet) => unknown);
+    else links.add(cb as (g: Greenlet) => unknown, mode);
   }
 
   /** @internal */
@@ -291,11 +287,7 @@ export class Greenlet<T = unknown> extends Core {
       if (Array.isArray(w)) for (let i = 0; i < w.length; i++) notifyWatcher(w[i]!, this);
       else notifyWatcher(w, this);
     }
-    const ls = r === null ? null : r.links;
-    if (ls !== null) {
-      r!.links = null;
-      for (const l of ls) fire(this, l.mode, l.cb);
-    }
+    r?.links?.fireAll(this, ok);
     if (!ok && (this._bits & OBSERVED) === 0) originalSetImmediate(reportUnobserved, this);
   }
 
@@ -308,18 +300,14 @@ export class Greenlet<T = unknown> extends Core {
 }
 
 let mainPending = true;
-const FAILED = 1;
-const OBSERVED = 2;
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
-/** The rare fields of a greenlet (see hub.ts `Rare`). @internal */
+/** The rare fields of a greenlet (see hub/ops.ts `Rare`). @internal */
 class GreenletRare extends Rare {
   name: string | undefined = undefined;
   gate: Promise<void> | undefined = undefined;
   open: (() => void) | null = null;
-  links: Link[] | null = null;
-  /** Once dead: its links being run (an earlier one may unlink a later one). */
-  firing: LinkRunner<Greenlet> | null = null;
+  links: Links<Greenlet> | null = null;
   laterTimer: ReturnType<typeof setTimeout> | null = null;
   spawnStack: string | undefined = undefined;
   /** `performance.now()` of its (last) kill. */
@@ -332,7 +320,8 @@ class MainGreenlet extends Greenlet<never> {
     super(null as never);
   }
 }
-const mainGreenlet = new MainGreenlet();
+/** @internal The main greenlet, the hub's `main` (configured below). */
+export const mainGreenlet: Greenlet = new MainGreenlet();
 mainPending = false;
 
 /** The hub calls this on a later turn when the killed `g` has no greenio wait left. */
@@ -343,7 +332,7 @@ function abandonKilled(g: hub.Core): void {
   hub.abandonCounts.kills++;
   (g as Greenlet)._finish(false, r.killed);
   // Said on the next turn: finding the site reads the inspector (slow the first time).
-  originalSetImmediate(reportAbandonedKill, g as Greenlet);
+  originalSetImmediate(reportAbandonedKill, g, (g as Greenlet)._fn, (g as Greenlet).fnName, (r as GreenletRare).killedAt);
 }
 
 // The hub's one configuration, made here because this module owns the main greenlet
@@ -354,71 +343,6 @@ hub.configure({
   // A blocking call's own `{ timeout }` throws a TimeoutError naming an internal Timeout.
   timeoutError: (ms) => new TimeoutError(new Timeout(ms)),
 });
-
-let exitReportInstalled = false;
-function installExitReport(): void {
-  exitReportInstalled = true;
-  process.once('beforeExit', reportStuckAtExit);
-}
-
-/**
- * gevent's LoopExit: the loop is empty, so greenlets still in a greenio wait will never
- * be woken. Say who waits on what instead of exiting silently.
- */
-function reportStuckAtExit(): void {
-  const stuck = [hub.main, ...hub.liveGreenlets()].filter((g) => g.waitCount > 0);
-  if (stuck.length === 0) return;
-  const now = performance.now();
-  const lines = stuck.map((g) => {
-    const waits = hub.opsOf(g).filter((op) => op.isWait);
-    return `  ${greenletLabel(g)} waits on ${waits.map((op) => `${opText(op)} (for ${fmtMs(now - op.since)})`).join(', ')}`;
-  });
-  process.stderr.write(
-    `greenio: the process is exiting while ${stuck.length} greenlet(s) still wait on something nothing will complete (this operation would block forever):\n${lines.join('\n')}\n`,
-  );
-}
-
-function spawnSite(): string {
-  const e: { stack?: string } = {};
-  Error.captureStackTrace(e, spawnSite);
-  return (e.stack ?? '').split('\n').slice(2, 8).join('\n');
-}
-
-const K_KILL_ABANDONED = hub.kind('kill abandoned');
-
-function reportAbandonedKill(g: Greenlet): void {
-  const site = functionSite(g._fn);
-  const fn = g.fnName || 'its function';
-  const what = `killed: ${fn}${site ? ` (${site})` : ''} awaits a promise greenio cannot see`;
-  hub.publishAbandoned(g, K_KILL_ABANDONED, what, (g.x as GreenletRare).killedAt);
-  const err = g.killed;
-  warnOnce(
-    site || `${fn}${String(g._fn).slice(0, 200)}`,
-    `kill() of ${greenletLabel(g)} could not interrupt ${fn}${site ? ` at ${site}` : ''}: it awaits a promise greenio cannot see, so the greenlet was abandoned (declared dead with ${err?.name ?? 'its kill error'}; its next greenio wait throws). To make it reachable, ${reachHint()}. (config.warnUnreachable = false silences this.)`,
-  );
-}
-
-/**
- * The error a greenlet died of, as its outcome: a library's error that wraps the
- * greenlet's kill error, or its own quiet Timeout's error, in its `cause` chain counts
- * as that error (axios wraps the abort reason in an AxiosError).
- */
-function unwrapOwnError(v: unknown, g: Greenlet): unknown {
-  if (!(v instanceof Error) || v.cause === undefined) return v;
-  const r = g.x;
-  if (r !== null && r.killed !== null && v !== r.killed && wraps(v, r.killed)) return r.killed;
-  let e: unknown = v;
-  for (let depth = 0; depth < 16 && e instanceof Error; depth++) {
-    if (isQuietTimeoutOf(e, g)) return e;
-    if (e.cause === e) break;
-    e = e.cause;
-  }
-  return v;
-}
-
-function isQuietTimeoutOf(v: unknown, g: Greenlet): boolean {
-  return v instanceof TimeoutError && v.timeout !== undefined && v.timeout.error === false && v.timeout.greenlet === g;
-}
 
 // Called inside `hub.runIn(g, ...)` where the greenlet was created, so every promise
 // reaction below (and so the whole body) runs in the greenlet's context. Plain promise
@@ -457,46 +381,10 @@ function startLaterNow(g: Greenlet): void {
   g.start();
 }
 
-const JOIN_HANDLER: OpHandler<void> = {
-  cancel(op) {
-    (op.data as Greenlet)._unwatch(op);
-  },
-  timeout(op) {
-    (op.data as Greenlet)._unwatch(op);
-    op.resolve(undefined);
-  },
-  start(op) {
-    (op.data as Greenlet)._watch(op);
-  },
-};
-const GET_HANDLER: OpHandler<unknown> = {
-  start: JOIN_HANDLER.start as OpHandler<unknown>['start'],
-  cancel: JOIN_HANDLER.cancel as OpHandler<unknown>['cancel'],
-};
-
-function notifyWatcher(w: AnyOp | Watcher, g: Greenlet): void {
-  if (w instanceof Op) {
-    if (w.handler === GET_HANDLER && (g._bits & FAILED) !== 0) w.reject(g._result);
-    else w.resolve(w.handler === GET_HANDLER ? g._result : undefined);
-  } else {
-    w.onReady(g);
-  }
-}
-
-/** Run the link `cb` of the dead `g` in its links' pass, if its outcome matches `mode`. */
-function fire(g: Greenlet, mode: 0 | 1 | 2, cb: unknown): void {
-  const ok = (g._bits & FAILED) === 0;
-  if ((mode === 1 && !ok) || (mode === 2 && ok)) return;
-  (g._rare.firing ??= new LinkRunner<Greenlet>(g)).add(cb as (g: Greenlet) => unknown);
-}
-
 function reportUnobserved(g: Greenlet): void {
   if ((g._bits & OBSERVED) !== 0) return;
   g._bits |= OBSERVED;
-  const fn = g.fnName ? ` (${g.fnName})` : '';
-  const e = g.exception;
-  const detail = e instanceof Error ? (e.stack ?? String(e)) : String(e);
-  process.stderr.write(`greenio: ${g.name}${fn} failed and nobody joined it: ${detail}\n`);
+  reportUnjoined(g.name, g.fnName, g.exception);
 }
 
 /**

@@ -9,7 +9,8 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import './greenlet.js'; // the main greenlet must exist before the first patched call
+// greenlet.ts configures the hub (its main greenlet) when it loads: before the first patched call.
+import { mainGreenlet } from './greenlet.js';
 import { config, type SyncIOMode } from './internal/config.js';
 import { lookup } from './internal/originals.js';
 import { checkOptions, expected } from './internal/validate.js';
@@ -36,7 +37,7 @@ import {
 export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
 export { syncWrapper } from '../patches/sync.js';
 export { kind } from './hub/index.js';
-import { adopt as hubAdopt, main, type AnyOp } from './hub/index.js';
+import { adopt as hubAdopt, type AnyOp } from './hub/index.js';
 import { kOp } from './internal/symbols.js';
 export type { ModulePatch } from '../patches/index.js';
 
@@ -242,7 +243,7 @@ export function adopt(handle: object): boolean {
 export function disown(handle: object): boolean {
   const op = opOf(handle);
   if (op === undefined || op.settled) return false;
-  hubAdopt(op, main);
+  hubAdopt(op, mainGreenlet);
   return true;
 }
 
