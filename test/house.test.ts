@@ -171,18 +171,15 @@ describe('the house: import graph of src/ and patches/', () => {
   });
 });
 
-// Files of src/ and patches/ that still use the hub's AsyncLocalStorage outside the hub
-// (to be moved to the doors: runIn / outside / storedFlow). Empty is the goal.
-const ALS_LEFT = new Set(['src/workers/task-pool.ts']);
-
 describe("the hub's doors", () => {
   const { files } = readGraph(['src', 'patches']);
   const text = (f: string): string => readFileSync(join(root, f), 'utf8');
 
-  it('nothing outside src/hub/ touches the AsyncLocalStorage naming the flow (runIn, outside, enterFlow, storedFlow instead)', () => {
+  it('nothing outside src/hub/ touches the AsyncLocalStorage naming the flow (runIn, outside, enterFlow, storedFlow, scopeOf instead); the door does not export it', () => {
     const raw = /\bhub\.als\b|import\s*\{[^}]*\bals\b[^}]*\}\s*from\s*'[^']*hub\/index\.js'|new AsyncLocalStorage\b/;
-    const users = files.filter((f) => !f.startsWith('src/hub/') && !ALS_LEFT.has(f) && raw.test(text(f)));
+    const users = files.filter((f) => !f.startsWith('src/hub/') && raw.test(text(f)));
     expect(users).toEqual([]);
+    expect(text('src/hub/index.ts')).not.toMatch(/\bals\b/);
     // The hub makes the one storage, in flows.ts.
     expect(files.filter((f) => f.startsWith('src/hub/') && /new AsyncLocalStorage\b/.test(text(f)))).toEqual(['src/hub/flows.ts']);
   });

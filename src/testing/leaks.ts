@@ -176,7 +176,7 @@ async function check(t: Tracker | null, o: ReturnType<typeof checkLeakOptions>):
       if (op.settled || !op.end()) continue;
       op.handler?.cancel?.(op, err, true);
     }
-    await hub.als.exit(() => killAll(found.greenlets, err, { timeout: 1000 })).catch(() => undefined);
+    await hub.outside(() => killAll(found.greenlets, err, { timeout: 1000 })).catch(() => undefined);
   }
   throw new LeakError(kept);
 }

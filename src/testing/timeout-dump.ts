@@ -44,7 +44,7 @@ function checkSink(sink: unknown): TextSink {
 }
 
 // Outside any greenlet, so the dump shows the program as it was, not this timer.
-const dump = (): string => hub.als.exit(() => formatRunInfo());
+const dump = (): string => hub.outside(() => formatRunInfo());
 
 /**
  * Run `fn`; if it has not settled after `ms` milliseconds of real time, reject with a

@@ -190,12 +190,12 @@ async function run<T>(fn: (clock: VirtualClock) => T | Promise<T>, maxTime: numb
   config.trackGreenletTree = true;
   try {
     // Created outside any greenlet's flow: the bubble's root, whoever calls.
-    const root = hub.als.exit(() => new Greenlet(fn, view)) as Greenlet<T>;
+    const root = hub.outside(() => new Greenlet(fn, view)) as Greenlet<T>;
     root.name = 'virtual-time root';
     clock.root = root;
     root.link(noop); // observed: its error is ours to rethrow, not to report
     root.start();
-    const stop = await hub.als.exit(drive, clock, maxTime);
+    const stop = await hub.outside(drive, clock, maxTime);
     if (stop !== null) {
       const runInfo = formatRunInfo();
       const at = clock.elapsed;

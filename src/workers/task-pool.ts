@@ -152,7 +152,7 @@ export class TaskPool implements FutureOwner {
     const s = new Slot(this, this.backend.threads);
     // Outside any greenlet: a worker belongs to the pool, not to whoever submitted first
     // (a patch must not tie it to that greenlet's lifetime).
-    s.w = hub.als.exit(() => this.backend.start(s));
+    s.w = hub.outside(() => this.backend.start(s));
     this.#slots.add(s);
     this.#live++;
     return s;
