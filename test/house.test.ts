@@ -175,7 +175,7 @@ describe("the hub's doors", () => {
   const { files } = readGraph(['src', 'patches']);
   const text = (f: string): string => readFileSync(join(root, f), 'utf8');
 
-  it('nothing outside src/hub/ touches the AsyncLocalStorage naming the flow (runIn, outside, enterFlow, storedFlow, scopeOf instead); the door does not export it', () => {
+  it('nothing outside src/hub/ touches the AsyncLocalStorage naming the flow (runIn, outside, enterFlow, storedFlow instead); the door does not export it', () => {
     const raw = /\bhub\.als\b|import\s*\{[^}]*\bals\b[^}]*\}\s*from\s*'[^']*hub\/index\.js'|new AsyncLocalStorage\b/;
     const users = files.filter((f) => !f.startsWith('src/hub/') && raw.test(text(f)));
     expect(users).toEqual([]);

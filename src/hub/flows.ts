@@ -5,7 +5,7 @@
  * src/hub/ touches the storage itself. Limit: a context Node does not propagate (a
  * native callback queue) runs in main.
  */
-import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Core, Flow, State, link, setup, unlink, SETTLED, type AnyOp } from './ops.js';
 
 /** The storage naming the current flow: src/hub/ only (others use the doors below). */
@@ -72,19 +72,6 @@ export function runIn<A extends unknown[], R>(flow: Flow, fn: (...args: A) => R,
  */
 export function outside<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
   return als.exit(fn, ...args);
-}
-
-/**
- * An AsyncResource whose context names `flow` (undefined: main, outside any flow), for a
- * caller that switches to it on every call: its `runInAsyncScope` costs far less than
- * `runIn`/`outside` (which copy the context frame each time), but it restores every
- * AsyncLocalStorage, the user's too, to what it was here. Make it once, keep it.
- */
-export function scopeOf(flow: Flow | undefined): AsyncResource {
-  return flow === undefined ? als.exit(makeScope) : als.run(flow, makeScope);
-}
-function makeScope(): AsyncResource {
-  return new AsyncResource('greenio.scope', { requireManualDestroy: true });
 }
 
 /** Make `flow` the current flow for the rest of this synchronous run and what it schedules (a bare `Timeout` in main). */

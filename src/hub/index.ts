@@ -12,13 +12,12 @@
  *   instead (the caller then refuses the call); track: the same without the check.
  * - pendingInterrupt: the check alone, for IO started before its op is made.
  * - currentFlow / currentCore / storedFlow: who runs; runIn(flow, fn) / outside(fn) /
- *   enterFlow(flow): run code in a flow, or in main; scopeOf(flow): an AsyncResource
- *   bound to a flow, for cheap repeated switches (nothing outside the hub touches the
- *   AsyncLocalStorage).
+ *   enterFlow(flow): run code in a flow, or in main (nothing outside the hub touches the
+ *   AsyncLocalStorage; only the naming flow changes, the user's stores stay).
  * - interrupt / clearPending (greenlet.ts, timeout.ts); configure (greenlet.ts, once).
  */
 export { Op, Flow, Core, Rare, State, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
-export { main, configure, currentFlow, currentCore, storedFlow, runIn, outside, enterFlow, scopeOf, adopt, opsOf, type HubSetup } from './flows.js';
+export { main, configure, currentFlow, currentCore, storedFlow, runIn, outside, enterFlow, adopt, opsOf, type HubSetup } from './flows.js';
 export { wait, waitFor, begin, track, pendingInterrupt, setEdgeHook, wakeCount } from './switch.js';
 export { interrupt, clearPending } from './interrupts.js';
 export { abandonCounts, watchExpiring, unwatchExpiring, watchAbandon, abandonFlow, publishAbandoned, releaseAll } from './abandon.js';
