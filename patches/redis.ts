@@ -172,6 +172,7 @@ function ensureId(client: Client, send: AnyFunction): IdInfo {
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, args: unknown[], options?: object) {
     if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
+    const flow = hub.currentFlow();
     const pending = hub.pendingInterrupt();
     if (pending !== null) return Promise.reject(pending);
     const real = this._self ?? this;
