@@ -137,17 +137,20 @@ export function opsBegun(): number {
 /**
  * A scope that ops are attributed to and interrupts are aimed at: a greenlet's root
  * flow (the greenlet itself), or a sub-flow made by `withTimeout` (or a bare `Timeout`
- * in main), so a timeout reaches only the waits of its own async flow.
+ * in main), so a timeout reaches only the waits of its own async flow. Public only as
+ * `Greenlet`'s base, with no member (each is greenio's own, stripped from the .d.ts).
  */
 export class Flow {
-  /** An interrupt that found nothing to interrupt: the next wait in this flow throws it. */
+  /** @internal An interrupt that found nothing to interrupt: the next wait in this flow throws it. */
   pending: Error | null = null;
-  /** Its ops in flight: none, one, or a Set (in order of creation). */
+  /** @internal Its ops in flight: none, one, or a Set (in order of creation). */
   ops: AnyOp | Set<AnyOp> | null = null;
+  /** @internal */
   greenlet!: Core;
-  /** The flow this one runs inside (null for a greenlet's root flow). */
+  /** @internal The flow this one runs inside (null for a greenlet's root flow). */
   outer: Flow | null = null;
 
+  /** @internal */
   static sub(outer: Flow): Flow {
     const f = new Flow();
     f.greenlet = outer.greenlet;
@@ -155,7 +158,7 @@ export class Flow {
     return f;
   }
 
-  /** True if this flow is `other` or runs inside it. */
+  /** @internal True if this flow is `other` or runs inside it. */
   within(other: Flow): boolean {
     for (let f: Flow | null = this; f !== null; f = f.outer) if (f === other) return true;
     return false;
@@ -197,43 +200,49 @@ export interface Unreached {
 /**
  * The hub's part of a greenlet: identity, lifecycle, its ops, its registry slot and
  * per-kind IO totals. greenlet.ts adds the public methods (`Greenlet extends Core`).
- * @internal
+ * Public only as `Greenlet`'s base, with its `id`: every other member is greenio's own
+ * (stripped from the published .d.ts).
  */
 export class Core extends Flow {
   readonly id: number;
+  /** @internal */
   state: State = State.Created;
-  /** Promise waits in flight, over all flows. */
+  /** @internal Promise waits in flight, over all flows. */
   waitCount = 0;
-  /** Rare state, created on first need (see `rare()`). */
+  /** @internal Rare state, created on first need (see `rare()`). */
   x: Rare | null = null;
-  /** IO totals: [count, ms, then per kind used: kind.index, count, totalMs, maxMs]. */
+  /** @internal IO totals: [count, ms, then per kind used: kind.index, count, totalMs, maxMs]. */
   io: number[] | null = null;
-  /** When it started running, in whole ms of `performance.now()` (0 before). */
+  /** @internal When it started running, in whole ms of `performance.now()` (0 before). */
   startedAt = 0;
+  /** @internal */
   rprev: Core | null = null;
+  /** @internal */
   rnext: Core | null = null;
 
+  /** @internal */
   constructor(isMain = false) {
     super();
     this.greenlet = this;
     this.id = isMain ? 0 : ++greenletSeq;
   }
 
-  /** True for the main greenlet. */
+  /** @internal True for the main greenlet. */
   get isMain(): boolean {
     return this.id === 0;
   }
 
-  /** The rare state, created now if needed. */
+  /** @internal The rare state, created now if needed. */
   rare(): Rare {
     return (this.x ??= this.makeRare());
   }
 
+  /** @internal */
   protected makeRare(): Rare {
     return new Rare();
   }
 
-  /** The kill error it was given (null if never killed). */
+  /** @internal The kill error it was given (null if never killed). */
   get killed(): Error | null {
     return this.x === null ? null : this.x.killed;
   }

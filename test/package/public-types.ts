@@ -29,6 +29,8 @@ export interface Surface {
   nodeNames: NodeName[];
   /** How many declarations were walked (a check that the walk saw something). */
   walked: number;
+  /** The package's own .d.ts files the entries load. */
+  files: string[];
 }
 
 const MEMBER = ts.SymbolFlags.Property | ts.SymbolFlags.Method | ts.SymbolFlags.EnumMember | ts.SymbolFlags.Accessor;
@@ -140,7 +142,8 @@ export function readSurface(root: string, entries: Record<string, string>, packa
       visit(d, item.via);
     }
   }
-  return { leaks, nodeNames: [...nodeNames.values()], walked };
+  const files = program.getSourceFiles().map((f) => f.fileName).filter(ownFile);
+  return { leaks, nodeNames: [...nodeNames.values()], walked, files };
 }
 
 /**
