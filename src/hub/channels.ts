@@ -76,6 +76,8 @@ export interface OpTraceContext extends TraceGreenletFields {
   readonly isWait: boolean;
   /** Set before `asyncStart`: how long it lasted, in ms. */
   durationMs: number | undefined;
+  /** Set before `error` when an interrupt could not undo it (`not cancelled on the server: …`). */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------
@@ -225,6 +227,8 @@ interface IoEnd extends IoStart {
   outcome: 'ok' | 'error' | 'killed' | 'timeout' | 'abandoned';
   /** The error it failed with, when the hub knows it. */
   error?: unknown;
+  /** Interrupted: what the interrupt could not undo (`not cancelled on the server: …`). */
+  note?: string;
 }
 
 /** An op's tracing context: a class, so every context has one shape (publishing is hot). */
@@ -234,6 +238,7 @@ class OpContext implements OpTraceContext {
   outcome: TraceOutcome | undefined = undefined;
   durationMs: number | undefined = undefined;
   error?: unknown;
+  note?: string;
   constructor(
     readonly greenlet: TracedGreenlet,
     readonly kind: string,
@@ -285,6 +290,7 @@ export const ioEndChannel = {
     const tc = tracingOf(m.kind);
     ctx.outcome = OP_OUTCOMES[m.outcome] ?? 'error';
     ctx.durationMs = m.durationMs;
+    if (m.note !== undefined) ctx.note = m.note;
     if (ctx.outcome !== 'ok') {
       if (m.error !== undefined) ctx.error = m.error;
       tc.error.publish(ctx);

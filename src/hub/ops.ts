@@ -23,6 +23,12 @@ export interface OpHandler<T = unknown> {
   /** `silent`: the owner is dead: abort, but call no user callback (not even with `reason`). */
   cancel?(op: Op<T>, reason: Error, silent?: boolean): boolean | void;
   timeout?(op: Op<T>): void;
+  /**
+   * Asked when the op ends by a kill, a timeout or abandonment, before `cancel`: what the
+   * interrupt cannot undo (`not cancelled on the server: a pipeline runs whole`), carried
+   * by its end event as `note`.
+   */
+  note?(op: Op<T>): string | undefined;
 }
 
 /** One wait (a promise the greenlet awaits) or tracked operation (callback IO, a handle). */
@@ -297,7 +303,11 @@ export function finish(op: AnyOp, outcome: number): void {
   const ms = (switchClock.now = performance.now()) - op.since;
   k.active--;
   account(k, g, ms);
-  if (ioEndChannel.hasSubscribers) ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms, outcome: OUTCOMES[outcome] });
+  if (ioEndChannel.hasSubscribers) {
+    // A client op an interrupt could not stop on the server says so (patches/client-ops.ts).
+    const note = outcome >= KILLED ? op.handler?.note?.(op) : undefined;
+    ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms, outcome: OUTCOMES[outcome], note });
+  }
   if (op.res !== null) {
     if (--g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
     if (expiring.size !== 0) waitEndedIn(flow);

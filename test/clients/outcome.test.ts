@@ -1,7 +1,9 @@
 // What an interrupted client op's end says, against real servers (PostgreSQL, Redis):
-// its outcome on `greenio:io:end`, and what the server did meanwhile (a MULTI or pipeline
-// runs whole); the user's context inside the client's own machinery; a greenlet dying in
-// the turn it issued a node-redis command.
+// where the server cannot be told to stop (a pipelined pg client, a Redis MULTI or
+// pipeline), the end event (`greenio:io:end`, and the traces built on it) carries the
+// outcome and a note saying so; where it was stopped on the server, no note. Also: the
+// user's context inside the client's own machinery, and a greenlet dying in the turn it
+// issued a node-redis command.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
 import { useServer } from './harness.js';
@@ -26,35 +28,40 @@ const one = (ends: unknown): End => {
 };
 
 describe('pg: the end of a killed query', () => {
-  it('sent behind another on a pipelined client (a cancel request cannot aim at one query): killed, and the client answers after it', () => {
+  it('sent behind another on a pipelined client (a cancel request cannot aim at one query): killed, "not cancelled on the server", and the client answers after it', () => {
     const e = one(out.pgPipelined!.ends);
     expect(e.outcome).toBe('killed');
+    expect(e.note).toBe('not cancelled on the server: the client pipelines its queries');
     expect(out.pgPipelined!.nextAnswered).toBe(true);
   });
 
-  it('on a plain client (cancelled on the server): killed, and the client answers', () => {
+  it('on a plain client (cancelled on the server): killed, with no note', () => {
     const e = one(out.pgPlain!.ends);
     expect(e.outcome).toBe('killed');
+    expect(e.note).toBeUndefined();
     expect(out.pgPlain!.nextAnswered).toBe(true);
   });
 });
 
 describe.each(['nodeRedis', 'ioredis'])('%s: the end of a killed MULTI or pipeline', (lib) => {
-  it('ends killed, and ran whole on the server (the SET inside landed)', () => {
+  it('says it ran whole on the server, and it did (the SET inside landed)', () => {
     const r = out[lib]!;
     const multi = one(r.multi);
     expect(multi.outcome).toBe('killed');
+    expect(multi.note).toBe('not cancelled on the server: a MULTI runs whole (its result is dropped)');
     const pipe = one(r.pipeline);
     expect(pipe.outcome).toBe('killed');
+    expect(pipe.note).toBe('not cancelled on the server: a pipeline runs whole (its result is dropped)');
     expect(r.multiLanded).toBe('landed');
     expect(r.pipelineLanded).toBe('landed');
   });
 });
 
 describe('ioredis: the end of a killed BLPOP', () => {
-  it('ends killed (CLIENT UNBLOCK ended it on the server)', () => {
+  it('is killed with no note: CLIENT UNBLOCK ended it on the server', () => {
     const e = one(out.ioredis!.blpop);
     expect(e.outcome).toBe('killed');
+    expect(e.note).toBeUndefined();
   });
 });
 
