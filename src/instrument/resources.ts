@@ -22,8 +22,7 @@ export interface Holder {
 
 /**
  * What a lock or semaphore exposes to the instrumentation. `_hn`/`_listed` link it into
- * the list of held primitives.
- * @internal
+ * the list of held primitives. Not stripped from the .d.ts: other declarations there name it.
  */
 export interface Holdable {
   _hn: Holdable | null;

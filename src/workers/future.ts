@@ -33,7 +33,7 @@ export const enum FutureState {
 }
 
 /**
- * @internal What a future asks of the pool that runs its task. `cancel` removes a task
+ * What a future asks of the pool that runs its task (not stripped: task-pool.d.ts names it). `cancel` removes a task
  * that has not started (false once it runs); `abort` also stops one that runs, by
  * terminating its worker (a greenlet awaiting the future was interrupted).
  */
