@@ -7,9 +7,9 @@
  * decided above (abandon.ts, flows.ts `configure`); this file only notices the moment.
  */
 import { account, type Kind } from './kinds.js';
-import { switchClock } from '../internal/clock.js';
+import { clearTimer, switchClock } from '../internal/clock.js';
 import { ioEndChannel } from './channels.js';
-import { originalClearTimeout, originalSetImmediate } from '../internal/originals.js';
+import { originalSetImmediate } from '../internal/originals.js';
 import { wakeMustWait } from './fairness.js';
 
 /**
@@ -297,7 +297,7 @@ export function finish(op: AnyOp, outcome: number): void {
     op.bits &= ~TIMED;
     const t = opTimers.get(op);
     opTimers.delete(op);
-    if (t !== undefined) originalClearTimeout(t.handle);
+    if (t !== undefined) clearTimer(t.handle);
   }
   const k = op.kind;
   const ms = (switchClock.now = performance.now()) - op.since;

@@ -7,7 +7,7 @@
  */
 import type { Kind } from './kinds.js';
 import { ioStartChannel } from './channels.js';
-import { originalSetTimeout } from '../internal/originals.js';
+import { setTimer } from '../internal/clock.js';
 import { Op, OWN_TIMEOUT, SETTLED, TIMED, link, opTimers, opsBegun, setup, type AnyOp, type Flow, type OpHandler } from './ops.js';
 import { als, main } from './flows.js';
 import { takePending } from './interrupts.js';
@@ -47,7 +47,7 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   }
   if (timeoutMs !== undefined) {
     op.bits |= TIMED;
-    opTimers.set(op, { handle: originalSetTimeout(onOpTimeout, timeoutMs, op), ms: timeoutMs });
+    opTimers.set(op, { handle: setTimer(onOpTimeout, timeoutMs, op), ms: timeoutMs });
   }
   if (handler.start !== undefined) {
     try {

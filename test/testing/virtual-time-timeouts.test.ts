@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Event, Queue, Timeout, TimeoutError, sleep, spawnLater, withTimeout } from '../../src/index.js';
+import { Event, Queue, QueueEmpty, Timeout, TimeoutError, iwait, sleep, spawn, spawnLater, withTimeout } from '../../src/index.js';
 import { expectNoLeaks, withVirtualTime } from '../../src/testing/index.js';
 
 describe('withVirtualTime: timeouts and delayed starts run on the virtual clock', () => {
@@ -26,6 +26,18 @@ describe('withVirtualTime: timeouts and delayed starts run on the virtual clock'
       return clock.now();
     });
     expect(at).toBe(45_000);
+  });
+
+  it("a blocking call's own { timeout } expires on the virtual clock", async () => {
+    const out = await withVirtualTime(async (clock) => {
+      const q = new Queue<number>();
+      const e = await q.get({ timeout: 120_000 }).catch((x: unknown) => x);
+      const set = await new Event().wait(60_000);
+      const ready: unknown[] = [];
+      for await (const w of iwait([spawn(() => sleep(10_000))], { timeout: 600_000 })) ready.push(w);
+      return { empty: e instanceof QueueEmpty, set, ready: ready.length, at: clock.now() };
+    });
+    expect(out).toEqual({ empty: true, set: false, ready: 1, at: 190_000 });
   });
 
   it('spawnLater starts the greenlet at its virtual time', async () => {
