@@ -42,6 +42,10 @@ describe('the public .d.ts, walked from every entry of package.json exports', ()
     expect(leaks).toEqual([]);
   });
 
+  it('every .d.ts the entries load compiles (a stripped declaration named by another file fails here)', () => {
+    expect(surface.errors).toEqual([]);
+  });
+
   it('carries no @internal declaration in the .d.ts files the entries load (stripInternal)', () => {
     expect(surface.files.length).toBeGreaterThan(20);
     const marked = surface.files.filter((f) => readFileSync(f, 'utf8').includes('@internal'));
@@ -93,6 +97,7 @@ describe('the walk finds what it looks for (a made-up package)', () => {
       'fake:f: names `Hidden` (dist/internal/hidden.d.ts): not exported by any entry',
       'fake:g: names `Dev` (devonly (index.d.ts)): from a package that is not a dependency',
     ]);
+    expect(s.errors).toEqual([expect.stringMatching(/^dist\/index\.d\.ts:2: .*Gone/)]);
   });
 
   it('reports a Node name that a @types/node lacks, with the compiler\'s message', () => {

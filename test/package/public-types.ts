@@ -31,6 +31,8 @@ export interface Surface {
   walked: number;
   /** The package's own .d.ts files the entries load. */
   files: string[];
+  /** The compiler's errors in those files (a user gets them under skipLibCheck false). */
+  errors: string[];
 }
 
 const MEMBER = ts.SymbolFlags.Property | ts.SymbolFlags.Method | ts.SymbolFlags.EnumMember | ts.SymbolFlags.Accessor;
@@ -46,7 +48,8 @@ export function readSurface(root: string, entries: Record<string, string>, packa
     target: ts.ScriptTarget.ES2022,
     strict: true,
     noEmit: true,
-    skipLibCheck: true,
+    // Off, as for a strict user: an .d.ts naming a declaration stripped from another fails.
+    skipLibCheck: false,
     types: ['node'],
     ...options,
   });
@@ -143,7 +146,15 @@ export function readSurface(root: string, entries: Record<string, string>, packa
     }
   }
   const files = program.getSourceFiles().map((f) => f.fileName).filter(ownFile);
-  return { leaks, nodeNames: [...nodeNames.values()], walked, files };
+  const errors: string[] = [];
+  for (const sf of program.getSourceFiles()) {
+    if (!ownFile(sf.fileName)) continue;
+    for (const d of program.getSemanticDiagnostics(sf)) {
+      const line = d.start === undefined ? 0 : sf.getLineAndCharacterOfPosition(d.start).line + 1;
+      errors.push(`${relative(root, sf.fileName)}:${line}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+    }
+  }
+  return { leaks, nodeNames: [...nodeNames.values()], walked, files, errors };
 }
 
 /**
