@@ -14,7 +14,7 @@ import { CHECKED, toolchain, TYPESCRIPT, WHY } from './toolchain.js';
 
 // What a user writes: every entry point, generic inference, a Transferable, options objects.
 const CONSUMER = `
-import { spawn, joinAll, Pool, Queue, Timeout, withTimeout, ThreadPool, Event, config, type Greenlet, type Config, type PriorityCompare } from 'greenio';
+import { spawn, joinAll, Pool, Queue, Timeout, withTimeout, ThreadPool, Event, config, type Greenlet, type Config, type PriorityCompare, type Transferable, type PoolSurface, type Core } from 'greenio';
 import { patchAll, kind, type Kind, type Implements, type AnyFunction } from 'greenio/monkey';
 import 'greenio/patch';
 import { GreenWorker, type WorkerCommandOptions } from 'greenio/bullmq';
@@ -41,7 +41,11 @@ const dbQuery: Kind = kind('my-db.query');
 const wrapped: Implements = { promise: ['query'] };
 const wrap = (original: AnyFunction): AnyFunction => original;
 const flags: Partial<WorkerCommandOptions> = { queue: 'jobs' };
-export { doubled, first, lengths, late, moved, patchAll, GreenWorker, settings, byLength, dbQuery, wrapped, wrap, flags };
+const movable: Transferable[] = [buf];
+const workers: PoolSurface = new ThreadPool({ size: 1 });
+const base: Core = g;
+const id: number = g.id;
+export { doubled, first, lengths, late, moved, patchAll, GreenWorker, settings, byLength, dbQuery, wrapped, wrap, flags, movable, workers, base, id };
 `;
 
 const TSCONFIG = {
