@@ -84,6 +84,8 @@ console.log(
   `greenio test: building, then running the suite on ${nodes.map((n) => `Node ${n.version}`).join(', ')}` +
     (loaded ? ` under load (${load} busy processes, one per core)` : ''),
 );
+// A clean build: files of modules since removed must not linger in dist/ (nor in the tarball).
+rmSync(join(root, 'dist'), { recursive: true, force: true });
 const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) fail('build failed');
 

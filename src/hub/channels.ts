@@ -6,6 +6,7 @@
  * Limits: stores bound to the greenlet channel are entered for a greenlet's body; waits
  * and client operations publish `start` without entering stores (the op is already begun).
  */
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
 
 /** How a traced operation ended (a greenlet, a wait, a client operation). */
@@ -100,15 +101,54 @@ export const plainChannels = {
   block: blockChannel,
 } as const;
 
+/**
+ * One event channel of a greenio TracingChannel, written out rather than @types/node's
+ * `Channel<…>`: @types/node 26 swapped that class's type parameters (20–24:
+ * `<Store, Context>`, 26: `<Context, Store>`), so naming them in the published types breaks
+ * one side or the other.
+ */
+export interface TraceEventChannel<C extends object> {
+  readonly hasSubscribers: boolean;
+  publish(context: C): void;
+  subscribe(onMessage: (context: C, name: string | symbol) => void): void;
+  unsubscribe(onMessage: (context: C, name: string | symbol) => void): boolean;
+  bindStore<S>(store: AsyncLocalStorage<S>, transform?: (context: C) => S): void;
+  unbindStore<S>(store: AsyncLocalStorage<S>): boolean;
+  runStores<T, A extends unknown[]>(context: C, fn: (...args: A) => T, thisArg?: unknown, ...args: A): T;
+}
+/** The handlers `subscribe` takes, each optional. */
+export interface TraceSubscribers<C extends object> {
+  start?(context: C): void;
+  end?(context: C): void;
+  asyncStart?(context: C): void;
+  asyncEnd?(context: C): void;
+  error?(context: C): void;
+}
+/** A greenio TracingChannel (`diagnostics_channel.tracingChannel(name)` of the same name gives the same channels). */
+export interface GreenioTracingChannel<C extends object> {
+  readonly hasSubscribers: boolean;
+  readonly start: TraceEventChannel<C>;
+  readonly end: TraceEventChannel<C>;
+  readonly asyncStart: TraceEventChannel<C>;
+  readonly asyncEnd: TraceEventChannel<C>;
+  readonly error: TraceEventChannel<C>;
+  subscribe(subscribers: TraceSubscribers<C>): void;
+  unsubscribe(subscribers: TraceSubscribers<C>): boolean;
+  tracePromise<T>(fn: () => Promise<T>, context: C): Promise<T>;
+}
+// The one cast: Node's object is this shape whatever @types/node says of its generics.
+const tracing = <C extends object>(name: string): GreenioTracingChannel<C> =>
+  diagnostics.tracingChannel(name) as unknown as GreenioTracingChannel<C>;
+
 /** `tracing:greenio.greenlet:*`: a greenlet's body runs between start and end; asyncEnd at its death. */
-export const greenletTracing = diagnostics.tracingChannel<unknown, GreenletTraceContext>('greenio.greenlet');
+export const greenletTracing = tracing<GreenletTraceContext>('greenio.greenlet');
 /** `tracing:greenio.wait:*`: every hub op (wait, callback IO, handle) not of a client library. */
-export const waitTracing = diagnostics.tracingChannel<unknown, OpTraceContext>('greenio.wait');
+export const waitTracing = tracing<OpTraceContext>('greenio.wait');
 /** `tracing:greenio.client:*`: the operations of patched client libraries (pg, mysql2, redis, ioredis, undici). */
-export const clientTracing = diagnostics.tracingChannel<unknown, OpTraceContext>('greenio.client');
+export const clientTracing = tracing<OpTraceContext>('greenio.client');
 
 /** `tracing:greenio.job:*`: a BullMQ job run by a `GreenWorker` (`tracePromise` around it: its greenlet starts inside). */
-export const jobTracing = diagnostics.tracingChannel<unknown, JobTraceContext>('greenio.job');
+export const jobTracing = tracing<JobTraceContext>('greenio.job');
 
 const CLIENT_KIND = /^(?:pg|mysql|redis|ioredis|undici)(?:\.|$)/;
 const channelOfKind = new Map<string, typeof waitTracing>();

@@ -9,7 +9,7 @@
  */
 import { clientTracing, greenletTracing, jobTracing, waitTracing } from '../hub/index.js';
 
-export type { GreenletTraceContext, JobTraceContext, OpTraceContext, TraceGreenletFields, TraceOutcome } from '../hub/index.js';
+export type { GreenletTraceContext, GreenioTracingChannel, JobTraceContext, OpTraceContext, TraceEventChannel, TraceGreenletFields, TraceOutcome, TraceSubscribers } from '../hub/index.js';
 
 /**
  * The TracingChannel objects (`diagnostics_channel.tracingChannel(name)` with the names

@@ -41,10 +41,12 @@ describe('npm pack --dry-run', () => {
     expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).license).toBe('MIT');
   });
 
-  it('needs no install-time script: dist is built when packing (prepack), not by prepare', () => {
+  it('needs no install-time script: dist is built afresh when packing (prepack), not by prepare', () => {
     const { scripts } = manifest();
     for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(scripts[s], s).toBeUndefined();
-    expect(scripts.prepack).toMatch(/tsc -p tsconfig\.build\.json/);
+    expect(scripts.prepack).toBe('npm run build');
+    // A clean build: files of modules since removed never reach the tarball.
+    expect(scripts.build).toMatch(/rmSync\('dist'.*&& tsc -p tsconfig\.build\.json$/);
   });
 });
 
