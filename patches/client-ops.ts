@@ -35,6 +35,28 @@ export function outside<R>(fn: (...a: never[]) => R, self?: unknown, ...args: un
  */
 export type NotedHandler<T = unknown> = hub.OpHandler<T> & { note?(op: hub.Op<T>): string | undefined };
 
+/**
+ * The handler of a callback-style client op (pg, mysql2): an interrupt aborts the op's
+ * state (`abort`: the server-side cancel) and, as Node does for an AbortSignal, gives the
+ * callback the interrupt's error once, on the next tick (never when the greenlet died
+ * silently); the late result is then dropped by the op's end.
+ */
+export function callbackHandler<S extends { cb?: ((err: unknown) => void) | null }>(
+  abort: (st: S) => void,
+  note: (op: hub.Op) => string | undefined,
+): NotedHandler {
+  return {
+    note,
+    cancel(op, reason, silent) {
+      const st = op.data as S;
+      abort(st);
+      if (silent === true) return false;
+      process.nextTick(st.cb!, reason);
+      return true;
+    },
+  };
+}
+
 /** The note of an op an interrupt could not stop on the server, `why` it could not. */
 export function notCancelled(why: string): string {
   return `not cancelled on the server: ${why}`;

@@ -12,7 +12,7 @@ import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { kOp } from '../src/internal/symbols.js';
 import type { ModulePatch } from './patch.js';
-import { notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
+import { callbackHandler, notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
 import { sqlText } from './pg-sql-text.js';
 import { killCommand, whyNotKillable, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
 
@@ -106,16 +106,8 @@ const WAIT: NotedHandler = {
   },
 };
 
-const TRACKED: NotedHandler = {
-  note,
-  cancel(op, reason, silent) {
-    const st = op.data as State;
-    abort(st);
-    if (silent === true) return false;
-    process.nextTick(st.cb, reason);
-    return true;
-  },
-};
+// Callback style: a tracked op (client-ops.ts: the callback gets the interrupt's error once).
+const TRACKED = callbackHandler<State>(abort, note);
 
 /** Run `st` as an op of the current flow (a wait under the promise API). */
 function start(kind: hub.Kind, detail: string, st: State): unknown {

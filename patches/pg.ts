@@ -10,7 +10,7 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
+import { callbackHandler, notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
 import { cancel, holdWrapper, isServerError, statementOf, submit, whyNotCancellable, type Done, type PgClient, type Submitted } from './pg-query.js';
 
 const K_QUERY = hub.kind('pg.query');
@@ -83,18 +83,8 @@ const WAIT: NotedHandler = {
   note,
 };
 
-// Callback style: a tracked op; as Node does for an AbortSignal, the callback gets the
-// interrupt's error once (never after its greenlet died), and the late result is dropped.
-const TRACKED: NotedHandler = {
-  note,
-  cancel(op, reason, silent) {
-    const st = op.data as State;
-    abort(st);
-    if (silent === true) return false;
-    process.nextTick(st.cb!, reason);
-    return true;
-  },
-};
+// Callback style: a tracked op (client-ops.ts: the callback gets the interrupt's error once).
+const TRACKED = callbackHandler<State>(abort, note);
 
 /** Run `st` as an op of the current flow, promise or callback style. */
 function start(kind: hub.Kind, detail: unknown, st: State): unknown {
