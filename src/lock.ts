@@ -15,7 +15,10 @@ import { NO_BLOCK, parseWait } from './hub/index.js';
 import { GreenioError } from './errors.js';
 import { switchClock } from './internal/clock.js';
 import { enlist, nameFromOptions, nameOf, type Holdable, type Holder } from './instrument/resources.js';
-import './instrument/deadlock.js'; // the wait-for graph watches lock waits and joins
+import { watchDeadlocks } from './instrument/deadlock.js';
+
+// The wait-for graph watches lock waits and joins from the moment locks exist.
+watchDeadlocks();
 
 const K_ACQUIRE = hub.kind('semaphore.acquire');
 

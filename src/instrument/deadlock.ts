@@ -154,5 +154,14 @@ function onDeath(g: hub.Core): void {
   }
 }
 
-hub.setEdgeHook(onEdge);
-hub.setDeathHook(onDeath);
+let watching = false;
+/**
+ * Arms the wait-for graph (the hub's edge and death hooks); called by lock.ts when it
+ * loads, explicitly rather than through a side-effect import. Idempotent.
+ */
+export function watchDeadlocks(): void {
+  if (watching) return;
+  watching = true;
+  hub.setEdgeHook(onEdge);
+  hub.setDeathHook(onDeath);
+}
