@@ -67,6 +67,23 @@ export interface JobTraceContext {
   error?: unknown;
 }
 
+/** The context object of `tracing:greenio.task:*`, one per map task of a Group or Pool. */
+export interface TaskTraceContext {
+  /** `'group.map'` (`map`) or `'group.imap'` (`imap`, `imapUnordered`). */
+  readonly kind: 'group.map' | 'group.imap';
+  /** The Group or Pool (its description, e.g. `<Pool 3/10>`). */
+  readonly pool: string;
+  /** The item's place in the input, from 0 (the item itself is not shown: it may hold secrets). */
+  readonly index: number;
+  /** The task's greenlet (live object), set as the task starts. */
+  greenlet: object | undefined;
+  /** Set before `error`/`asyncStart`. */
+  outcome: TraceOutcome | undefined;
+  /** Set by the channel: the task's result, or its error. */
+  result?: unknown;
+  error?: unknown;
+}
+
 /** The context object of `tracing:greenio.wait:*` and `tracing:greenio.client:*`, one per op. */
 export interface OpTraceContext extends TraceGreenletFields {
   /** The kind (`'sleep'`, `'queue.get'`, `'fs.readFile'`, `'pg.query'`). */
@@ -149,6 +166,9 @@ export const clientTracing = tracing<OpTraceContext>('greenio.client');
 
 /** `tracing:greenio.job:*`: a BullMQ job run by a `GreenWorker` (`tracePromise` around it: its greenlet starts inside). */
 export const jobTracing = tracing<JobTraceContext>('greenio.job');
+
+/** `tracing:greenio.task:*`: a map task of `Group`/`Pool` `map`, `imap`, `imapUnordered` (`tracePromise` around its function, in its greenlet). */
+export const taskTracing = tracing<TaskTraceContext>('greenio.task');
 
 const CLIENT_KIND = /^(?:pg|mysql|redis|ioredis|undici)(?:\.|$)/;
 const channelOfKind = new Map<string, typeof waitTracing>();

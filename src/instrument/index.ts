@@ -19,7 +19,7 @@ export {
   type SyncBlockMessage,
   type StallBlockMessage,
 } from './channels.js';
-export { tracingChannels, type GreenletTraceContext, type GreenioTracingChannel, type JobTraceContext, type OpTraceContext, type TraceEventChannel, type TraceGreenletFields, type TraceOutcome, type TraceSubscribers } from './tracing.js';
+export { tracingChannels, type GreenletTraceContext, type GreenioTracingChannel, type JobTraceContext, type OpTraceContext, type TaskTraceContext, type TraceEventChannel, type TraceGreenletFields, type TraceOutcome, type TraceSubscribers } from './tracing.js';
 export { stats, type Stats, type KindStats, type GreenletStats, type GreenletKindStats } from './stats.js';
 export { formatRunInfo, printRunInfo, enableRunInfoSignal, type RunInfoOptions, type TextSink } from './run-info.js';
 export { startMonitor, stopMonitor, isMonitorRunning, type MonitorOptions } from './monitor.js';

@@ -7,9 +7,9 @@
  * together when the op begins (stores are entered only for a greenlet's body), and an op's
  * `error` carries its `outcome` but not the error value.
  */
-import { clientTracing, greenletTracing, jobTracing, waitTracing } from '../hub/index.js';
+import { clientTracing, greenletTracing, jobTracing, taskTracing, waitTracing } from '../hub/index.js';
 
-export type { GreenletTraceContext, GreenioTracingChannel, JobTraceContext, OpTraceContext, TraceEventChannel, TraceGreenletFields, TraceOutcome, TraceSubscribers } from '../hub/index.js';
+export type { GreenletTraceContext, GreenioTracingChannel, JobTraceContext, OpTraceContext, TaskTraceContext, TraceEventChannel, TraceGreenletFields, TraceOutcome, TraceSubscribers } from '../hub/index.js';
 
 /**
  * The TracingChannel objects (`diagnostics_channel.tracingChannel(name)` with the names
@@ -29,4 +29,5 @@ export const tracingChannels = {
   wait: waitTracing,
   client: clientTracing,
   job: jobTracing,
+  task: taskTracing,
 } as const;

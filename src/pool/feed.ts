@@ -8,6 +8,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { spawn, type Greenlet } from '../greenlet.js';
 import { reportCallbackError, type Watcher } from '../hub/index.js';
+import { tracedMapper } from './task-tracing.js';
 
 /** What a map needs from its group: slots and membership. @internal */
 export interface MapHost {
@@ -58,6 +59,10 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
   bits = 0;
   /** Spawned and not yet consumed. */
   outstanding = 0;
+  /** Tasks launched so far (the next one's index, for tracing:greenio.task). */
+  launches = 0;
+  /** What tracing:greenio.task calls this map. */
+  readonly traceKind: 'group.map' | 'group.imap' = 'group.imap';
   /** Spawned and still running. */
   running = 0;
   it: Input<T> | null = null;
@@ -142,7 +147,7 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
 
   launch(item: T): void {
     this.bits &= ~GRANTED;
-    const g = spawn(this.fn, item);
+    const g = spawn(tracedMapper(this.fn, this.traceKind, this.host, this.launches++), item);
     this.host._addTask(g, this);
     this.outstanding++;
     this.running++;

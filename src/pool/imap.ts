@@ -190,6 +190,7 @@ const MAP: OpHandler<unknown[]> = {
 
 /** `map()`: collects outcomes in input order; the first failure (in time) rejects it. */
 class MapAll<T, R> extends Feed<T, R> {
+  override readonly traceKind = 'group.map';
   readonly results: R[] = [];
   /** Outstanding tasks, in input order. */
   readonly order = new Deque<Greenlet>();

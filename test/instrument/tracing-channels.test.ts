@@ -4,8 +4,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, spawn, sleep, withTimeout, getCurrent } from '../../src/index.js';
-import { greenletTracing, waitTracing, clientTracing } from '../../src/hub/index.js';
+import { Group, GreenletExit, Pool, Queue, spawn, sleep, withTimeout, getCurrent } from '../../src/index.js';
+import { greenletTracing, waitTracing, clientTracing, taskTracing } from '../../src/hub/index.js';
 
 type Ctx = Record<string, unknown>;
 const EVENTS = ['start', 'end', 'asyncStart', 'asyncEnd', 'error'] as const;
@@ -164,5 +164,45 @@ describe('tracing:greenio.* TracingChannels', () => {
     late.off();
     expect(log).toEqual([]);
     expect(late.log.filter(([, , c]) => c.greenlet === g)).toEqual([]);
+  });
+
+  it('tracing:greenio.task: one context per map task, with its map, pool, index, greenlet and outcome', async () => {
+    const { log, off } = record(['greenio.task']);
+    cleanup = off;
+    const pool = new Pool(2);
+    const doubled = await pool.map(async function double(n: number) {
+      await sleep(n);
+      expect(getCurrent().toString()).toMatch(/double/); // the greenlet keeps the user's function name
+      return n * 2;
+    }, [3, 1, 2]);
+    expect(doubled).toEqual([6, 2, 4]);
+    const contexts = [...new Set(log.map(([, , c]) => c))];
+    expect(contexts.map((c) => [c.kind, c.index, c.outcome, c.result])).toEqual([
+      ['group.map', 0, 'ok', 6],
+      ['group.map', 1, 'ok', 2],
+      ['group.map', 2, 'ok', 4],
+    ]);
+    for (const c of contexts) expect([String(c.pool), c.greenlet === undefined]).toEqual([expect.stringMatching(/Pool/), false]);
+    for (const c of contexts) expect(log.filter(([, , x]) => x === c).map(([, ev]) => ev)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+
+    // imapUnordered: a failing task and a killed one say so.
+    log.length = 0;
+    const group = new Group();
+    const it = group.imapUnordered(async (n: number) => {
+      if (n === 1) throw new Error('bad item');
+      await sleep(60_000);
+      return n;
+    }, [1, 2]);
+    await expect(it.next()).rejects.toThrow('bad item');
+    await group.kill();
+    await sleep(5);
+    const byIndex = new Map(log.map(([, , c]) => [c.index, c]));
+    expect(byIndex.get(0)).toMatchObject({ kind: 'group.imap', outcome: 'error' });
+    expect(byIndex.get(1)).toMatchObject({ kind: 'group.imap', outcome: 'killed' });
+    expect(byIndex.get(1)!.error).toBeInstanceOf(GreenletExit);
+    expect(log.filter(([, ev, c]) => ev === 'error' && c === byIndex.get(0)).length).toBe(1);
+    off();
+    cleanup = null;
+    expect(taskTracing.hasSubscribers).toBe(false);
   });
 });
