@@ -142,13 +142,40 @@ function late(s: CommandOp): void {
   const restore = restoreCommands(s.cmd.name, s.cmd.args, s.raw);
   if (restore === null) return;
   const Cmd = s.cmd.constructor as CommandClass;
+  const what = s.cmd.name.toUpperCase();
   runDetached(() => {
+    // The killed greenlet's `finally` often closes its connection at once: then the item
+    // goes back through a connection of greenio's own (the same server and options).
+    const own = s.client.status === 'ready';
     for (const [name, ...args] of restore) {
+      if (!own) {
+        restoreElsewhere(s.client, name as string, args, what, null);
+        continue;
+      }
       const c = new Cmd(name as string, args);
-      c.promise.catch((e: unknown) => warnLost(s.cmd.name.toUpperCase(), e));
+      c.promise.catch((e: unknown) => restoreElsewhere(s.client, name as string, args, what, e));
       Reflect.apply(s.send, s.client, [c]);
     }
   });
+}
+
+/** Put an item back through a short-lived duplicate of `client`; said, not thrown, if that fails too. */
+function restoreElsewhere(client: Client, name: string, args: unknown[], what: string, first: unknown): void {
+  let tmp: Client;
+  try {
+    tmp = client.duplicate({ lazyConnect: false, enableOfflineQueue: true, connectionName: undefined, maxRetriesPerRequest: 2 });
+  } catch (e) {
+    warnLost(what, first ?? e);
+    return;
+  }
+  tmp.on('error', () => {});
+  tmp.call(name, ...args).then(
+    () => tmp.disconnect(),
+    (e: unknown) => {
+      tmp.disconnect();
+      warnLost(what, e);
+    },
+  );
 }
 
 async function unblock(s: CommandOp): Promise<void> {
