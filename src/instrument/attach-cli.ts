@@ -16,7 +16,7 @@ waiters, and any deadlock found. Attaching needs the same user or root; nothing 
 up in the process beforehand, and nothing is printed there.
 
 Options:
-  --json        the snapshot as JSON (schema greenio.ps/2, see the README)
+  --json        the snapshot as JSON (schema greenio.ps/3, see the README)
   --no-stacks   leave spawn stacks out
   -h, --help    this help
 `;

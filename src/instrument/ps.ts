@@ -1,10 +1,11 @@
 /**
- * The snapshot `greenio ps --json` prints (schema `greenio.ps/2`, documented in the
+ * The snapshot `greenio ps --json` prints (schema `greenio.ps/3`, documented in the
  * README), also `formatRunInfo({ json: true })`: every live greenlet with its parent,
  * state, waits and handles, the resources in use, recent deadlocks and leaked waits, and totals per kind
  * of wait; and `formatPs()`, the text view of a snapshot (the CLI renders it on its
- * side). Limits: spawn sites only with `config.trackGreenletTree`; details are rendered
- * as run-info renders them (redacted the same way).
+ * side). Limits: spawn stacks only with `config.trackGreenletTree` (else the site where
+ * the greenlet's function is defined, read at snapshot time); details are rendered as
+ * run-info renders them (redacted the same way).
  */
 import * as hub from '../hub/index.js';
 import { config } from '../internal/config.js';
@@ -15,9 +16,14 @@ import { resourceId, resourceOf, round, snapshotResources, type ResourceInfo } f
 import { deadlocks } from './deadlock.js';
 import { leaks } from './leaks.js';
 import { timesOf, type SliceTimes } from './slices.js';
+import { functionSite } from '../internal/unreachable.js';
 
-/** The version of the snapshot's shape; bumped on any incompatible change. */
-export const PS_SCHEMA = 'greenio.ps/2';
+/**
+ * The version of the snapshot's shape: the number goes up by one with each field added
+ * (2: `leaks[]`, `resources[].leaked`; 3: `greenlets[].fnSite`); no field is removed or
+ * changes meaning under `greenio.ps`, so a reader of version N reads any later one.
+ */
+export const PS_SCHEMA = 'greenio.ps/3';
 
 /** One wait or owned operation of a greenlet. */
 export interface PsOp {
@@ -45,6 +51,11 @@ export interface PsGreenlet {
   owns: PsOp[];
   /** Frames of the spawn site (with `config.trackGreenletTree`), else null. */
   spawnedAt: string[] | null;
+  /**
+   * Where its function is defined, `file:line:column` (schema 3): read when the snapshot
+   * is taken, once per function, with no set-up; null for main, a native or bound function.
+   */
+  fnSite: string | null;
   /** Busy, idle and scheduled time since `greenio top` attached (null when not measured). */
   times: SliceTimes | null;
 }
@@ -127,7 +138,8 @@ export function snapshot(options: SnapshotOptions = {}): PsSnapshot {
       const row: PsOp = { kind: op.kind.name, text: opText(op), forMs: round(now - op.since), resource: res === null ? null : resourceId(res), depth: depthOf(op.flow) };
       (op.isWait ? waits : owns).push(row);
     }
-    const stack = options.stacks !== false ? g.spawnStack : undefined;
+    const stacks = options.stacks !== false;
+    const stack = stacks ? g.spawnStack : undefined;
     return {
       id: g.id,
       name: g.name,
@@ -138,6 +150,7 @@ export function snapshot(options: SnapshotOptions = {}): PsSnapshot {
       waits,
       owns,
       spawnedAt: stack ? stack.split('\n').map((l) => l.trim().replace(/^at /, '')) : null,
+      fnSite: stacks ? siteOf(g) : null,
       times: timesOf(g, now),
     };
   });
@@ -156,6 +169,18 @@ export function snapshot(options: SnapshotOptions = {}): PsSnapshot {
     leaks: leaksNow(now),
     kinds: hub.allKinds().filter((k) => k.count > 0 || k.active > 0).map((k) => ({ kind: k.name, active: k.active, count: k.count, totalMs: round(k.totalMs) })),
   };
+}
+
+/** Where `g`'s function is defined, or null (main has none). Cached per function by functionSite. */
+export function siteOf(g: hub.Core): string | null {
+  if (g.isMain) return null;
+  return functionSite((g as Greenlet)._fn) || null;
+}
+
+/** The text line of a greenlet's site: its spawn stack's first frames, else its function's site. */
+export function siteLine(g: Pick<PsGreenlet, 'spawnedAt' | 'fnSite' | 'fn'>): string | null {
+  if (g.spawnedAt) return `spawned at: ${g.spawnedAt.slice(0, 3).join(' < ')}`;
+  return g.fnSite ? `fn ${g.fn ?? '(anonymous)'} at ${g.fnSite}` : null;
 }
 
 function leaksNow(now: number): PsLeak[] {
@@ -186,7 +211,8 @@ export function formatPs(s: PsSnapshot): string {
     out.push(`${head}${psTitle(g)} [${g.state}${g.upMs !== null ? `, up ${fmtMs(g.upMs)}` : ''}]`);
     for (const w of g.waits) out.push(`${body}  ${'  '.repeat(w.depth)}waits on: ${w.text} (for ${fmtMs(w.forMs)})`);
     for (const w of g.owns) out.push(`${body}  ${'  '.repeat(w.depth)}owns: ${w.text} (for ${fmtMs(w.forMs)})`);
-    if (g.spawnedAt) out.push(`${body}  spawned at: ${g.spawnedAt.slice(0, 3).join(' < ')}`);
+    const site = siteLine(g);
+    if (site !== null) out.push(`${body}  ${site}`);
     const list = kids.get(g.id) ?? [];
     list.forEach((k, i) => {
       const last = i === list.length - 1;

@@ -146,7 +146,7 @@ export function nameOf(obj: object): string | undefined {
 // ---------------------------------------------------------------------------------
 // Snapshots.
 
-/** A primitive as `greenio ps --json` shows it (schema `greenio.ps/2`). */
+/** A primitive as `greenio ps --json` shows it (schema `greenio.ps/3`). */
 export interface ResourceInfo {
   /** Stable for the life of the process (the first snapshot that saw it numbers it). */
   id: number;
@@ -157,7 +157,7 @@ export interface ResourceInfo {
   state: string;
   holders: Array<{ greenlet: number; forMs: number; dead: boolean }>;
   waiters: Array<{ greenlet: number; kind: string; forMs: number }>;
-  /** Collected while greenlets wait on it: nothing can wake them (schema 2). */
+  /** Collected while greenlets wait on it: nothing can wake them (schema 2) */
   leaked: boolean;
 }
 

@@ -12,7 +12,7 @@ import type { Greenlet } from '../greenlet.js';
 import { opText, ms as fmtMs } from '../hub/index.js';
 import { checkOptions, expected } from '../internal/validate.js';
 import type { OpInfo } from './channels.js';
-import { resourceLines, snapshot } from './ps.js';
+import { resourceLines, siteOf, snapshot } from './ps.js';
 
 /** Where run info goes: `process.stderr`, a file stream, or anything with `write`. */
 export interface TextSink {
@@ -21,9 +21,9 @@ export interface TextSink {
 
 /** Options of `formatRunInfo()`. */
 export interface RunInfoOptions {
-  /** Show spawn stacks (recorded only with `config.trackGreenletTree`). Default true. */
+  /** Show spawn stacks (recorded only with `config.trackGreenletTree`; else where each greenlet's function is defined). Default true. */
   stacks?: boolean;
-  /** The snapshot as one line of JSON (schema `greenio.ps/2`, as `greenio ps --json` gives). */
+  /** The snapshot as one line of JSON (schema `greenio.ps/3`, as `greenio ps --json` gives). */
   json?: boolean;
 }
 
@@ -103,6 +103,10 @@ export function formatRunInfo(options?: RunInfoOptions): string {
     if (stack) {
       out.push(`${body}  spawned at:`);
       for (const line of stack.split('\n')) if (!OWN.test(line)) out.push(`${body}    ${line.trim()}`);
+    } else if (stacks) {
+      // No spawn stack recorded (that costs a stack per spawn): where its function is.
+      const site = siteOf(g);
+      if (site !== null) out.push(`${body}  fn ${g.fnName || '(anonymous)'} at ${site}`);
     }
     const kids = children.get(g) ?? [];
     kids.forEach((k, i) => {

@@ -121,6 +121,7 @@ function detailLines(s: PsSnapshot, id: number): string[] {
   const held = s.resources.filter((r) => r.holders.some((h) => h.greenlet === id));
   if (held.length > 0) out.push('holds:', ...held.map((r) => `  R${r.id} ${r.state}`));
   if (g.spawnedAt) out.push('spawned at:', ...g.spawnedAt.map((l) => `  ${l}`));
+  else if (g.fnSite) out.push(`fn ${g.fn ?? '(anonymous)'} at ${g.fnSite}`);
   return out;
 }
 

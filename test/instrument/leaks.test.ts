@@ -32,7 +32,7 @@ describe('leaked waiters', () => {
     );
     expect(j.reportsAtEnd).toBe(2); // once each, though the collector ran again (the unnamed Event is not watched)
     expect(r.stderr).not.toMatch(/waitsOnKept.*leaked/);
-    expect(j.schema).toBe('greenio.ps/2');
+    expect(j.schema).toBe('greenio.ps/3');
     expect(j.leaks.map((l) => [l.greenlet, l.kind]).sort()).toEqual([
       [j.ids.lost, 'event.wait'],
       [j.ids.lostResult, 'asyncresult.get'],

@@ -54,7 +54,7 @@ describe('greenio ps PID', () => {
   const named = (name: string): PsGreenlet => snap.greenlets.find((g) => g.name === name)!;
 
   it('prints a versioned JSON snapshot of the whole process', () => {
-    expect(snap.schema).toBe('greenio.ps/2');
+    expect(snap.schema).toBe('greenio.ps/3');
     expect(snap.pid).toBe(target.pid);
     expect(snap.counters.alive).toBe(1003);
     expect(snap.greenlets).toHaveLength(1004); // and main

@@ -158,14 +158,14 @@ describe('resources', () => {
     expect(() => formatRunInfo({ json: 'yes' as unknown as boolean })).toThrow(TypeError);
   });
 
-  it('formatRunInfo({ json: true }) is the greenio.ps/2 snapshot, and SIGUSR2 can dump it', async () => {
+  it('formatRunInfo({ json: true }) is the greenio.ps/3 snapshot, and SIGUSR2 can dump it', async () => {
     const g = spawn(async function napper() {
       await sleep(10_000);
     });
     live = [g];
     await sleep(5);
     const s = json();
-    expect(s.schema).toBe('greenio.ps/2');
+    expect(s.schema).toBe('greenio.ps/3');
     expect(s.greenlets.find((x) => x.id === g.id)).toMatchObject({ fn: 'napper', parent: 0, state: 'waiting', waits: [{ kind: 'sleep', text: 'sleep 10000ms', resource: null, depth: 0 }], times: null });
     const out: string[] = [];
     const disable = enableRunInfoSignal('SIGUSR2', { write: (t: string) => out.push(t) }, { json: true });
