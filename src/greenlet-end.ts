@@ -89,7 +89,7 @@ export function reportAbandonedKill(g: hub.Core, fn: unknown, fnName: string, ki
   const site = functionSite(fn);
   const name = fnName || 'its function';
   const what = `killed: ${name}${site ? ` (${site})` : ''} awaits a promise greenio cannot see`;
-  hub.publishAbandoned(g, K_KILL_ABANDONED, what, killedAt);
+  hub.publishAbandoned(g, K_KILL_ABANDONED, what, killedAt, g.killed);
   const err = g.killed;
   warnOnce(
     site || `${name}${String(fn).slice(0, 200)}`,

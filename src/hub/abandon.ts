@@ -44,7 +44,7 @@ export function abandonFlow(flow: Flow, err: Error): void {
     if (cur === null) return;
     for (const op of cur instanceof Set ? [...cur] : [cur]) {
       if ((op.bits & SETTLED) !== 0) continue;
-      finish(op, ABANDONED);
+      finish(op, ABANDONED, err);
       op.handler?.cancel?.(op, err, true);
     }
   };
@@ -57,12 +57,12 @@ export function abandonFlow(flow: Flow, err: Error): void {
  * Publish, as an op that ended `abandoned`, the await that a kill or a timeout could
  * not reach: from `since` to now, so traces show it apart from a completed wait.
  */
-export function publishAbandoned(g: Core, k: Kind, detail: unknown, since: number): void {
+export function publishAbandoned(g: Core, k: Kind, detail: unknown, since: number, error?: unknown): void {
   if (!ioEndChannel.hasSubscribers) return;
   const op = new Op<unknown>(k, detail, g, null, undefined);
   (op as { since: number }).since = since;
   op.bits |= SETTLED;
-  ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail, durationMs: performance.now() - since, outcome: 'abandoned' });
+  ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail, durationMs: performance.now() - since, outcome: 'abandoned', error, whole: true });
 }
 
 /**
@@ -77,7 +77,7 @@ export function releaseAll(g: Core, err: Error): void {
     if (cur === null) return;
     for (const op of cur instanceof Set ? [...cur] : [cur]) {
       if ((op.bits & SETTLED) !== 0 || op.res !== null) continue;
-      finish(op, outcome);
+      finish(op, outcome, err);
       op.handler?.cancel?.(op, err, true);
     }
   };

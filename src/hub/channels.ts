@@ -33,7 +33,11 @@ export interface TraceGreenletFields {
   readonly parentId: number | null;
   /** Set before `error`/`asyncStart`: how the operation ended. */
   outcome: TraceOutcome | undefined;
-  /** Set before `error` when the operation failed (greenlets; waits when the error is known). */
+  /**
+   * Set before `error` (published only then): what the operation failed with: a greenlet's
+   * error, a wait's rejection, or the interrupt that ended it (a kill's `GreenletExit`, a
+   * Timeout's `TimeoutError`, the kill error of an abandoned greenlet).
+   */
   error?: unknown;
 }
 
@@ -289,6 +293,8 @@ interface IoEnd extends IoStart {
   error?: unknown;
   /** Interrupted: what the interrupt could not undo (`not cancelled on the server: …`). */
   note?: string;
+  /** An op made only to be published as it ends (an abandoned await): it starts now too. */
+  whole?: boolean;
 }
 
 /** An op's tracing context: a class, so every context has one shape (publishing is hot). */
@@ -344,15 +350,23 @@ export const ioEndChannel = {
   },
   publish(m: IoEnd): void {
     if (ioEndPlain.hasSubscribers) ioEndPlain.publish(m);
-    const ctx = opContexts.get(m.op);
-    if (ctx === undefined) return;
-    opContexts.delete(m.op);
     const tc = tracingOf(m.kind);
+    let ctx = opContexts.get(m.op);
+    if (ctx === undefined) {
+      if (m.whole !== true || !tc.hasSubscribers) return;
+      ctx = new OpContext(m.greenlet, m.kind, m.detail, m.op.isWait);
+      tc.start.publish(ctx);
+      tc.end.publish(ctx);
+    } else {
+      opContexts.delete(m.op);
+    }
     ctx.outcome = OP_OUTCOMES[m.outcome] ?? 'error';
     ctx.durationMs = m.durationMs;
     if (m.note !== undefined) ctx.note = m.note;
-    if (ctx.outcome !== 'ok') {
-      if (m.error !== undefined) ctx.error = m.error;
+    // Node's convention: `error` is published when the operation threw, with `context.error`.
+    // An op ended by its own timeout into a result (`event.wait(ms)` → false) has none.
+    if (m.error !== undefined || m.outcome === 'error') {
+      ctx.error = m.error;
       tc.error.publish(ctx);
     }
     tc.asyncStart.publish(ctx);

@@ -23,7 +23,7 @@ export function takePending(flow: Flow): Error | null {
 }
 
 function cancelOp(op: AnyOp, err: Error, outcome: number): boolean {
-  finish(op, outcome);
+  finish(op, outcome, err);
   let delivered = false;
   const h = op.handler;
   if (h !== null && h.cancel !== undefined) delivered = h.cancel(op, err) === true;

@@ -103,7 +103,7 @@ export class Op<T = unknown> {
   reject(error: unknown): void {
     const bits = this.bits;
     if ((bits & SETTLED) !== 0) return;
-    finish(this, (bits & OWN_TIMEOUT) !== 0 ? TIMEOUT : ERROR);
+    finish(this, (bits & OWN_TIMEOUT) !== 0 ? TIMEOUT : ERROR, error);
     const rej = this.rej;
     if (rej !== null) rej(error);
   }
@@ -304,8 +304,11 @@ export function unlink(op: AnyOp): void {
   if (from.ops === null && from !== from.greenlet) from.greenlet.x?.subflows?.delete(from);
 }
 
-/** Settle `op` with `outcome` (OK...ABANDONED): unlink, account, publish, clear its timer. */
-export function finish(op: AnyOp, outcome: number): void {
+/**
+ * Settle `op` with `outcome` (OK...ABANDONED): unlink, account, publish, clear its timer.
+ * `error`: what it failed with (its rejection, the interrupt's error), for its end event.
+ */
+export function finish(op: AnyOp, outcome: number, error?: unknown): void {
   op.bits |= SETTLED;
   const flow = op.flow;
   const g = flow.greenlet;
@@ -326,7 +329,7 @@ export function finish(op: AnyOp, outcome: number): void {
   if (ioEndChannel.hasSubscribers) {
     // A client op an interrupt could not stop on the server says so (patches/client-ops.ts).
     const note = outcome >= KILLED ? op.handler?.note?.(op) : undefined;
-    ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms, outcome: OUTCOMES[outcome], note });
+    ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms, outcome: OUTCOMES[outcome], note, error });
   }
   if (op.res !== null) {
     if (--g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
