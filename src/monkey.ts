@@ -14,7 +14,7 @@ import { mainGreenlet } from './greenlet.js';
 import { config, type SyncIOMode } from './internal/config.js';
 import { lookup } from './internal/originals.js';
 import { checkOptions, expected } from './internal/validate.js';
-import { isWrapped, unwrapped, wrap, type AnyFunction } from './internal/wrap.js';
+import { isWrapped, unwrapped, wrap, type AnyFunction as InternalFunction } from './internal/wrap.js';
 import {
   addModulePatch,
   applyBuiltin,
@@ -34,8 +34,9 @@ import {
   type ModulePatch,
 } from '../patches/index.js';
 
-export { callbackWrapper, promiseWrapper, trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
-export { syncWrapper } from '../patches/sync.js';
+import { callbackWrapper as callbackWrapperOf, promiseWrapper as promiseWrapperOf, type CallbackSpec, type PromiseSpec } from '../patches/conventions.js';
+import { syncWrapper as syncWrapperOf } from '../patches/sync.js';
+export { trackHandle, destroyHandle, type CallbackSpec, type PromiseSpec, type HandleSpec } from '../patches/conventions.js';
 export { kind } from './hub/index.js';
 import { adopt as hubAdopt, type AnyOp } from './hub/index.js';
 import { kOp } from './internal/symbols.js';
@@ -70,7 +71,25 @@ export interface PatchReport {
 
 // The types this module's signatures name, so that a user can name them too.
 export type { Kind, KindOptions } from './hub/index.js';
-export type { AnyFunction } from './internal/wrap.js';
+
+/**
+ * An unpatched original, as `getOriginal()` returns it and a wrapper maker receives it:
+ * callable with any `this` and arguments; what it returns is `unknown` to the caller.
+ */
+export type OriginalFunction = (this: unknown, ...args: unknown[]) => unknown;
+/** Any function, as a wrapper to install in place of an original. */
+export type WrapperFunction = (this: never, ...args: never[]) => unknown;
+/** Makes the wrapper of an original (what `wrapMethod` and the `*Wrapper` helpers take and give). */
+export type WrapperMaker = (original: OriginalFunction) => WrapperFunction;
+/** @deprecated The earlier name of `OriginalFunction`, kept as an alias. */
+export type AnyFunction = OriginalFunction;
+
+/** A wrapper maker for a callback-last function (its op is the callback's wait). */
+export const callbackWrapper: (spec: CallbackSpec) => WrapperMaker = callbackWrapperOf;
+/** A wrapper maker for a promise-returning function (its op is the promise's wait). */
+export const promiseWrapper: (spec: PromiseSpec) => WrapperMaker = promiseWrapperOf;
+/** A wrapper maker for a `*Sync` call: `config.syncIO` decides what it does in a greenlet. */
+export const syncWrapper: (call: string) => WrapperMaker = syncWrapperOf;
 export type { LateHandler } from '../patches/conventions.js';
 export type { Convention } from '../patches/patch.js';
 export type { Implements, ClientName, BuiltinOption, BuiltinPatchOptions } from '../patches/index.js';
@@ -174,17 +193,17 @@ export function isObjectPatched(obj: object, name: PropertyKey): boolean {
  * The original (unpatched) function `name` of `module` (`'fs'`, `'timers'`, `'global'`
  * for globals; a dotted path such as `'promises.readFile'` or `'Socket.prototype.connect'`).
  */
-export function getOriginal(module: string, name: string): AnyFunction {
+export function getOriginal(module: string, name: string): OriginalFunction {
   const mod = module.replace(/^node:/, '');
   // Patches record each original under the module and path it was found at.
   const found = lookup(mod, name);
-  if (found !== undefined) return found as AnyFunction;
+  if (found !== undefined) return found as OriginalFunction;
   const base: unknown = mod === 'global' ? globalThis : createRequire(import.meta.url)(`node:${mod}`);
   let v: unknown = base;
   for (const part of name.split('.')) v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[part];
   if (typeof v !== 'function') throw new TypeError(`${module}.${name} is not a function`);
   // Another spelling of a patched function (`fs`, `promises.readFile`): its original.
-  return unwrapped(v as AnyFunction);
+  return unwrapped(v as InternalFunction);
 }
 
 /**
@@ -209,8 +228,8 @@ export function registerPatch(def: ModulePatch): void {
 }
 
 /** Wrap `obj[name]` on behalf of the third-party patch of `module` (undone by `unpatchAll`). */
-export function wrapMethod(module: string, obj: object, name: PropertyKey, make: (original: AnyFunction) => AnyFunction): boolean {
-  return wrap(obj, name, make, modulePatchOwner({ module } as ModulePatch));
+export function wrapMethod(module: string, obj: object, name: PropertyKey, make: WrapperMaker): boolean {
+  return wrap(obj, name, make as (original: InternalFunction) => InternalFunction, modulePatchOwner({ module } as ModulePatch));
 }
 
 function opOf(handle: unknown): AnyOp | undefined {

@@ -21,7 +21,7 @@ import {
   type SyncIOMode,
   type Waitable,
 } from '../src/index.js';
-import { getOriginal, kind, patchAll, trackHandle, type AnyFunction, type Implements, type Kind, type ModulePatch, type PatchReport } from '../src/monkey.js';
+import { getOriginal, kind, patchAll, trackHandle, type AnyFunction, type OriginalFunction, type WrapperMaker, callbackWrapper, wrapMethod, type Implements, type Kind, type ModulePatch, type PatchReport } from '../src/monkey.js';
 
 describe('public types', () => {
   it('spawn infers the value type from the function and checks the arguments', () => {
@@ -86,6 +86,10 @@ describe('public types', () => {
     expectTypeOf<ConstructorParameters<typeof PriorityQueue<string>>[1]>().toEqualTypeOf<PriorityCompare<string> | undefined>();
     expectTypeOf(kind).returns.toEqualTypeOf<Kind>();
     expectTypeOf(getOriginal).returns.toEqualTypeOf<AnyFunction>();
+    expectTypeOf(getOriginal).returns.toEqualTypeOf<OriginalFunction>();
+    expectTypeOf(getOriginal('fs', 'stat')).returns.toBeUnknown();
+    expectTypeOf(callbackWrapper).returns.toEqualTypeOf<WrapperMaker>();
+    expectTypeOf(wrapMethod).parameter(3).toEqualTypeOf<WrapperMaker>();
     expectTypeOf<ModulePatch['implements']>().toEqualTypeOf<Implements | undefined>();
     expectTypeOf(trackHandle).returns.toEqualTypeOf<void>();
   });

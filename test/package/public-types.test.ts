@@ -37,6 +37,10 @@ describe('the public .d.ts, walked from every entry of package.json exports', ()
     expect([...new Set(leaks)]).toEqual([]);
   });
 
+  it('writes no `any`: every public declaration is typed (unknown, never or a real type)', () => {
+    expect([...new Set(surface.anys)]).toEqual([]);
+  });
+
   it('names no type from a package a user may not have (only dependencies, peers and @types/node)', () => {
     const leaks = surface.leaks.filter((l) => l.why === 'from a package that is not a dependency').map(describeLeak);
     expect(leaks).toEqual([]);
@@ -68,7 +72,7 @@ describe('the walk finds what it looks for (a made-up package)', () => {
     writeFileSync(join(tmp.dir, rel), text);
   };
 
-  it('reports a type no entry exports, one it reaches through it, an import stripped away and a package the user lacks', () => {
+  it('reports a type no entry exports, one it reaches through it, an import stripped away, a package the user lacks and an `any`', () => {
     write('dist/internal/hidden.d.ts', 'export interface Hidden { a: Deep }\ninterface Deep { n: number }\nexport interface Shown { s: string }\n');
     write('dist/internal/gone.d.ts', 'export {};\n');
     write('node_modules/devonly/package.json', JSON.stringify({ name: 'devonly', types: 'index.d.ts' }));
@@ -87,6 +91,7 @@ describe('the walk finds what it looks for (a made-up package)', () => {
         'export declare class C extends Gone {}',
         'export declare function g(x: Dev, y: Ok): void;',
         "export declare function h(): import('./internal/hidden.js').Shown;",
+        'export type Loose = (this: any, ...args: any[]) => unknown;',
         '',
       ].join('\n'),
     );
@@ -98,6 +103,7 @@ describe('the walk finds what it looks for (a made-up package)', () => {
       'fake:g: names `Dev` (devonly (index.d.ts)): from a package that is not a dependency',
     ]);
     expect(s.errors).toEqual([expect.stringMatching(/^dist\/index\.d\.ts:2: .*Gone/)]);
+    expect(s.anys).toEqual(['fake:Loose (dist/index.d.ts:10)', 'fake:Loose (dist/index.d.ts:10)']);
   });
 
   it('reports a Node name that a @types/node lacks, with the compiler\'s message', () => {

@@ -33,6 +33,8 @@ export interface Surface {
   files: string[];
   /** The compiler's errors in those files (a user gets them under skipLibCheck false). */
   errors: string[];
+  /** Each `any` written in a public declaration: `via (file:line)`. */
+  anys: string[];
 }
 
 const MEMBER = ts.SymbolFlags.Property | ts.SymbolFlags.Method | ts.SymbolFlags.EnumMember | ts.SymbolFlags.Accessor;
@@ -58,6 +60,7 @@ export function readSurface(root: string, entries: Record<string, string>, packa
   const queue: { sym: ts.Symbol; via: string }[] = [];
   const seen = new Set<ts.Symbol>();
   const leaks: Leak[] = [];
+  const anys: string[] = [];
   const nodeNames = new Map<string, NodeName>();
   let walked = 0;
   const resolve = (s: ts.Symbol): ts.Symbol => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
@@ -123,6 +126,10 @@ export function readSurface(root: string, entries: Record<string, string>, packa
   };
 
   const visit = (node: ts.Node, via: string): void => {
+    if (node.kind === ts.SyntaxKind.AnyKeyword) {
+      const sf = node.getSourceFile();
+      anys.push(`${via} (${relative(root, sf.fileName)}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1})`);
+    }
     if (ts.isTypeReferenceNode(node)) check(node.typeName, via);
     else if (ts.isExpressionWithTypeArguments(node)) check(node.expression, via);
     else if (ts.isTypeQueryNode(node)) check(node.exprName, via);
@@ -154,7 +161,7 @@ export function readSurface(root: string, entries: Record<string, string>, packa
       errors.push(`${relative(root, sf.fileName)}:${line}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
     }
   }
-  return { leaks, nodeNames: [...nodeNames.values()], walked, files, errors };
+  return { leaks, nodeNames: [...nodeNames.values()], walked, files, errors, anys };
 }
 
 /**

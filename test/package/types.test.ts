@@ -15,7 +15,7 @@ import { CHECKED, toolchain, TYPESCRIPT, WHY } from './toolchain.js';
 // What a user writes: every entry point, generic inference, a Transferable, options objects.
 const CONSUMER = `
 import { spawn, joinAll, Pool, Queue, Timeout, withTimeout, ThreadPool, Event, config, type Greenlet, type Config, type PriorityCompare, type Transferable, type PoolSurface, type Core } from 'greenio';
-import { patchAll, kind, type Kind, type Implements, type AnyFunction } from 'greenio/monkey';
+import { patchAll, kind, type Kind, type Implements, type AnyFunction, type OriginalFunction, type WrapperMaker, wrapMethod } from 'greenio/monkey';
 import 'greenio/patch';
 import { GreenWorker, type WorkerCommandOptions } from 'greenio/bullmq';
 
@@ -40,6 +40,12 @@ const byLength: PriorityCompare<string> = (a, b) => a.length - b.length;
 const dbQuery: Kind = kind('my-db.query');
 const wrapped: Implements = { promise: ['query'] };
 const wrap = (original: AnyFunction): AnyFunction => original;
+// A wrapper maker types its wrapper as it likes; the original takes any arguments.
+const maker: WrapperMaker = (original: OriginalFunction) =>
+  function (this: { id: number }, sql: string, cb: (e: Error | null) => void) {
+    return original.call(this, sql.trim(), cb);
+  };
+wrapMethod('my-db', { query() {} }, 'query', maker);
 const flags: Partial<WorkerCommandOptions> = { queue: 'jobs' };
 const movable: Transferable[] = [buf];
 const workers: PoolSurface = new ThreadPool({ size: 1 });
