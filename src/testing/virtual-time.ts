@@ -18,6 +18,7 @@ import { originalSetImmediate, originalSetTimeout } from '../internal/originals.
 import { checkFunction, checkOptions, expected } from '../internal/validate.js';
 import { GreenioError, named } from '../errors.js';
 import { VirtualTimers } from './virtual-timers.js';
+import { installVirtualGlobals } from './virtual-globals.js';
 
 /** What `fn` is given: the virtual clock's reading. */
 export interface VirtualClock {
@@ -185,6 +186,7 @@ async function run<T>(fn: (clock: VirtualClock) => T | Promise<T>, maxTime: numb
   const clock = new VirtualTimers();
   const view: VirtualClock = { now: () => clock.elapsed };
   timerSeam.host = clock;
+  const restore = installVirtualGlobals(clock);
   // Spawn sites in the dump of a deadlock: worth their cost inside a test.
   const tracked = config.trackGreenletTree;
   config.trackGreenletTree = true;
@@ -209,6 +211,7 @@ async function run<T>(fn: (clock: VirtualClock) => T | Promise<T>, maxTime: numb
     }
     return await root.get();
   } finally {
+    restore();
     timerSeam.host = null;
     config.trackGreenletTree = tracked;
     clock.dropAll();

@@ -1,3 +1,4 @@
+import timersPromises from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, spawn } from '../../src/index.js';
 import { patchTimers, unpatchAll } from '../../src/monkey.js';
@@ -77,5 +78,16 @@ describe('withVirtualTime with patched timers', () => {
       }),
     ).rejects.toThrow(new RangeError('from a timer'));
     await expectNoLeaks();
+  });
+
+  it('runs timers/promises setTimeout on the virtual clock over the patch, and puts the patched one back', async () => {
+    const patched = timersPromises.setTimeout;
+    const at = await withVirtualTime(async (clock) => {
+      expect(timersPromises.setTimeout).not.toBe(patched);
+      await timersPromises.setTimeout(120_000);
+      return clock.now();
+    });
+    expect(at).toBe(120_000);
+    expect(timersPromises.setTimeout).toBe(patched);
   });
 });
