@@ -162,8 +162,8 @@ export interface HandleSpec {
   kind: Kind;
   /** Abort the handle (destroy a socket, kill a child, close a server); `silent`: no 'error' event. */
   abort: (handle: object, reason: Error, silent: boolean) => boolean | void;
-  /** The event that means the handle is finished (default `'close'`). */
-  endEvent?: string;
+  /** The event that means the handle is finished (default `'close'`); null: the caller ends the op (`handle[kOp]`). */
+  endEvent?: string | null;
 }
 
 interface HandleState {
@@ -191,7 +191,7 @@ export function trackHandle(handle: object, detail: unknown, spec: HandleSpec): 
   if (existing !== undefined && !existing.settled) return;
   const op = hub.track(spec.kind, detail, HANDLE, { handle, abort: spec.abort } satisfies HandleState);
   Object.defineProperty(handle, kOp, { value: op, configurable: true, writable: true, enumerable: false });
-  (handle as Emitter).once(spec.endEvent ?? 'close', () => op.end());
+  if (spec.endEvent !== null) (handle as Emitter).once(spec.endEvent ?? 'close', () => op.end());
 }
 
 /** Marks greenio's own listeners, so they do not count as the user listening. */

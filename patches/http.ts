@@ -8,6 +8,7 @@
  * Limit: `new http.ClientRequest()` made directly (not through `request`/`get`) is
  * tracked only through its socket.
  */
+import { errorMonitor } from 'node:events';
 import * as hub from '../src/hub/index.js';
 import type { AnyOp } from '../src/hub/index.js';
 import { redactUrl } from '../src/internal/redact.js';
@@ -20,7 +21,8 @@ const NAME = 'http';
 // Not a resource: any Timeout of its flow aborts it, as it would a wait.
 const K_REQUEST = hub.kind('http.request');
 
-const REQUEST: HandleSpec = { kind: K_REQUEST, abort: (req, reason, silent) => destroyHandle(req, reason, silent) };
+// Ended at 'close' by onRequestClose (not trackHandle's own `end()`): see onRequestError.
+const REQUEST: HandleSpec = { kind: K_REQUEST, abort: (req, reason, silent) => destroyHandle(req, reason, silent), endEvent: null };
 
 type ClientRequest = import('node:http').ClientRequest;
 type Socket = import('node:net').Socket;
@@ -59,11 +61,29 @@ function onFree(this: Socket): void {
   if (op !== undefined) hub.adopt(op, hub.main);
 }
 
+// A request that fails (refused, reset, a parse error) ends its op with that error, so its
+// end event says `error`. Through `errorMonitor`: watching, not handling, its 'error' (an
+// error nobody listens to still throws, as without greenio). Its 'close' then finds the op
+// settled: `end()` would count a dropped result, so the failure is remembered on the op.
+const kFailed = Symbol('greenio.httpFailed');
+function onRequestError(this: ClientRequest, err: Error): void {
+  const op = (this as unknown as Record<symbol, AnyOp | undefined>)[kOp];
+  if (op === undefined || op.settled) return; // a kill or Timeout ended it first
+  (op as unknown as Record<symbol, boolean>)[kFailed] = true;
+  op.reject(err);
+}
+function onRequestClose(this: ClientRequest): void {
+  const op = (this as unknown as Record<symbol, AnyOp | undefined>)[kOp];
+  if (op !== undefined && (op as unknown as Record<symbol, boolean>)[kFailed] !== true) op.end();
+}
+
 function requestWrapper(original: AnyFunction): AnyFunction {
   return ({ wrapper(this: unknown) {
     const pending = hub.pendingInterrupt();
     const req = Reflect.apply(original, this, arguments) as ClientRequest;
     trackHandle(req, describe(req, arguments), REQUEST);
+    req.on(errorMonitor, onRequestError);
+    req.once('close', onRequestClose);
     req.once('socket', onSocket);
     if (pending !== null) process.nextTick(() => destroyHandle(req, pending));
     return req;

@@ -34,6 +34,11 @@ abstract class Track {
     if (!this.op.settled) this.op.end();
   }
 
+  /** The request failed: its op ends with that error (its end event says `error`). */
+  protected fail(err: unknown): void {
+    if (!this.op.settled) this.op.reject(err);
+  }
+
   // An upgraded socket (CONNECT, WebSocket) is the requester's from now on.
   protected handOver(socket: unknown): void {
     const sop = socket !== null && typeof socket === 'object' ? (socket as Record<symbol, AnyOp | undefined>)[kOp] : undefined;
@@ -78,7 +83,7 @@ export class OldTrack extends Track {
     return this.failed === null ? this.h.onComplete?.(trailers) : undefined;
   }
   onError(err: unknown): unknown {
-    this.done();
+    this.fail(err);
     return this.failed === null ? this.h.onError?.(err) : undefined;
   }
 
@@ -123,7 +128,7 @@ export class NewTrack extends Track {
     return this.failed === null ? this.h.onResponseEnd?.(ctrl, trailers) : undefined;
   }
   onResponseError(ctrl: unknown, err: unknown): unknown {
-    this.done();
+    this.fail(err);
     return this.failed === null ? this.h.onResponseError?.(ctrl, err) : undefined;
   }
 

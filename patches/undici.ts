@@ -68,7 +68,7 @@ function dispatchWrapper(original: AnyFunction): AnyFunction {
       try {
         return hub.runIn(detached, Reflect.apply, original, this, [opts, t]) as unknown;
       } catch (e) {
-        if (!t.op.settled) t.op.end();
+        if (!t.op.settled) t.op.reject(e);
         throw e;
       }
     },

@@ -1,6 +1,6 @@
 /**
  * The diagnostics_channel channels greenio publishes on: the plain `greenio:*` channels
- * (API.md names) and the TracingChannels `tracing:greenio.greenlet|wait|client|job:*`. Kept
+ * (API.md names) and the TracingChannels `tracing:greenio.greenlet|wait|client|job|task:*`. Kept
  * below the hub so the hub publishes without importing the instrumentation layer. Each
  * publish point checks `hasSubscribers` first, so nothing is built when nobody listens.
  * Limits: stores bound to the greenlet channel are entered for a greenlet's body; waits
@@ -165,7 +165,7 @@ const tracing = <C extends object>(name: string): GreenioTracingChannel<C> =>
 export const greenletTracing = tracing<GreenletTraceContext>('greenio.greenlet');
 /** `tracing:greenio.wait:*`: every hub op (wait, callback IO, handle) not of a client library. */
 export const waitTracing = tracing<OpTraceContext>('greenio.wait');
-/** `tracing:greenio.client:*`: the operations of patched client libraries (pg, mysql2, redis, ioredis, undici). */
+/** `tracing:greenio.client:*`: the operations of patched client libraries (pg, mysql2, redis, ioredis) and HTTP requests (fetch, http(s).request, undici). */
 export const clientTracing = tracing<OpTraceContext>('greenio.client');
 
 /** `tracing:greenio.job:*`: a BullMQ job run by a `GreenWorker` (`tracePromise` around it: its greenlet starts inside). */
@@ -174,7 +174,9 @@ export const jobTracing = tracing<JobTraceContext>('greenio.job');
 /** `tracing:greenio.task:*`: a map task of `Group`/`Pool` `map`, `imap`, `imapUnordered` (`tracePromise` around its function, in its greenlet). */
 export const taskTracing = tracing<TaskTraceContext>('greenio.task');
 
-const CLIENT_KIND = /^(?:pg|mysql|redis|ioredis|undici)(?:\.|$)/;
+// Client operations: the client libraries' (clients.ts rows) and HTTP requests (fetch,
+// http(s).request, undici). A fetch's body read (`fetch.body`) stays a wait.
+const CLIENT_KIND = /^(?:(?:pg|mysql|redis|ioredis|undici)(?:\.|$)|fetch$|http\.request$)/;
 const channelOfKind = new Map<string, typeof waitTracing>();
 function tracingOf(kind: string): typeof waitTracing {
   let tc = channelOfKind.get(kind);
