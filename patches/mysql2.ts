@@ -1,12 +1,12 @@
 /**
- * The mysql2 integration (rows of the `mysql2` client patch): `query` and `execute` on a
- * connection or a pool, and `pool.getConnection`, are ops of the greenlet that calls
- * them, whoever opened the connection (`mysql.query SELECT SLEEP(?)`, never the values);
- * through the callback API and the promise API (`mysql2/promise`) alike. A kill or a
- * timeout kills a running command on the server (mysql2-kill.ts) and leaves the
- * connection usable; connections belong to nobody, so no greenlet's death closes them.
- * Limits: a command without a callback (the streaming `query().on('result')` form) is
- * passed through untracked; `KILL QUERY` ends a multi-statement query as a whole.
+ * The mysql2 integration (rows of the `mysql2` client patch): `query`, `execute` and
+ * `prepare` on a connection, a prepared statement's `execute`, `query`/`execute` on a
+ * pool and `pool.getConnection` are ops of the greenlet that calls them, whoever opened
+ * the connection (`mysql.query SELECT SLEEP(?)`, never the values); through the callback
+ * API, the promise API (`mysql2/promise`) and the emitter/stream form (mysql2-emitter.ts).
+ * A kill or a timeout kills a running command on the server (mysql2-kill.ts) and leaves
+ * the connection usable; connections belong to nobody, so no greenlet's death closes
+ * them. Limit: `KILL QUERY` ends a multi-statement query as a whole.
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
@@ -15,14 +15,18 @@ import type { ModulePatch } from './patch.js';
 import { callbackHandler, notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
 import { sqlText } from './pg-sql-text.js';
 import { killCommand, whyNotKillable, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
+import { addEmitterCommand, isEmitterCommand } from './mysql2-emitter.js';
+import { trackHandshake } from './mysql2-connect.js';
 
 const K_QUERY = hub.kind('mysql.query');
 const K_EXECUTE = hub.kind('mysql.execute');
 const K_CONNECT = hub.kind('mysql.connect');
+const K_PREPARE = hub.kind('mysql.prepare');
 const BASE = 'mysql2/lib/base/connection.js';
 const POOL = 'mysql2/lib/base/pool.js';
 const PROMISE_CONN = 'mysql2/lib/promise/connection.js';
 const PROMISE_POOL = 'mysql2/lib/promise/pool.js';
+const PROMISE_STMT = 'mysql2/lib/promise/prepared_statement_info.js';
 
 let bypass = 0;
 // Set while mysql2's promise API calls the callback API: the op is then a hub wait, so
@@ -49,9 +53,11 @@ class State {
   cmd: MyCmd | null = null;
   /** What the original call returned (a Command), for our wrapper to return. */
   ret: unknown = undefined;
+  /** What to do with a result dropped after a cancel (a statement prepared meanwhile is closed). */
+  onDrop: ((rows: unknown) => void) | null = null;
   /** Our callback for the command: drops a cancelled command's late result. */
   readonly done: Cb = (err, rows, fields) => {
-    if (this.cancelled) return;
+    if (this.cancelled) return this.onDrop?.(rows);
     const op = this.op!;
     if (op.isWait) {
       // The promise API: its callback settles mysql2's promise; the hub op ends with it.
@@ -140,10 +146,18 @@ const kPoolState = Symbol('greenio.mysqlPoolState');
 
 // Called in the caller's context: a command on an open connection starts no handle or
 // timer of its own worth owning, and a connection the pool opens here gives its socket
-// away at once (addCommandWrapper).
+// away at once (addCommandWrapper). Bypassed: the commands it adds are this op's.
 function runOnConn(st: State): void {
-  st.ret = Reflect.apply(st.original, st.self, st.callArgs());
+  withBypass(() => {
+    st.ret = Reflect.apply(st.original, st.self, st.callArgs());
+  });
   st.cmd = st.ret as MyCmd;
+}
+
+// A statement prepared for a greenlet that was killed meanwhile: closed, not left on the server.
+function closeStatement(stmt: unknown): void {
+  const close = (stmt as { close?: unknown } | null)?.close;
+  if (typeof close === 'function') outside(() => withBypass(() => Reflect.apply(close, stmt, [])));
 }
 
 function connCommand(kind: hub.Kind, side: SideFactory) {
@@ -157,17 +171,42 @@ function connCommand(kind: hub.Kind, side: SideFactory) {
     }
     const cb = userCb(arguments);
     if (bypass > 0 || cb === undefined) return Reflect.apply(original, this, arguments);
-    return start(kind, sqlOf(arguments[0]), new State(cb, this, original, arguments, this, side, runOnConn));
+    const st = new State(cb, this, original, arguments, this, side, runOnConn);
+    if (kind === K_PREPARE) st.onDrop = closeStatement;
+    return start(kind, sqlOf(arguments[0]), st);
   } }).command;
 }
 
-/** The first command (the handshake) makes the connection's socket nobody's. */
-function addCommandWrapper(original: AnyFunction): AnyFunction {
-  return ({ addCommand(this: MyConn & { [kOwned]?: boolean }) {
+type Added = MyCmd & { onResult?: unknown; statement?: { query?: unknown } };
+
+// A prepared statement's execute(): its command, added with the user's callback in our place.
+function runAdd(st: State): void {
+  const cmd = st.args[0] as Added;
+  cmd.onResult = st.done;
+  st.ret = Reflect.apply(st.original, st.self, [cmd]);
+  st.cmd = cmd;
+}
+
+/**
+ * The first command (the handshake) makes the connection's socket nobody's. A command
+ * added by no wrapper of ours is made an op here: a prepared statement's `execute()`
+ * (it carries its statement), and one issued without a callback (mysql2-emitter.ts).
+ */
+function addCommandWrapper(side: SideFactory) {
+  return (original: AnyFunction): AnyFunction => ({ addCommand(this: MyConn & { [kOwned]?: boolean }) {
     if (this[kOwned] !== true) {
       this[kOwned] = true;
       const op = (this.stream as Record<symbol, hub.AnyOp | undefined> | undefined)?.[kOp];
       if (op !== undefined) hub.adopt(op, hub.main);
+      if (bypass === 0 && arguments[0]?.constructor?.name === 'ClientHandshake') trackHandshake(this as never, arguments[0]);
+    }
+    const cmd = arguments[0] as Added | undefined;
+    if (bypass === 0 && cmd != null) {
+      if (typeof cmd.onResult === 'function' && cmd.statement != null && typeof cmd.statement === 'object') {
+        const st = new State(cmd.onResult as Cb, this, original, arguments, this, side, runAdd);
+        return start(K_EXECUTE, sqlOf(cmd.statement.query), st) ?? cmd;
+      }
+      if (promiseLayer === 0 && isEmitterCommand(cmd)) return addEmitterCommand(this, cmd, original, side, withBypass);
     }
     return Reflect.apply(original, this, arguments);
   } }).addCommand;
@@ -261,7 +300,7 @@ function inPromiseLayer(original: AnyFunction): AnyFunction {
 }
 
 // The promise API's methods that run a query (a transaction's statements included).
-const PROMISED = ['query', 'execute', 'getConnection', 'beginTransaction', 'commit', 'rollback'];
+const PROMISED = ['query', 'execute', 'prepare', 'getConnection', 'beginTransaction', 'commit', 'rollback'];
 
 type Proto = Record<string, unknown>;
 function protoOf(exports: unknown): Proto | undefined {
@@ -278,7 +317,7 @@ let sideFactory: SideFactory = () => {
 export const mysql2Patches: readonly ModulePatch[] = [
   {
     module: BASE,
-    implements: { callback: ['BaseConnection.prototype.query', 'BaseConnection.prototype.execute'] },
+    implements: { callback: ['BaseConnection.prototype.query', 'BaseConnection.prototype.execute', 'BaseConnection.prototype.prepare', 'PreparedStatementInfo.prototype.execute'] },
     patch(exports) {
       const proto = protoOf(exports);
       if (proto === undefined || typeof proto.query !== 'function') return;
@@ -287,7 +326,8 @@ export const mysql2Patches: readonly ModulePatch[] = [
       sideFactory = side;
       wrap(proto, 'query', connCommand(K_QUERY, side), `module:${BASE}`);
       wrap(proto, 'execute', connCommand(K_EXECUTE, side), `module:${BASE}`);
-      wrap(proto, 'addCommand', addCommandWrapper, `module:${BASE}`);
+      wrap(proto, 'prepare', connCommand(K_PREPARE, side), `module:${BASE}`);
+      wrap(proto, 'addCommand', addCommandWrapper(side), `module:${BASE}`);
     },
   },
   {
@@ -300,6 +340,14 @@ export const mysql2Patches: readonly ModulePatch[] = [
       wrap(proto, 'query', poolQuery(side), `module:${POOL}`);
       wrap(proto, 'execute', poolExecute(side), `module:${POOL}`);
       wrap(proto, 'getConnection', poolGetConnection, `module:${POOL}`);
+    },
+  },
+  {
+    module: PROMISE_STMT,
+    implements: { promise: ['PromisePreparedStatementInfo.prototype.execute'] },
+    patch(exports) {
+      const proto = protoOf(exports);
+      if (proto !== undefined && typeof proto.execute === 'function') wrap(proto, 'execute', inPromiseLayer, `module:${PROMISE_STMT}`);
     },
   },
   ...[PROMISE_CONN, PROMISE_POOL].map((module): ModulePatch => ({
