@@ -22,7 +22,7 @@ export {
   type PriorityCompare,
 } from './queue.js';
 export { Channel } from './channel.js';
-export { Group, Pool, type Spawned, type MapInput, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool/pool.js';
+export { Group, Pool, type Spawned, type MapInput, type GroupOptions, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool/pool.js';
 // Greenlet's bases: public for its `id` only (their other members are greenio's own).
 export type { Core, Flow } from './hub/index.js';
 export { config, type Config, type SyncIOMode, type DeadlockMode } from './internal/config.js';

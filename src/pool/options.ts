@@ -2,6 +2,12 @@
  * The options of `Group` and `Pool` methods and the input type of their maps (public
  * types, re-exported by `pool.ts`): kept apart so the classes' file holds only behaviour.
  */
+/** Options of the `Group` and `Pool` constructors. */
+export interface GroupOptions {
+  /** A name for run-info, `greenio ps` and `greenio top` (a named group or pool is always listed). */
+  name?: string;
+}
+
 /** Options of `Group.join()`. */
 export interface GroupJoinOptions {
   /** Stop waiting after this many ms (the join then resolves `false`). */

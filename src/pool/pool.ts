@@ -14,10 +14,10 @@ import { JOIN, JOIN_RAISE, killMembers, rejectRaisers, type Members } from './me
 import { ADD, AVAIL, SPAWN, SlotLine, SlotNode, serveLine } from './slots.js';
 import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from '../internal/validate.js';
 import { GreenletExit, QueueFull } from '../errors.js';
-import type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
-import { enlist, membersAsHolders, type Holdable, type Holder } from '../instrument/resources.js';
+import type { GroupJoinOptions, GroupOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
+import { enlist, membersAsHolders, nameFromOptions, nameOf, type Holdable, type Holder } from '../instrument/resources.js';
 
-export type { GroupJoinOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
+export type { GroupJoinOptions, GroupOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
 
 // What a call that need not wait returns: one settled promise each, not one per call.
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -64,13 +64,19 @@ export class Group {
   /** @internal */ _listed = false;
   /** @internal */ readonly exclusive = false;
 
-  /** A group holding `greenlets` (those still alive). */
-  constructor(greenlets?: Iterable<Greenlet>) {
-    if (greenlets !== undefined) {
+  /** A group holding `greenlets` (those still alive); `options.name` names it in run-info and `greenio ps`. */
+  constructor(greenlets?: Iterable<Greenlet> | null, options?: GroupOptions) {
+    nameFromOptions(this, options);
+    if (greenlets !== undefined && greenlets !== null) {
       checkIterable('greenlets', greenlets);
       // Group's own add even in a subclass: a constructor must not call an override.
       for (const g of greenlets) Group.prototype.add.call(this, g);
     }
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return nameOf(this);
   }
 
   /** How many members it has now. */
@@ -223,9 +229,9 @@ export class Group {
     return s instanceof Greenlet ? s.get() : s.then(getOf);
   }
 
-  /** `<Group 3 members>`. */
+  /** `<Group 3 members>`, `<Group 'crawlers' 3 members>`. */
   toString(): string {
-    return `<${this.constructor.name} ${this._members.size} member${this._members.size === 1 ? '' : 's'}>`;
+    return `<${this.constructor.name}${quotedName(this)} ${this._members.size} member${this._members.size === 1 ? '' : 's'}>`;
   }
 
   /** @internal For run-info: what a waiting greenlet waits on. */
@@ -293,6 +299,11 @@ export class Group {
   }
 }
 
+function quotedName(o: object): string {
+  const n = nameOf(o);
+  return n === undefined ? '' : ` '${n}'`;
+}
+
 function startGreenlet(g: Greenlet): void {
   g.start();
 }
@@ -319,10 +330,13 @@ export class Pool extends Group {
   _reserved = 0;
   readonly #line = new SlotLine();
 
-  /** A pool of at most `capacity` greenlets at once (an integer >= 1). */
-  constructor(capacity: number) {
+  /**
+   * A pool of at most `capacity` greenlets at once (an integer >= 1); `options.name`
+   * names it in run-info and `greenio ps`.
+   */
+  constructor(capacity: number, options?: GroupOptions) {
     checkInt('capacity', capacity, 1);
-    super();
+    super(undefined, options);
     this.capacity = capacity;
   }
 
@@ -402,10 +416,10 @@ export class Pool extends Group {
     return this._members.size > 0 || this.#line.head !== null;
   }
 
-  /** `<Pool 3/10>`, `<Pool 10/10, 4 waiting>`. */
+  /** `<Pool 3/10>`, `<Pool 'fetchers' 10/10, 4 waiting>`. */
   override toString(): string {
     const waiting = this.#line.length;
-    return `<Pool ${this._members.size + this._reserved}/${this.capacity}${waiting > 0 ? `, ${waiting} waiting` : ''}>`;
+    return `<Pool${quotedName(this)} ${this._members.size + this._reserved}/${this.capacity}${waiting > 0 ? `, ${waiting} waiting` : ''}>`;
   }
 
   /** @internal Hand free slots to waiters, first come first served. Only schedules. */
