@@ -7,7 +7,7 @@
  * infrastructure and not a leak; sites cost a stack capture per op while a check runs.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { dirname, relative, sep } from 'node:path';
+import { basename, dirname, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as hub from '../hub/index.js';
 import { opText, greenletLabel, State, type AnyOp, type Core } from '../hub/index.js';
@@ -55,8 +55,10 @@ export class LeakError extends GreenioError {
 named(LeakError, 'LeakError');
 
 // greenio's own frames say nothing about where the program spawned or opened something.
+// Built, ROOT is dist/; a runner that applies the source maps (Jest) names the sources
+// beside it (src/, patches/), so both count as greenio's.
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-const OWN = [`${ROOT}${sep}src${sep}`, `${ROOT}${sep}patches${sep}`];
+const OWN = (basename(ROOT) === 'dist' ? [ROOT, dirname(ROOT)] : [ROOT]).flatMap((r) => [`${r}${sep}src${sep}`, `${r}${sep}patches${sep}`]);
 
 /** The first frame of the program (not greenio, not Node, not node_modules) in `stack`. */
 function userSite(stack: string | undefined): string | undefined {
