@@ -9,7 +9,8 @@
 import * as hub from './hub/index.js';
 import { Flow } from './hub/index.js';
 import { originalSetImmediate } from './internal/originals.js';
-import { clearTimer, setTimer } from './internal/clock.js';
+import { clearTimer, setTimer, timerSeam } from './internal/clock.js';
+import { dequeue, enqueue, type TimedEntry } from './timeout-timer.js';
 import { expected } from './internal/validate.js';
 import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
 import { greenletLabel } from './hub/index.js';
@@ -53,7 +54,7 @@ function checkTimeoutMs(ms: unknown): number {
  *   t.cancel();
  * }
  */
-export class Timeout {
+export class Timeout implements TimedEntry {
   /** Milliseconds until it fires once started (`Infinity`: never). */
   readonly ms: number;
   /** What it throws: an `Error`, `false` (quiet), or undefined (a `TimeoutError`). */
@@ -65,6 +66,14 @@ export class Timeout {
   #fired: Error | null = null;
   /** @internal The withTimeout race this Timeout bounds (null for a bare Timeout). */
   _race: Race<unknown, unknown> | null = null;
+  /** @internal Its place in the shared timer (timeout-timer.ts). */
+  _deadline = 0;
+  /** @internal */
+  _tprev: TimedEntry | null = null;
+  /** @internal */
+  _tnext: TimedEntry | null = null;
+  /** @internal */
+  _lane: TimedEntry['_lane'] = null;
 
   constructor(ms?: number | null, error?: Error | false) {
     this.ms = checkTimeoutMs(ms);
@@ -111,15 +120,21 @@ export class Timeout {
   /** @internal Start it aimed at `flow`. */
   _startOn(flow: Flow): this {
     this.#flow = flow;
-    this.#startedAt = performance.now();
+    const now = performance.now();
+    this.#startedAt = now;
     this.#pending = true;
-    if (this.ms !== Infinity) this.#timer = setTimer(fire, this.ms, this);
+    if (this.ms !== Infinity) {
+      // One Node timer for all Timeouts; a virtual clock (greenio/testing) times each itself.
+      if (timerSeam.host === null) enqueue(this, now);
+      else this.#timer = setTimer(fire, this.ms, this);
+    }
     return this;
   }
 
   /** Stop it: it will not fire, and an interrupt it left undelivered is dropped. */
   cancel(): void {
-    if (this.#timer !== null) {
+    if (this._lane !== null) dequeue(this);
+    else if (this.#timer !== null) {
       clearTimer(this.#timer);
       this.#timer = null;
     }

@@ -134,6 +134,37 @@ describe('Timeout', () => {
     expect(getCurrent().name).toBe('main');
   });
 
+  it('Timeouts share one timer: each fires at its own deadline, in deadline order, started in any order; a cancelled one never fires', async () => {
+    const fired: Array<{ i: number; at: number; ms: number }> = [];
+    const t0 = performance.now();
+    const durations = [80, 20, 50, 20, 5, 35]; // 50 is cancelled at 10 ms
+    const gs = durations.map((ms, i) =>
+      spawn(async () => {
+        const t = Timeout.startNew(ms);
+        if (ms === 50) {
+          await sleep(10);
+          t.cancel();
+          await sleep(100);
+          return 'cancelled, slept on';
+        }
+        try {
+          await sleep(5000);
+          return 'slept';
+        } catch (e) {
+          if (!(e instanceof TimeoutError) || e.timeout !== t) throw e;
+          fired.push({ i, at: performance.now() - t0, ms });
+          return 'timed out';
+        }
+      }),
+    );
+    const out = await Promise.all(gs.map((g) => g.get()));
+    expect(out).toEqual(['timed out', 'timed out', 'cancelled, slept on', 'timed out', 'timed out', 'timed out']);
+    // Deadline order; the two of 20 ms in the order they started.
+    expect(fired.map((f) => f.i)).toEqual([4, 1, 3, 5, 0]);
+    // Never early (Node's timers have whole-ms resolution); late only by the machine's load.
+    for (const f of fired) expect(f.at).toBeGreaterThanOrEqual(f.ms - 1);
+  });
+
   it('bad input', () => {
     expect(() => new Timeout(NaN)).toThrow(new RangeError('Expected `ms` to be a number of milliseconds >= 0 (or undefined: never), got `NaN` (number)'));
     expect(() => new Timeout(-1)).toThrow(RangeError);
