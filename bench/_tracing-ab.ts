@@ -1,8 +1,13 @@
-// In-process A/B for the TracingChannels (run by hand, not a workload): rounds of a
-// queue ping-pong (pure hub ops, the worst case) and of fs.stat, alternating nobody
-// listening / a subscriber on every TracingChannel event / greenio/otel spans; medians.
-// Run: node --expose-gc --import tsx bench/_tracing-ab.ts
+// In-process A/B for the TracingChannels (run by hand, not a workload): rounds of the
+// `tracing` workload's three loads (fs.stat callback and promise at concurrency 64, a
+// loopback TCP echo) and of a queue ping-pong (pure hub ops, the worst case), alternating
+// nobody listening / a subscriber on every TracingChannel event / greenio/otel spans, all
+// in one process so a busy machine slows each alike; medians, ratios as throughput / off's.
+// Run: node --expose-gc --import tsx bench/_tracing-ab.ts [work ...]   (ROUNDS=15)
+import { stat as statCb } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -15,7 +20,9 @@ import { gc, median } from './lib.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const PINGS = Number(process.env.PINGS ?? 20_000);
-const STATS = Number(process.env.STATS ?? 10_000);
+const STATS = Number(process.env.STATS ?? 12_800);
+const CONNS = Number(process.env.CONNS ?? 50);
+const TRIPS = Number(process.env.TRIPS ?? 200);
 const FILE = fileURLToPath(import.meta.url);
 patchAll({ warnLate: false });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -33,10 +40,33 @@ async function pingpong(): Promise<void> {
   }
   await echo.join();
 }
-async function stats(): Promise<void> {
+const statOnceCb = (): Promise<void> => new Promise<void>((res, rej) => statCb(FILE, (e) => (e ? rej(e) : res())));
+const statsOf = (statOnce: () => Promise<unknown>) => async (): Promise<void> => {
   const each = STATS / 64;
   await joinAll(Array.from({ length: 64 }, () => spawn(async () => {
-    for (let i = 0; i < each; i++) await stat(FILE);
+    for (let i = 0; i < each; i++) await statOnce();
+  })));
+};
+
+const server = net.createServer((sock) => {
+  sock.setNoDelay(true);
+  sock.on('data', (d) => sock.write(d));
+});
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const { port } = server.address() as net.AddressInfo;
+const payload = Buffer.alloc(64, 7);
+async function echo(): Promise<void> {
+  await joinAll(Array.from({ length: CONNS }, () => spawn(async () => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.setNoDelay(true);
+    await once(sock, 'connect');
+    for (let i = 0; i < TRIPS; i++) {
+      sock.write(payload);
+      let got = 0;
+      while (got < payload.length) got += ((await once(sock, 'data')) as [Buffer])[0].length;
+    }
+    sock.destroy();
   })));
 }
 
@@ -51,10 +81,16 @@ const modes: Record<string, () => () => void> = {
   },
   otel: () => registerGreenioInstrumentation(),
 };
-for (const [work, fn] of [['pingpong', pingpong], ['stat', stats]] as const) {
+const works = { stat_cb: statsOf(statOnceCb), stat_promise: statsOf(() => stat(FILE)), echo, pingpong } as const;
+const only = process.argv.slice(2);
+for (const [work, fn] of Object.entries(works)) {
+  if (only.length > 0 && !only.includes(work)) continue;
   const times: Record<string, number[]> = { off: [], tracing: [], otel: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [mode, on] of Object.entries(modes)) {
+    // Each round starts with a different mode, so none always runs after a collection's debt.
+    const order = Object.entries(modes);
+    for (let i = 0; i < r % order.length; i++) order.push(order.shift()!);
+    for (const [mode, on] of order) {
       const off = on();
       gc();
       const t0 = performance.now();
@@ -64,6 +100,8 @@ for (const [work, fn] of [['pingpong', pingpong], ['stat', stats]] as const) {
       if (r >= 2) times[mode]!.push(ms);
     }
   }
-  const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  console.log(JSON.stringify({ work, median_ms: m, tracing_over_off: m.off! / m.tracing!, otel_over_off: m.off! / m.otel! }));
+  const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.round(median(v) * 100) / 100]));
+  const ratio = (x: number): number => Math.round((m.off! / x) * 1000) / 1000;
+  console.log(JSON.stringify({ node: process.versions.node, work, rounds: ROUNDS, median_ms: m, tracing_over_off: ratio(m.tracing!), otel_over_off: ratio(m.otel!) }));
 }
+server.close();

@@ -142,7 +142,11 @@ export class SpanBook {
     if (span === undefined) return;
     this.#ops.delete(ctx);
     span.setAttribute('greenio.outcome', ctx.outcome ?? 'ok');
-    if (ctx.outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.outcome });
+    if (ctx.outcome !== 'ok') {
+      // A failed operation records what it failed with (a kill's or a timeout's error too).
+      if (ctx.error instanceof Error) span.recordException(ctx.error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.error instanceof Error ? `${ctx.outcome}: ${ctx.error.message}` : ctx.outcome });
+    }
     span.end();
   }
 
