@@ -170,6 +170,24 @@ export function installVirtualGlobals(clock: VirtualTimers): () => void {
     Object.defineProperty(obj, key, { ...was, value: ours });
     saved.push({ obj, key, was, ours });
   };
+  const restore = (): void => {
+    for (const s of saved.reverse()) {
+      if (Object.getOwnPropertyDescriptor(s.obj, s.key)?.value === s.ours) Object.defineProperty(s.obj, s.key, s.was);
+    }
+    saved.length = 0;
+    syncBuiltinESMExports();
+  };
+  try {
+    replaceAll(clock, replace);
+  } catch (e) {
+    restore();
+    throw e;
+  }
+  syncBuiltinESMExports();
+  return restore;
+}
+
+function replaceAll(clock: VirtualTimers, replace: (obj: object, key: PropertyKey, ours: unknown) => void): void {
   replace(timersPromises, 'setTimeout', virtualSetTimeout(clock, timersPromises.setTimeout as Fn));
   replace(timersPromises, 'setInterval', virtualSetInterval(clock, timersPromises.setInterval as Fn));
 
@@ -195,12 +213,4 @@ export function installVirtualGlobals(clock: VirtualTimers): () => void {
       return v === null ? Reflect.apply(target, self, args) : new target(v).toString();
     },
   }));
-  syncBuiltinESMExports();
-
-  return () => {
-    for (const s of saved.reverse()) {
-      if (Object.getOwnPropertyDescriptor(s.obj, s.key)?.value === s.ours) Object.defineProperty(s.obj, s.key, s.was);
-    }
-    syncBuiltinESMExports();
-  };
 }

@@ -1,7 +1,8 @@
 /**
  * `withVirtualTime(fn)`: run `fn` in a root greenlet on a virtual clock (Go's
  * `testing/synctest`). greenio's timers in the bubble (sleep, Timeout, withTimeout, a
- * wait's own timeout, spawnLater, patched setTimeout/setInterval) advance only when every
+ * wait's own timeout, spawnLater, patched setTimeout/setInterval; timers/promises and Date
+ * through virtual-globals.ts) advance only when every
  * greenlet of the bubble is blocked: none runnable, no IO in flight, microtasks drained;
  * time then jumps to the next due timer. Everyone blocked with no timer pending is a
  * deadlock: the call fails with the run-info dump. Limits: a greenlet awaiting a promise
@@ -185,8 +186,9 @@ async function run<T>(fn: (clock: VirtualClock) => T | Promise<T>, maxTime: numb
   }
   const clock = new VirtualTimers();
   const view: VirtualClock = { now: () => clock.elapsed };
-  timerSeam.host = clock;
+  // First: if a global cannot be replaced (frozen), it throws having put back what it did.
   const restore = installVirtualGlobals(clock);
+  timerSeam.host = clock;
   // Spawn sites in the dump of a deadlock: worth their cost inside a test.
   const tracked = config.trackGreenletTree;
   config.trackGreenletTree = true;

@@ -3,7 +3,7 @@
  * of one bubble (a root greenlet and every greenlet spawned inside it, transitively) in
  * a list ordered by due time, and fires them only when the driver (virtual-time.ts)
  * advances. Callers outside the bubble get Node's timers. Limits: only timers that go
- * through greenio's seam are virtual (not `timers/promises`, not unpatched globals).
+ * through greenio's seam or virtual-globals.ts are virtual (not unpatched globals).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as hub from '../hub/index.js';

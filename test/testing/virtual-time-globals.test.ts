@@ -4,6 +4,7 @@
  * replaced once the bubble ends, however it ends.
  */
 import timersPromises, { setInterval as everyMs, setTimeout as delay } from 'node:timers/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { Event, Timeout, TimeoutError, sleep, spawn } from '../../src/index.js';
 import { VirtualTimeError, expectNoLeaks, withVirtualTime } from '../../src/testing/index.js';
@@ -155,5 +156,23 @@ describe('withVirtualTime: timers/promises and Date in the bubble', () => {
     })).rejects.toThrow(new RangeError('boom'));
     expectNothingReplaced();
     await expectNoLeaks();
+  });
+
+  it('leaves alone a function someone else put in place while the bubble ran (an unpatch), and puts back the rest', async () => {
+    const mine = Object.assign(() => Promise.resolve('mine'), { own: true });
+    try {
+      await withVirtualTime(async () => {
+        timersPromises.setInterval = mine as never;
+        await delay(1000);
+      });
+      expect(timersPromises.setInterval).toBe(mine);
+      expect(timersPromises.setTimeout).toBe(REAL.setTimeout);
+      expect(Date.now).toBe(REAL.now);
+      expect(globalThis.Date).toBe(REAL.Date);
+    } finally {
+      timersPromises.setInterval = REAL.setInterval;
+      syncBuiltinESMExports();
+      expect(everyMs).toBe(REAL.esmSetInterval);
+    }
   });
 });
