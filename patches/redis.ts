@@ -50,7 +50,15 @@ class CommandOp {
   replied = false;
   p: Promise<unknown> = null as unknown as Promise<unknown>;
   idInfo: IdInfo | null = null;
-  constructor(readonly client: Client, readonly args: readonly unknown[], readonly blocking: boolean, readonly send: AnyFunction) {}
+  constructor(
+    readonly client: Client,
+    readonly args: readonly unknown[],
+    readonly blocking: boolean,
+    readonly send: AnyFunction,
+    /** The client (or the proxy node-redis made) sendCommand was called on, and its options. */
+    readonly self: Client,
+    readonly options: object | undefined,
+  ) {}
   describe(): string {
     return describeCommand(String(this.args[0]), this.args.slice(1));
   }
@@ -61,6 +69,7 @@ const HANDLER: NotedHandler<unknown> = {
   note: (op) => ((op.data as CommandOp).blocking ? undefined : SENT_RUNS_WHOLE),
   start(op) {
     const s = op.data as CommandOp;
+    send(s, op.flow);
     s.p.then(
       (v) => {
         s.replied = true;
@@ -172,25 +181,27 @@ function ensureId(client: Client, send: AnyFunction): IdInfo {
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, args: unknown[], options?: object) {
     if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
-    const flow = hub.currentFlow();
-    const pending = hub.pendingInterrupt();
-    if (pending !== null) return Promise.reject(pending);
-    const real = this._self ?? this;
-    const s = new CommandOp(real, args, isBlocking(String(args[0]), args), original);
-    if (s.blocking) {
-      s.idInfo = ensureId(real, original);
-      connOf(real).blocking.add(s);
-    }
-    // node-redis schedules its socket write on an immediate, which must not belong to
-    // (and die with) the greenlet that happened to issue the command: the first command
-    // of a turn makes it, and it is handed to the client's own flow. (Running every
-    // command detached costs an AsyncLocalStorage switch, ~1 µs on Node 24/26.)
-    const before = flow.ops;
-    const size = before instanceof Set ? before.size : 0;
-    s.p = Reflect.apply(original, this, [args, options]) as Promise<unknown>;
-    if (flow.ops !== before || (before instanceof Set && before.size !== size)) adoptWriteTimer(flow, before, size);
+    const s = new CommandOp(this._self ?? this, args, isBlocking(String(args[0]), args), original, this, options);
+    // The command is sent by HANDLER.start: a pending kill or timeout rejects the wait
+    // before that, so the command is never sent (one context read per command, the wait's).
     return hub.wait(K_REDIS, s, HANDLER, s);
   } }).sendCommand;
+}
+
+/** Send `s` (its op already begun in `flow`). */
+function send(s: CommandOp, flow: hub.Flow): void {
+  if (s.blocking) {
+    s.idInfo = ensureId(s.client, s.send);
+    connOf(s.client).blocking.add(s);
+  }
+  // node-redis schedules its socket write on an immediate, which must not belong to
+  // (and die with) the greenlet that happened to issue the command: the first command
+  // of a turn makes it, and it is handed to the client's own flow. (Running every
+  // command detached costs an AsyncLocalStorage switch, ~1 µs on Node 24/26.)
+  const before = flow.ops;
+  const size = before instanceof Set ? before.size : 0;
+  s.p = Reflect.apply(s.send, s.self, [s.args, s.options]) as Promise<unknown>;
+  if (flow.ops !== before || (before instanceof Set && before.size !== size)) adoptWriteTimer(flow, before, size);
 }
 
 /** Hand the immediate(s) `flow` gained during a sendCommand (node-redis's write) to the client's own flow. */
