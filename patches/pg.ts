@@ -4,13 +4,14 @@
  * opened the connection (`pg.query SELECT pg_sleep($1)`, never the values). A kill or a
  * timeout cancels a running query on the server (pg-query.ts) and leaves the client and
  * the pool usable; the connections themselves belong to nobody, so no greenlet's death
- * closes them. Limits: a Submittable (pg-cursor, pg-query-stream, a `new Query()`) is
- * passed through untracked; pg-native is not covered.
+ * closes them. A Submittable (pg-cursor, pg-query-stream) is an op too (pg-submittable.ts).
+ * Limit: pg-native (`pg.native`, libpq) is not covered.
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 import { callbackHandler, notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
+import { querySubmittable } from './pg-submittable.js';
 import { cancel, holdWrapper, isServerError, statementOf, submit, whyNotCancellable, type Done, type PgClient, type Submitted } from './pg-query.js';
 
 const K_QUERY = hub.kind('pg.query');
@@ -100,7 +101,8 @@ function runQuery(st: State): void {
 
 function clientQuery(original: AnyFunction): AnyFunction {
   return ({ query(this: Client, config: unknown, values: unknown, callback: unknown) {
-    if (bypass > 0 || config == null || typeof (config as { submit?: unknown }).submit === 'function') return Reflect.apply(original, this, arguments);
+    if (bypass > 0 || config == null) return Reflect.apply(original, this, arguments);
+    if (typeof (config as { submit?: unknown }).submit === 'function') return querySubmittable(original, this, arguments);
     const cb = typeof callback === 'function' ? callback : typeof values === 'function' ? values : (config as { callback?: unknown }).callback;
     const st = new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, config, typeof values === 'function' ? undefined : values, runQuery);
     return start(K_QUERY, statementOf(config), st);
