@@ -64,8 +64,6 @@ export class Timeout implements TimedEntry {
   #startedAt = 0;
   #pending = false;
   #fired: Error | null = null;
-  /** @internal The withTimeout race this Timeout bounds (null for a bare Timeout). */
-  _race: Race<unknown, unknown> | null = null;
   /** @internal Its place in the shared timer (timeout-timer.ts). */
   _deadline = 0;
   /** @internal */
@@ -156,7 +154,15 @@ export class Timeout implements TimedEntry {
     const err = this.error instanceof Error ? this.error : new TimeoutError(this);
     const delivered = hub.interrupt(this.#flow!, err, this.#startedAt);
     if (!delivered) this.#fired = err;
-    if (this._race !== null) this._race.expired(err, delivered);
+    this._expired(err, delivered);
+  }
+
+  /** @internal Fired with `err` (withTimeout's Race watches its flow then). */
+  _expired(_err: Error, _delivered: boolean): void {}
+
+  /** @internal The flow it interrupts (once started). */
+  get _flow(): Flow {
+    return this.#flow!;
   }
 
   toString(): string {
@@ -186,49 +192,55 @@ export function withTimeout<T>(ms: number | null | undefined, fn: () => T | Prom
 export function withTimeout<T, V>(ms: number | null | undefined, fn: () => T | Promise<T>, options: WithTimeoutOptions<V>): Promise<T | V>;
 export function withTimeout<T, V>(ms: number | null | undefined, fn: () => T | Promise<T>, options?: WithTimeoutOptions<V>): Promise<T | V> {
   // Arguments are checked synchronously: a bad one throws here, not in the promise.
-  const t = new Timeout(ms);
+  const t = new Race<T, V>(ms);
   if (typeof fn !== 'function') throw new TypeError(expected('fn', 'a function', fn));
-  if (options !== undefined && (typeof options !== 'object' || options === null)) throw new TypeError(expected('options', 'an options object', options));
-  const quiet = options !== undefined && 'timeoutValue' in options;
-  return runWithTimeout(t, fn, quiet, options?.timeoutValue);
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an options object', options));
+    if ('timeoutValue' in options) {
+      t.quiet = true;
+      t.timeoutValue = options.timeoutValue;
+    }
+  }
+  return runWithTimeout(t, fn);
 }
 
 const K_ABANDONED = hub.kind('withTimeout abandoned');
 
 /**
- * One `withTimeout` call: `fn`'s promise raced against the Timeout's deadline (its own
- * timer, no other). At the deadline the flow is interrupted; if it is then in no greenio
- * wait, or once its greenio waits are over (its `finally` blocks may still wait), and it
- * has not settled, it is abandoned: the race settles with the timeout, `fn`'s late
- * outcome is dropped and counted, and the flow is dead (hub.abandonFlow).
+ * One `withTimeout` call, and its Timeout (one object: a call should stay small): `fn`'s
+ * promise raced against the deadline. At the deadline the flow is interrupted; if it is
+ * then in no greenio wait, or once its greenio waits are over (its `finally` blocks may
+ * still wait), and it has not settled, it is abandoned: the race settles with the
+ * timeout, `fn`'s late outcome is dropped and counted, and the flow is dead
+ * (hub.abandonFlow).
  */
-class Race<T, V> implements hub.FlowWatch {
-  res!: (v: T | V) => void;
-  rej!: (e: unknown) => void;
+class Race<T, V> extends Timeout implements hub.FlowWatch {
+  res: (v: T | V) => void = noop;
+  rej: (e: unknown) => void = noop;
   /** The error the Timeout fired with, once it fired. */
   fired: Error | null = null;
   /**
    * DONE once settled; after the deadline, the loop turns left before abandoning a flow
-   * whose interrupt reached an op. (One field: a withTimeout call should stay small.)
+   * whose interrupt reached an op.
    */
   state = 0;
   /** What run-info shows while the abandoned flow stays suspended. */
   lost: Lost | null = null;
-  constructor(
-    readonly t: Timeout,
-    readonly flow: Flow,
-    readonly fn: unknown,
-    readonly quiet: boolean,
-    readonly timeoutValue: V | undefined,
-  ) {}
+  fn: unknown = undefined;
+  quiet = false;
+  timeoutValue: V | undefined = undefined;
 
-  value(v: T): void {
+  get flow(): Flow {
+    return this._flow;
+  }
+
+  ok(v: T): void {
     if (this.state === DONE) return this.late();
     this.end();
     this.res(v);
   }
 
-  error(e: unknown): void {
+  failed(e: unknown): void {
     if (this.state === DONE) return this.late();
     this.end();
     const fired = this.fired;
@@ -236,13 +248,13 @@ class Race<T, V> implements hub.FlowWatch {
       // A library wrapped the timeout in its own error: still this timeout, with the
       // library's error kept as the cause.
       if (this.quiet) return this.res(this.timeoutValue as V);
-      return this.rej(new TimeoutError(this.t, fired.message, { cause: e }));
+      return this.rej(new TimeoutError(this, fired.message, { cause: e }));
     }
-    if (this.quiet && e instanceof TimeoutError && e.timeout === this.t) return this.res(this.timeoutValue as V);
+    if (this.quiet && e instanceof TimeoutError && e.timeout === this) return this.res(this.timeoutValue as V);
     this.rej(e);
   }
 
-  expired(err: Error, delivered: boolean): void {
+  override _expired(err: Error, delivered: boolean): void {
     if (this.state === DONE) return;
     this.fired = err;
     // An interrupt that reached an op (a socket destroyed, a callback called with the
@@ -261,9 +273,9 @@ class Race<T, V> implements hub.FlowWatch {
     const err = this.fired!;
     const flow = this.flow;
     hub.abandonFlow(flow, err);
-    this.t.cancel();
+    this.cancel();
     hub.abandonCounts.timeouts++;
-    this.lost = new Lost(this.t._startedAt, `withTimeout ${this.t.ms} ms: awaits a promise greenio cannot see`);
+    this.lost = new Lost(this._startedAt, `withTimeout ${this.ms} ms: awaits a promise greenio cannot see`);
     const lost = (flow.greenlet.rare().unreached ??= new Set());
     // Bounded: a flow that never resumes would otherwise be listed forever.
     if (lost.size >= 64) lost.delete(lost.values().next().value!);
@@ -281,18 +293,18 @@ class Race<T, V> implements hub.FlowWatch {
     const site = functionSite(this.fn);
     const fnName = typeof this.fn === 'function' && this.fn.name ? `${this.fn.name} ` : 'fn ';
     const lost = this.lost!;
-    lost.what = `withTimeout ${this.t.ms} ms: ${fnName}${site ? `(${site}) ` : ''}awaits a promise greenio cannot see`;
+    lost.what = `withTimeout ${this.ms} ms: ${fnName}${site ? `(${site}) ` : ''}awaits a promise greenio cannot see`;
     hub.publishAbandoned(g, K_ABANDONED, lost.what, lost.since);
     warnOnce(
       site || `${fnName}${String(this.fn).slice(0, 200)}`,
-      `withTimeout(${this.t.ms} ms) in ${greenletLabel(g)} could not interrupt ${fnName.trim()}${site ? ` at ${site}` : ''}: it awaits a promise greenio cannot see, so it was abandoned at its deadline (its late result is dropped; its next greenio wait throws). To make it reachable, ${reachHint()}. (config.warnUnreachable = false silences this.)`,
+      `withTimeout(${this.ms} ms) in ${greenletLabel(g)} could not interrupt ${fnName.trim()}${site ? ` at ${site}` : ''}: it awaits a promise greenio cannot see, so it was abandoned at its deadline (its late result is dropped; its next greenio wait throws). To make it reachable, ${reachHint()}. (config.warnUnreachable = false silences this.)`,
     );
   }
 
   private end(): void {
     this.state = DONE;
     if (this.fired !== null) hub.unwatchExpiring(this.flow);
-    this.t.cancel();
+    this.cancel();
   }
 
   private late(): void {
@@ -320,7 +332,7 @@ function raceExec(res: (v: unknown) => void, rej: (e: unknown) => void): void {
   newRace!.rej = rej;
 }
 
-function runWithTimeout<T, V>(t: Timeout, fn: () => T | Promise<T>, quiet: boolean, timeoutValue: V | undefined): Promise<T | V> {
+function runWithTimeout<T, V>(t: Race<T, V>, fn: () => T | Promise<T>): Promise<T | V> {
   const flow = Flow.sub(hub.currentFlow());
   t._startOn(flow);
   let r: T | Promise<T>;
@@ -334,14 +346,15 @@ function runWithTimeout<T, V>(t: Timeout, fn: () => T | Promise<T>, quiet: boole
     t.cancel();
     return Promise.resolve(r as T);
   }
-  const race = new Race<T, V>(t, flow, fn, quiet, timeoutValue);
-  t._race = race as Race<unknown, unknown>;
-  newRace = race as Race<unknown, unknown>;
+  t.fn = fn;
+  newRace = t as Race<unknown, unknown>;
   const p = new Promise<T | V>(raceExec as (res: (v: T | V) => void, rej: (e: unknown) => void) => void);
   newRace = null;
-  void follow(race, r as PromiseLike<T>);
+  void follow(t, r as PromiseLike<T>);
   return p;
 }
+
+function noop(): void {}
 
 // An async function rather than `.then(v => ..., e => ...)`: no closures to allocate.
 async function follow<T, V>(race: Race<T, V>, r: PromiseLike<T>): Promise<void> {
@@ -349,8 +362,8 @@ async function follow<T, V>(race: Race<T, V>, r: PromiseLike<T>): Promise<void> 
   try {
     v = await r;
   } catch (e) {
-    race.error(e);
+    race.failed(e);
     return;
   }
-  race.value(v);
+  race.ok(v);
 }
