@@ -2,10 +2,13 @@
 // sides alike: rounds of N short ops at concurrency 50 on one client (node-redis,
 // ioredis) or a pool of 20 (pg, mysql2), alternating unpatched (50 async loops, nothing
 // patched) and patched (patchAll(), 50 greenlets), order flipped each round; reports the
-// median per-round ratio of wall time and of process CPU. Not a `npm run bench` workload
+// median per-round ratio of wall time and of process CPU, greenio's cost per op (median
+// per-round difference, wall and CPU, in ns), and each client's ratio against issue 16's
+// target (patched/unpatched >= 0.9: met or not met). Not a `npm run bench` workload
 // (that one runs each variant in a fresh process): run it by hand, e.g.
-//   node --import tsx bench/clients-ab.ts redis,ioredis,pg,mysql2 [rounds=15] [ops=20000]
+//   node --import tsx bench/clients-ab.ts redis,ioredis,pg,mysql2 [rounds=15] [ops=20000] --dist
 // `--cpu-prof-patched <file>` writes a CPU profile of the patched rounds only; `--dist` see below.
+// On a busy machine the wall ratio swings by ±15 % from run to run; the CPU ratio less.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { median } from './lib.js';
@@ -23,6 +26,8 @@ const LIBS = (args[0] ?? 'redis,ioredis,pg,mysql2').split(',');
 const ROUNDS = Number(args[1] ?? 15);
 const OPS = Number(args[2] ?? 20_000);
 const C = 50;
+/** Issue 16's target: patched throughput at least 0.9 of unpatched, for every client. */
+const TARGET = 0.9;
 const profAt = process.argv.indexOf('--cpu-prof-patched');
 const PROF_FILE = profAt >= 0 ? process.argv[profAt + 1] : undefined;
 
@@ -96,6 +101,9 @@ async function measure(lib: string, session: Session | null): Promise<Record<str
     const cpu: number[] = [];
     const opsP: number[] = [];
     const opsU: number[] = [];
+    const costWall: number[] = [];
+    const costCpu: number[] = [];
+    const cpuU: number[] = [];
     for (let r = -2; r < ROUNDS; r++) {
       const res: Record<'p' | 'u', { ms: number; cpu: number }> = {} as never;
       for (const side of r % 2 === 0 ? (['p', 'u'] as const) : (['u', 'p'] as const)) {
@@ -110,7 +118,12 @@ async function measure(lib: string, session: Session | null): Promise<Record<str
       cpu.push(res.u.cpu / res.p.cpu);
       opsP.push((OPS / res.p.ms) * 1000);
       opsU.push((OPS / res.u.ms) * 1000);
+      costWall.push(((res.p.ms - res.u.ms) * 1e6) / OPS);
+      costCpu.push(((res.p.cpu - res.u.cpu) * 1e3) / OPS);
+      cpuU.push((res.u.cpu * 1e3) / OPS);
     }
+    const w = Number(median(wall).toFixed(3));
+    const c = Number(median(cpu).toFixed(3));
     return {
       client: lib,
       node: process.version,
@@ -118,8 +131,14 @@ async function measure(lib: string, session: Session | null): Promise<Record<str
       ops: OPS,
       unpatched_ops_per_s: Math.round(median(opsU)),
       patched_ops_per_s: Math.round(median(opsP)),
-      wall_ratio: Number(median(wall).toFixed(3)),
-      cpu_ratio: Number(median(cpu).toFixed(3)),
+      wall_ratio: w,
+      cpu_ratio: c,
+      unpatched_cpu_ns_per_op: Math.round(median(cpuU)),
+      greenio_wall_ns_per_op: Math.round(median(costWall)),
+      greenio_cpu_ns_per_op: Math.round(median(costCpu)),
+      target: TARGET,
+      wall_target: w >= TARGET ? 'met' : 'not met',
+      cpu_target: c >= TARGET ? 'met' : 'not met',
     };
   } finally {
     patchAll({ warnLate: false });
@@ -139,6 +158,21 @@ if (session !== null) {
   session.connect();
   await session.post('Profiler.enable');
 }
-for (const lib of LIBS) console.log(JSON.stringify(await measure(lib, session)));
+const rows: Array<Record<string, number | string>> = [];
+for (const lib of LIBS) {
+  const row = await measure(lib, session);
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+// The summary: one line per client against the target, then whether every client meets it.
+console.log(`\npatched/unpatched on Node ${process.version} (target >= ${TARGET}; ${OPS} ops x ${ROUNDS} rounds, concurrency ${C}${process.argv.includes('--dist') ? ', dist' : ', tsx'})`);
+console.log('client    wall   target    cpu    target    greenio ns/op (wall, cpu)   unpatched cpu ns/op');
+for (const r of rows) {
+  console.log(
+    `${String(r.client).padEnd(9)} ${String(r.wall_ratio).padEnd(6)} ${String(r.wall_target).padEnd(9)} ${String(r.cpu_ratio).padEnd(6)} ${String(r.cpu_target).padEnd(9)} ${`${r.greenio_wall_ns_per_op}, ${r.greenio_cpu_ns_per_op}`.padEnd(27)} ${r.unpatched_cpu_ns_per_op}`,
+  );
+}
+const unmet = rows.filter((r) => r.wall_target !== 'met').map((r) => r.client);
+console.log(unmet.length === 0 ? `target met by every client` : `target not met (wall) by: ${unmet.join(', ')}`);
 if (session !== null && PROF_FILE !== undefined) writeFileSync(PROF_FILE, JSON.stringify(saved));
 process.exit(0);
