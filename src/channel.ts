@@ -6,6 +6,7 @@
  */
 import * as hub from './hub/index.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
+import { waitDetail, type WaitTarget } from './instrument/leaks.js';
 import type { OpHandler } from './hub/index.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
 import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
@@ -29,6 +30,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class Channel<T> implements AsyncIterable<T> {
   /** @internal Blocked getters, in arrival order. */ readonly _getters = new WaitList();
   /** @internal Blocked putters; each op's `data` is its item. */ readonly _putters = new WaitList();
+  // What its waits name, made at the first one: a WaitTarget holding it weakly (leak reports).
+  #target: WaitTarget | null = null;
   /** @internal */ _shut = false;
 
   /** `options.name`: a name for run-info and `greenio ps`/`top`. */
@@ -75,7 +78,7 @@ export class Channel<T> implements AsyncIterable<T> {
       return RESOLVED;
     }
     if (ms === NO_BLOCK) return Promise.reject(new QueueFull());
-    return hub.wait<void>(K_PUT, this, PUT_WAIT, item, ms);
+    return hub.wait<void>(K_PUT, (this.#target ??= waitDetail(this, nameOf(this), null, this)), PUT_WAIT, item, ms);
   }
 
   /** Hand `item` to a waiting getter; throws `QueueFull` if none waits. */
@@ -100,7 +103,7 @@ export class Channel<T> implements AsyncIterable<T> {
     }
     if (this._shut) return Promise.reject(new QueueShutDown());
     if (ms === NO_BLOCK) return Promise.reject(new QueueEmpty());
-    return hub.wait<T>(K_GET, this, GET_WAIT as OpHandler<T>, undefined, ms);
+    return hub.wait<T>(K_GET, (this.#target ??= waitDetail(this, nameOf(this), null, this)), GET_WAIT as OpHandler<T>, undefined, ms);
   }
 
   /** Take an item from a waiting putter; throws `QueueEmpty` if none waits. */

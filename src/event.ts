@@ -38,10 +38,9 @@ const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 export class Event implements Waitable {
   #flag = false;
   readonly #waiters = new ParkedList();
-  // What its waits name, chosen at the first one: the Event itself, or (a named one, or
-  // with config.trackGreenletTree) a WaitTarget holding it weakly, so a waiter does not
-  // keep alive an Event nobody else can reach (then it is reported leaked).
-  #detail: Event | WaitTarget | null = null;
+  // What its waits name, made at the first one: a WaitTarget holding it weakly, so a
+  // waiter does not keep alive an Event nobody else can reach (then it is reported leaked).
+  #detail: WaitTarget | null = null;
 
   /** `options.name`: a name for run-info and `greenio ps`/`top`. */
   constructor(options?: { name?: string }) {
@@ -154,7 +153,7 @@ export class AsyncResult<T = unknown> implements Waitable {
   #value: T | undefined = undefined;
   #exception: unknown = undefined;
   readonly #waiters = new ParkedList();
-  #detail: AsyncResult<T> | WaitTarget | null = null; // as Event's
+  #detail: WaitTarget | null = null; // as Event's
   /** Once ready: its links being run (an earlier one may unlink a later one). */
   #links: LinkRunner<AsyncResult<unknown>> | null = null;
 
@@ -232,7 +231,7 @@ export class AsyncResult<T = unknown> implements Waitable {
     return hub.wait<T | undefined>(K_WAIT, this.#waitTarget(), AR_WAIT as OpHandler<T | undefined>, this.#waiters, ms);
   }
 
-  #waitTarget(): AsyncResult<T> | WaitTarget {
+  #waitTarget(): WaitTarget {
     return (this.#detail ??= waitDetail(this, nameOf(this), this.#waiters));
   }
 

@@ -14,8 +14,9 @@ import { ParkedList, parkedHandler } from './hub/index.js';
 import { NO_BLOCK, parseWait } from './hub/index.js';
 import { GreenioError } from './errors.js';
 import { switchClock } from './internal/clock.js';
-import { enlist, nameFromOptions, nameOf, type Holdable, type Holder } from './instrument/resources.js';
-import { watchDeadlocks } from './instrument/deadlock.js';
+import { nameFromOptions, nameOf, type Holder } from './instrument/resources.js';
+import { reclaimFromDead, watchDeadlocks } from './instrument/deadlock.js';
+import { waitDetail, type WaitTarget } from './instrument/leaks.js';
 
 // The wait-for graph watches lock waits and joins from the moment locks exist.
 watchDeadlocks();
@@ -83,8 +84,9 @@ export class Semaphore {
   #more: Array<hub.Core | null> | null = null;
   #moreSince: number[] | null = null;
   #n = 0;
-  /** @internal */ _hn: Holdable | null = null;
-  /** @internal */ _listed = false;
+  // The detail of its contended waits, made at the first one: a WaitTarget holding it
+  // weakly, through which the instrument finds it (holders, dead owners, leaks).
+  #target: WaitTarget | null = null;
 
   /** `value`: the permits free at first, an integer >= 0 (default 1). */
   constructor(value: number = 1, options?: LockOptions) {
@@ -130,12 +132,12 @@ export class Semaphore {
   }
 
   // The time of the last switch point (hub-kept): a clock call per acquire would cost more
-  // than the rest of the acquire.
+  // than the rest of the acquire. Nothing is listed here: the instrument finds a lock
+  // through its WaitTarget once someone waited on it (or through its name).
   #take(g: hub.Core): void {
     if (this.#holder === null) {
       this.#holder = g;
       this.#since = switchClock.now;
-      if (!this._listed) enlist(this);
     } else {
       if (this.#more === null) {
         this.#more = [];
@@ -171,7 +173,7 @@ export class Semaphore {
       this.#n = last;
       return;
     }
-    this.#holder = null; // stays listed: the next walk of the list sweeps it out if still free
+    this.#holder = null;
   }
 
   /** @internal Release the permit of `g` (a dead owner's; null: the current greenlet's). */
@@ -209,8 +211,19 @@ export class Semaphore {
       this.#take(hub.currentCore());
       return TRUE;
     }
+    // A Lock whose holder died holding it, unseen so far (nobody waited then): release it
+    // now, so this acquire is not stuck behind a dead greenlet.
+    const h = this.#holder;
+    if (h !== null && h.state === hub.State.Dead && this.#n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) {
+      return this.acquire(options);
+    }
     if (ms === NO_BLOCK) return FALSE;
-    return hub.wait<boolean>(K_ACQUIRE, this, ACQUIRE, this.#waiters, ms);
+    return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
+  }
+
+  /** @internal A dead holder's Lock is released for it (a Semaphore's permit is not). */
+  get _releaseOnOwnerDeath(): boolean | undefined {
+    return undefined;
   }
 
   /**
@@ -288,7 +301,7 @@ export class Lock extends BoundedSemaphore {
   }
 
   /** @internal A dead holder's Lock is released for it (see instrument/deadlock.ts). */
-  get _releaseOnOwnerDeath(): boolean {
+  override get _releaseOnOwnerDeath(): boolean {
     return true;
   }
 }
@@ -314,8 +327,7 @@ export class RLock {
   #count = 0;
   #since = 0;
   readonly #waiters = new ParkedList();
-  /** @internal */ _hn: Holdable | null = null;
-  /** @internal */ _listed = false;
+  #target: WaitTarget | null = null; // as Semaphore's
   /** @internal */ readonly exclusive = true;
   /** @internal A dead owner's RLock is reported, not released (its count says how deep it was). */
   readonly _releaseOnOwnerDeath = false;
@@ -380,11 +392,10 @@ export class RLock {
       this.#owner = me;
       this.#count = 1;
       this.#since = switchClock.now;
-      if (!this._listed) enlist(this);
       return TRUE;
     }
     if (ms === NO_BLOCK) return FALSE;
-    return hub.wait<boolean>(K_ACQUIRE, this, ACQUIRE, this.#waiters, ms);
+    return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
   }
 
   /**
@@ -401,7 +412,7 @@ export class RLock {
     if (--this.#count > 0) return;
     const op = this.#waiters.shiftOp<boolean>();
     if (op === null) {
-      this.#owner = null; // stays listed (see Semaphore's #drop)
+      this.#owner = null;
       return;
     }
     // Owned from now on by the waiter's greenlet, even before it runs.

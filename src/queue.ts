@@ -13,6 +13,7 @@ import { Deque, Stack, type Store } from './internal/deque.js';
 import { Heap, pythonCompare } from './internal/pyorder.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
+import { waitDetail, type WaitTarget } from './instrument/leaks.js';
 import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
 
 export type { QueueWaitOptions };
@@ -68,6 +69,8 @@ export class Queue<T> implements AsyncIterable<T> {
   /** @internal Blocked getters and peekers, in arrival order. */ readonly _getters = new WaitList();
   /** @internal Blocked putters; each op's `data` is its item. */ readonly _putters = new WaitList();
   /** @internal Blocked `join()` calls (JoinableQueue). */ _joiners: WaitList | null = null;
+  // What its waits name, made at the first one: a WaitTarget holding it weakly (leak reports).
+  #target: WaitTarget | null = null;
   /** @internal Items put and not yet marked done (JoinableQueue's unfinishedTasks). */ _tasks = 0;
   /** @internal */ _shut = false;
   /** @internal 0: unbounded. */ readonly _max: number;
@@ -123,7 +126,7 @@ export class Queue<T> implements AsyncIterable<T> {
       return RESOLVED;
     }
     if (ms === NO_BLOCK) return Promise.reject(new QueueFull());
-    return hub.wait<void>(K_PUT, this, PUT_WAIT, item, ms);
+    return hub.wait<void>(K_PUT, this._waitTarget(), PUT_WAIT, item, ms);
   }
 
   /** Put `item` if there is room now; throws `QueueFull` (or `QueueShutDown`) otherwise. */
@@ -146,7 +149,7 @@ export class Queue<T> implements AsyncIterable<T> {
     if (this._store.length > 0) return Promise.resolve(this._take());
     if (this._shut) return Promise.reject(new QueueShutDown());
     if (ms === NO_BLOCK) return Promise.reject(new QueueEmpty());
-    return hub.wait<T>(K_GET, this, GET_WAIT as OpHandler<T>, undefined, ms);
+    return hub.wait<T>(K_GET, this._waitTarget(), GET_WAIT as OpHandler<T>, undefined, ms);
   }
 
   /** Remove and return the next item if there is one; throws `QueueEmpty` (or `QueueShutDown`). */
@@ -161,7 +164,7 @@ export class Queue<T> implements AsyncIterable<T> {
     if (this._store.length > 0) return Promise.resolve(this._store.top());
     if (this._shut) return Promise.reject(new QueueShutDown());
     if (ms === NO_BLOCK) return Promise.reject(new QueueEmpty());
-    return hub.wait<T>(K_PEEK, this, PEEK_WAIT as OpHandler<T>, undefined, ms);
+    return hub.wait<T>(K_PEEK, this._waitTarget(), PEEK_WAIT as OpHandler<T>, undefined, ms);
   }
 
   /** The next item, left in place; throws `QueueEmpty` (or `QueueShutDown`) if there is none. */
@@ -211,6 +214,11 @@ export class Queue<T> implements AsyncIterable<T> {
     const waiting = `getters=${this._getters.live} putters=${this._putters.live}`;
     const n = nameOf(this);
     return `${this.constructor.name}${n === undefined ? '' : ` '${n}'`} ${this._max > 0 ? `maxsize=${this._max} ` : ''}size=${this._store.length} ${waiting}`;
+  }
+
+  /** @internal The detail of its waits (made at the first one). */
+  _waitTarget(): WaitTarget {
+    return (this.#target ??= waitDetail(this, nameOf(this), null, this));
   }
 
   /** @internal Blocked getters, peekers, putters and joiners (for tests). */
@@ -263,14 +271,14 @@ export class Queue<T> implements AsyncIterable<T> {
 
 const JOIN_WAIT: OpHandler<boolean> = {
   start(op) {
-    ((op.detail as Queue<unknown>)._joiners ??= new WaitList()).add(op);
+    (op.data as WaitList).add(op);
   },
   cancel(op) {
-    (op.detail as Queue<unknown>)._joiners!.drop();
+    (op.data as WaitList).drop();
   },
   timeout(op) {
     op.resolve(false);
-    (op.detail as Queue<unknown>)._joiners!.drop();
+    (op.data as WaitList).drop();
   },
 };
 
@@ -312,7 +320,7 @@ export class JoinableQueue<T> extends Queue<T> {
   join(options?: QueueJoinOptions): Promise<boolean> {
     const ms = checkTimeout('timeout', checkOptions('options', options).timeout);
     if (this._tasks === 0) return RESOLVED_TRUE;
-    return hub.wait<boolean>(K_JOIN, this, JOIN_WAIT, undefined, ms);
+    return hub.wait<boolean>(K_JOIN, this._waitTarget(), JOIN_WAIT, (this._joiners ??= new WaitList()), ms);
   }
 }
 

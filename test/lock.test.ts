@@ -224,7 +224,7 @@ describe('Semaphore', () => {
     const g = spawn(() => sem.acquire());
     await sleep(0);
     const ops = hub.opsOf(g);
-    expect(ops.map((op) => [op.kind.name, op.detail])).toEqual([['semaphore.acquire', sem]]);
+    expect(ops.map((op) => [op.kind.name, hub.detailOwner(op.detail)])).toEqual([['semaphore.acquire', sem]]);
     expect(opText(ops[0]!)).toBe('semaphore.acquire <BoundedSemaphore counter=0, 1 waiting>');
     sem.release();
     await g.join();

@@ -28,4 +28,5 @@ export * from './parked.js';
 export * from './waiters.js';
 export * from './waitable.js';
 export * from './describe.js';
+export { WeakDetail, detailOwner } from './weak-detail.js';
 export * from './channels.js';

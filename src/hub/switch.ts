@@ -12,6 +12,7 @@ import { Op, OWN_TIMEOUT, SETTLED, TIMED, link, opTimers, opsBegun, setup, type 
 import { als, main } from './flows.js';
 import { takePending } from './interrupts.js';
 import { wakesSoFar } from './fairness.js';
+import { detailOwner } from './weak-detail.js';
 
 let execOp: AnyOp | null = null;
 function exec(res: (v: never) => void, rej: (e: unknown) => void): void {
@@ -36,7 +37,7 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   const p = new Promise<T>(exec);
   execOp = null;
   link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail: detailOwner(detail) });
   if (k.edge && edgeHook !== null) {
     // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError).
     const refused = edgeHook(op);
@@ -102,7 +103,7 @@ export function begin<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?:
   if (err !== null) return err;
   const op = new Op<T>(k, detail, flow, handler, data);
   link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail: detailOwner(detail) });
   return op;
 }
 
@@ -114,7 +115,7 @@ export function begin<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?:
 export function track<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, flow: Flow = als.getStore() ?? main): Op<T> {
   const op = new Op<T>(k, detail, flow, handler, data);
   link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail });
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail: detailOwner(detail) });
   return op;
 }
 

@@ -11,7 +11,9 @@ import * as hub from '../hub/index.js';
 import { config } from '../internal/config.js';
 import { greenletLabel } from '../hub/index.js';
 import { DeadlockError, type DeadlockEdge } from '../errors.js';
-import { anyHeld, firstListed, holdsAny, type Holdable } from './resources.js';
+import { holdsAny, type HoldView } from './resources.js';
+import { holdTargets } from './leaks.js';
+import { functionSite } from '../internal/unreachable.js';
 
 const K_ACQUIRE = hub.kind('semaphore.acquire');
 const K_JOIN = hub.kind('join');
@@ -28,13 +30,20 @@ const reported = new Set<string>();
 /** What an edge wait waits for: the holder of an exclusive lock, or the joined greenlet. */
 function target(op: hub.AnyOp): hub.Core | null {
   if (op.kind === K_JOIN) return op.detail instanceof hub.Core ? op.detail : null;
-  const h = op.detail as Partial<Holdable> | null;
+  const h = hub.detailOwner(op.detail) as Partial<HoldView> | null;
   if (h === null || typeof h !== 'object' || typeof h.soleHolder !== 'function' || h.exclusive !== true) return null;
   return h.soleHolder();
 }
 
+// A wait whose call site was not kept (its greenlet held only unnamed locks nobody had
+// waited on): where its function is defined, read now (once per function).
+function fnSite(g: hub.Core): string | null {
+  const site = functionSite((g as { _fn?: unknown })._fn);
+  return site === '' ? null : `${(g as { fnName?: string }).fnName || '(anonymous)'} defined at ${site}`;
+}
+
 function describeWait(op: hub.AnyOp): string {
-  const d = op.detail as { describe?: () => string } | hub.Core;
+  const d = op.detail as { describe?: () => string } | hub.Core; // a WaitTarget describes its lock
   if (d instanceof hub.Core) return `join of ${greenletLabel(d)}`;
   return typeof d?.describe === 'function' ? d.describe() : op.kind.name;
 }
@@ -118,7 +127,7 @@ function onEdge(op: hub.AnyOp): Error | null {
     greenlet: w.flow.greenlet.id,
     label: greenletLabel(w.flow.greenlet),
     waitsOn: describeWait(w),
-    site: sites.get(w) ?? null,
+    site: sites.get(w) ?? fnSite(w.flow.greenlet),
   }));
   const err = new DeadlockError(edges);
   const key = edges.map((e) => `${e.greenlet}>${e.waitsOn}`).sort().join('|');
@@ -136,22 +145,40 @@ function ownerDead(op: hub.AnyOp, owner: hub.Core): void {
   process.stderr.write(`greenio: ${greenletLabel(op.flow.greenlet)} waits on ${describeWait(op)}, held by ${greenletLabel(owner)}, which is dead\n`);
 }
 
-/** A greenlet died: report what it still held; release a `Lock` (nobody else can). */
+type Reclaimable = HoldView & { _releaseOnOwnerDeath?: boolean; _releaseFor(g: hub.Core): void };
+
+/**
+ * A greenlet died: report what it still held; release a `Lock` (nobody else can). Only the
+ * locks someone waited on are looked at (through their WaitTargets); one taken and never
+ * waited on is released by its next acquirer (`reclaimFromDead`).
+ */
 function onDeath(g: hub.Core): void {
-  if (config.deadlock === 'off' || !anyHeld()) return;
-  // Walked without allocating: a death in a Pool (a member "holds" its pool) is common.
-  let held: Holdable[] | null = null;
-  for (let h = firstListed(); h !== null; h = h._hn) {
+  if (config.deadlock === 'off' || holdTargets.size === 0) return;
+  let held: Reclaimable[] | null = null;
+  for (const t of holdTargets) {
+    const h = t.owner() as Reclaimable | null;
     // Locks only: a semaphore's permit may outlive its taker by design (another releases it).
-    if ((h as { _releaseOnOwnerDeath?: boolean })._releaseOnOwnerDeath === undefined || !h.heldBy(g)) continue;
+    if (h === null || h._releaseOnOwnerDeath === undefined || !h.heldBy(g)) continue;
     (held ??= []).push(h);
   }
   if (held === null) return;
   for (const h of held) {
-    const release = (h as { _releaseOnOwnerDeath?: boolean })._releaseOnOwnerDeath === true;
+    const release = h._releaseOnOwnerDeath === true;
     process.stderr.write(`greenio: ${greenletLabel(g)} died holding ${h.describe()}${release ? '; released it' : ''}\n`);
-    if (release) (h as Holdable & { _releaseFor(g: hub.Core): void })._releaseFor(g);
+    if (release) h._releaseFor(g);
   }
+}
+
+/**
+ * A `Lock` whose holder `g` is dead, found by an acquire (nobody waited on it when `g`
+ * died): report it and release it for `g` (false, doing nothing, under `config.deadlock = 'off'`). @internal
+ */
+export function reclaimFromDead(lock: object, g: hub.Core): boolean {
+  if (config.deadlock === 'off') return false; // as at a death: off leaves it held
+  const h = lock as Reclaimable;
+  process.stderr.write(`greenio: ${greenletLabel(g)} died holding ${h.describe()}; released it\n`);
+  h._releaseFor(g);
+  return true;
 }
 
 let watching = false;

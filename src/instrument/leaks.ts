@@ -1,11 +1,13 @@
 /**
- * Leaked waiters: a wait on a watched Event or AsyncResult (named, or any with
- * `config.trackGreenletTree`) holds it weakly; once collected with waiters parked, each
- * waiter is reported once on stderr and kept for `greenio ps`. Limits: one the waiting code
- * still holds (a local, a closure) stays reachable; locks, queues, channels are not watched.
+ * Leaked waiters: a contended wait on any primitive (Lock, RLock, Semaphore, Queue, Channel,
+ * Event, AsyncResult) names it through a WaitTarget that holds it weakly, made at its first
+ * such wait; once collected with waiters parked, each waiter is reported once on stderr and
+ * kept for `greenio ps`. Limits: one the waiting code still holds (a local, a closure) stays
+ * reachable; `wait([...])` holds what it waits on, so it is not watched.
  */
 import * as hub from '../hub/index.js';
 import { greenletLabel } from '../hub/index.js';
+import type { WaitList } from '../hub/index.js';
 import { config } from '../internal/config.js';
 import { functionSite } from '../internal/unreachable.js';
 
@@ -31,25 +33,37 @@ export interface LeakInfo {
 /** Leaked waits found, newest last (the last 64), for `greenio ps`. */
 export const leaks: LeakInfo[] = [];
 
+/** How many wait on a primitive: a ParkedList's `size`, or a queue's lists' `live`. */
+interface Waiters {
+  readonly size?: number;
+  readonly live?: number;
+}
+
 /**
- * The detail of a wait on an Event or AsyncResult: the primitive held weakly, plus what
- * to say of it once it is gone. `waiters` is its waiter list (which never points back).
- * @internal
+ * The detail of the contended waits on a primitive: the primitive held weakly, plus what
+ * to say of it once it is gone. Its waiter lists (which never point back) are kept here,
+ * so a leaked waiter can still be killed, and a queue's waits find them (the hub's
+ * GET/PUT handlers read `_getters`/`_putters` of the detail). @internal
  */
-export class WaitTarget {
+export class WaitTarget extends hub.WeakDetail {
   readonly #ref: WeakRef<Describable>;
   readonly type: string;
   /** `performance.now()` when the primitive was found collected; 0 while it lives. */
   leakedAt = 0;
+  _getters: WaitList | null = null;
+  _putters: WaitList | null = null;
 
   constructor(
     owner: Describable,
     readonly name: string | undefined,
-    readonly waiters: { readonly size: number },
+    readonly waiters: Waiters | null,
   ) {
+    super();
     this.#ref = new WeakRef(owner);
     this.type = owner.constructor.name;
     watch.register(owner, this);
+    // A lock or semaphore: its holders are looked for here (deadlock.ts, resources.ts).
+    if (typeof (owner as { heldBy?: unknown }).heldBy === 'function') holdTargets.add(this);
   }
 
   /** The primitive, or null once collected. */
@@ -57,18 +71,33 @@ export class WaitTarget {
     return this.#ref.deref() ?? null;
   }
 
+  /** Waits parked on it now. */
+  waiting(): number {
+    const w = this.waiters;
+    if (w !== null) return w.size ?? w.live ?? 0;
+    return (this._getters?.live ?? 0) + (this._putters?.live ?? 0);
+  }
+
   describe(): string {
     const o = this.#ref.deref();
     if (o !== undefined) return o.describe();
-    const n = this.waiters.size;
+    const n = this.waiting();
     return `<${this.type}${this.name === undefined ? '' : ` '${this.name}'`} leaked${n > 0 ? `, ${n} waiting` : ''}>`;
   }
 }
 
+/**
+ * The targets of locks and semaphores that ever had a contended wait, while they live:
+ * where a dead owner's locks, a greenlet's held locks and the held ones for `ps` are found
+ * (weakly: a held lock nothing can reach is collected, its waiters reported). @internal
+ */
+export const holdTargets = new Set<WaitTarget>();
+
 // One registration per primitive that ever parked a waiter; the callback runs after the
 // collector took it, and does something only if waiters were still parked on it.
 const watch = new FinalizationRegistry<WaitTarget>((t) => {
-  if (t.waiters.size > 0) found(t);
+  holdTargets.delete(t);
+  if (t.waiting() > 0) found(t);
 });
 
 function found(t: WaitTarget): void {
@@ -90,16 +119,21 @@ function found(t: WaitTarget): void {
 }
 
 /**
- * What waits on `owner` name as their detail, chosen at its first wait: a WaitTarget (a
- * WeakRef and a FinalizationRegistry cell, about 1 µs) for a named primitive, which pays
- * for those already, or for any with `config.trackGreenletTree`; else the primitive
- * itself, which costs nothing and is never reported leaked. @internal
+ * The detail of the contended waits on `owner`, made at its first one (a WeakRef and a
+ * FinalizationRegistry cell, about a microsecond, once per primitive): `waiters` counts
+ * them (a ParkedList), or, for a queue or channel, `lists` (its getters and putters).
+ * @internal
  */
-export function waitDetail<T extends Describable>(owner: T, name: string | undefined, waiters: { readonly size: number }): T | WaitTarget {
-  return name !== undefined || config.trackGreenletTree ? new WaitTarget(owner, name, waiters) : owner;
+export function waitDetail(owner: Describable, name: string | undefined, waiters: Waiters | null, lists?: { _getters: WaitList; _putters: WaitList }): WaitTarget {
+  const t = new WaitTarget(owner, name, waiters);
+  if (lists !== undefined) {
+    t._getters = lists._getters;
+    t._putters = lists._putters;
+  }
+  return t;
 }
 
 /** The primitive a wait's detail names (the target's owner; the target itself once leaked). @internal */
 export function targetOwner(detail: unknown): unknown {
-  return detail instanceof WaitTarget ? (detail.owner() ?? detail) : detail;
+  return hub.detailOwner(detail);
 }

@@ -2,16 +2,17 @@
  * Resources: the primitives in use (Lock, RLock, Semaphore, Queue, Channel, Event,
  * AsyncResult, Pool), who holds them (greenlet, since when) and who waits on them, for
  * run-info, `greenio ps` and `greenio top`. Locks and semaphores keep their holders
- * themselves (two field writes per acquire) and list themselves at their first acquire;
- * named primitives are kept as WeakRefs; the rest are found through the waits of live
- * greenlets. Limits: an unnamed Queue or Event nobody waits on is not listed; a
+ * themselves (two field writes per acquire) and are found, weakly, through the WaitTarget
+ * of their first contended wait (leaks.ts); a Pool lists itself; named primitives are kept
+ * as WeakRefs; the rest are found through the waits of live greenlets. Limits: an unnamed
+ * Queue, Event, or Lock nobody ever waited on is not listed; a
  * Semaphore's holders are the greenlets that acquired it (a release by another greenlet
  * gives back one of the others' permits); a Group's or Pool's members are its holders (since
  * each started), a Pool's slot waiters its waiters; a Pool cannot be named.
  */
 import * as hub from '../hub/index.js';
 import { expected } from '../internal/validate.js';
-import { WaitTarget, targetOwner } from './leaks.js';
+import { WaitTarget, holdTargets, targetOwner } from './leaks.js';
 
 /** One holder of a lock or semaphore. */
 export interface Holder {
@@ -20,13 +21,8 @@ export interface Holder {
   since: number;
 }
 
-/**
- * What a lock or semaphore exposes to the instrumentation. `_hn`/`_listed` link it into
- * the list of held primitives. Not stripped from the .d.ts: other declarations there name it.
- */
-export interface Holdable {
-  _hn: Holdable | null;
-  _listed: boolean;
+/** What a lock, semaphore or pool exposes to the instrumentation. */
+export interface HoldView {
   /** True while someone holds it (without allocating). */
   held(): boolean;
   /** Holders now, oldest first. */
@@ -42,7 +38,16 @@ export interface Holdable {
   waiting?(): hub.AnyOp[];
 }
 
-// The primitives held, and some free ones: a primitive is listed at its first acquire
+/**
+ * A holdable that lists itself at its first acquire (a Pool): `_hn`/`_listed` link it into
+ * the list of held primitives. Not stripped from the .d.ts: other declarations there name it.
+ */
+export interface Holdable extends HoldView {
+  _hn: Holdable | null;
+  _listed: boolean;
+}
+
+// Pools held, and some free ones: a pool is listed at its first acquire
 // and stays listed through release and acquire again (an uncontended acquire/release pays
 // one flag test, no list work); walks sweep out the free ones, and so does a listing
 // that grew to twice its last swept length, so dropped primitives are not kept long.
@@ -79,22 +84,21 @@ function sweep(): void {
   }
 }
 
-/** True if any primitive is held now (sweeps: called at each greenlet death). */
-export function anyHeld(): boolean {
-  if (heldHead === null) return false;
-  sweep();
-  return heldHead !== null;
-}
-
-/** True if `g` holds an exclusive primitive now, one another can wait on it for (no allocation). */
+/**
+ * True if `g` holds an exclusive primitive another can wait on it for (no allocation): a
+ * lock someone waited on once (a WaitTarget of leaks.ts), or a named one.
+ */
 export function holdsAny(g: hub.Core): boolean {
-  for (let h = heldHead; h !== null; h = h._hn) if (h.exclusive && h.heldBy(g)) return true;
+  for (const t of holdTargets) {
+    const h = t.owner() as HoldView | null;
+    if (h !== null && h.exclusive && h.heldBy(g)) return true;
+  }
+  // A named lock is found by its name even if nobody waited on it yet.
+  for (const ref of namedRefs) {
+    const h = ref.deref() as Partial<HoldView> | undefined;
+    if (h !== undefined && typeof h.heldBy === 'function' && h.exclusive === true && h.heldBy(g)) return true;
+  }
   return false;
-}
-
-/** The first listed primitive (follow `_hn`; some may be free): a walk without allocating. @internal */
-export function firstListed(): Holdable | null {
-  return heldHead;
 }
 
 /** A Group's or Pool's members as its holders: since each started (now if not yet). @internal */
@@ -105,16 +109,20 @@ export function membersAsHolders(members: Iterable<hub.Core>): Holder[] {
   return out;
 }
 
-/** How many primitives are listed now, held or not yet swept out (for tests). @internal */
+/** How many pools are listed now, held or not yet swept out (for tests). @internal */
 export function listedCount(): number {
   return listed;
 }
 
-/** Every primitive held now. */
-export function heldNow(): Holdable[] {
+/** Every pool, and every lock or semaphore someone waited on once, held now. */
+export function heldNow(): HoldView[] {
   sweep();
-  const out: Holdable[] = [];
+  const out: HoldView[] = [];
   for (let h = heldHead; h !== null; h = h._hn) out.push(h);
+  for (const t of holdTargets) {
+    const h = t.owner() as HoldView | null;
+    if (h !== null && h.held()) out.push(h);
+  }
   return out;
 }
 
@@ -202,17 +210,21 @@ export function snapshotResources(greenlets: readonly hub.Core[], now = performa
     return r;
   };
   const own = new Set<object>(); // resources that list their own waiters
-  for (const h of heldNow()) {
+  const holding = (h: HoldView): void => {
     const r = entry(h);
     for (const x of h.holders()) r.holders.push({ greenlet: x.greenlet.id, forMs: round(now - x.since), dead: x.greenlet.state === hub.State.Dead });
     if (h.waiting !== undefined) {
       own.add(h);
       for (const op of h.waiting()) r.waiters.push({ greenlet: op.flow.greenlet.id, kind: op.kind.name, forMs: round(now - op.since) });
     }
-  }
+  };
+  for (const h of heldNow()) holding(h);
   for (const ref of namedRefs) {
     const obj = ref.deref();
-    if (obj !== undefined) entry(obj);
+    if (obj === undefined || found.has(obj)) continue;
+    // A named lock held but never waited on: its holders from the lock itself.
+    if (typeof (obj as Partial<HoldView>).held === 'function' && (obj as HoldView).held()) holding(obj as HoldView);
+    else entry(obj);
   }
   for (const g of greenlets) {
     for (const op of hub.opsOf(g)) {

@@ -55,6 +55,12 @@ describe('deadlocks, found when they form', () => {
     expect(r.json.lockedAfter).toBe(false);
   });
 
+  it('a Lock whose owner died holding it while nobody waited is reported and released at its next acquire', () => {
+    const r = runFixture('ps-deadlock.ts', ['dead-owner-unseen']);
+    expect(r.json).toMatchObject({ lockedAfterOwnerDied: true, acquiredAfterOwnerDied: true, lockedAfter: false });
+    expect(r.stderr).toMatch(/greenio: Greenlet-1 \(forgetsQuietly\) died holding <Lock counter=0>; released it\n/);
+  });
+
   it("config.deadlock = 'off' reports nothing", () => {
     const r = runFixture('ps-deadlock.ts', ['locks'], { GREENIO_DEADLOCK: 'off' });
     expect(r.stderr).not.toMatch(/deadlock/);
