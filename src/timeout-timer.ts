@@ -6,6 +6,7 @@
  * Limits: deadlines are read from `performance.now()`; with a virtual clock installed
  * (greenio/testing) a Timeout takes its own timer instead (timeout.ts).
  */
+import { outside } from './hub/index.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from './internal/originals.js';
 
 /** A started Timeout as the shared timer sees it (timeout.ts's `Timeout` is one). */
@@ -92,9 +93,15 @@ function arm(deadline: number, now: number): void {
   if (timer !== null) originalClearTimeout(timer);
   // Node fires a timer after whole ms of its loop clock, which may lag performance.now():
   // a wake-up that comes early finds nothing due and re-arms for the rest.
-  timer = originalSetTimeout(onTimer, Math.max(1, deadline - now));
+  // Set outside any flow: a timer keeps the async context it was made in, and this one
+  // must neither keep the greenlet that happened to arm it alive nor fire in its name.
+  timer = outside(setShared, Math.max(1, deadline - now));
   refd = true;
   armedFor = deadline;
+}
+
+function setShared(ms: number): ReturnType<typeof setTimeout> {
+  return originalSetTimeout(onTimer, ms);
 }
 
 function earliest(): TimedEntry | null {

@@ -165,6 +165,11 @@ describe('Timeout', () => {
     for (const f of fired) expect(f.at).toBeGreaterThanOrEqual(f.ms - 1);
   });
 
+  it('the shared timer keeps no greenlet alive: one that armed it, cancelled and died is collected (own process)', () => {
+    const { json } = runFixture('timeout-shared-timer.ts', [], {}, ['--expose-gc']);
+    expect(json).toEqual({ collected: true, outcome: 'timed out' });
+  });
+
   it('bad input', () => {
     expect(() => new Timeout(NaN)).toThrow(new RangeError('Expected `ms` to be a number of milliseconds >= 0 (or undefined: never), got `NaN` (number)'));
     expect(() => new Timeout(-1)).toThrow(RangeError);
