@@ -279,22 +279,16 @@ export class Group {
     return true;
   }
 
-  /** @internal */
-  protected _slotFreed(): void {}
-  /** @internal */
-  get _window(): number {
+  /** @internal */ protected _slotFreed(): void {}
+  /** @internal */ get _window(): number {
     return Infinity;
   }
-  /** @internal */
-  _requestSlot(_f: SlotClient): boolean {
+  /** @internal */ _requestSlot(_f: SlotClient): boolean {
     return true;
   }
-  /** @internal */
-  _cancelSlot(_f: SlotClient): void {}
-  /** @internal */
-  _releaseSlot(): void {}
-  /** @internal */
-  _addTask(g: Greenlet, w: Watcher): void {
+  /** @internal */ _cancelSlot(_f: SlotClient): void {}
+  /** @internal */ _releaseSlot(): void {}
+  /** @internal */ _addTask(g: Greenlet, w: Watcher): void {
     this._adopt(g, w);
   }
 }
@@ -427,16 +421,13 @@ export class Pool extends Group {
     serveLine(this.#line, this);
   }
 
-  /** @internal */
-  protected override _slotFreed(): void {
+  /** @internal */ protected override _slotFreed(): void {
     if (this.#line.head !== null) this._serve();
   }
-  /** @internal */
-  override get _window(): number {
+  /** @internal */ override get _window(): number {
     return this.capacity;
   }
-  /** @internal */
-  override _requestSlot(f: SlotClient): boolean {
+  /** @internal */ override _requestSlot(f: SlotClient): boolean {
     if (this.#line.head === null && this.freeCount() > 0) {
       this._reserved++;
       return true;
@@ -444,17 +435,14 @@ export class Pool extends Group {
     this.#line.pushClient(f);
     return false;
   }
-  /** @internal */
-  override _cancelSlot(f: SlotClient): void {
+  /** @internal */ override _cancelSlot(f: SlotClient): void {
     this.#line.removeClient(f);
   }
-  /** @internal */
-  override _releaseSlot(): void {
+  /** @internal */ override _releaseSlot(): void {
     this._reserved--;
     this._serve();
   }
-  /** @internal */
-  override _addTask(g: Greenlet, w: Watcher): void {
+  /** @internal */ override _addTask(g: Greenlet, w: Watcher): void {
     this._reserved--;
     this._adopt(g, w);
   }
