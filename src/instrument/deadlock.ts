@@ -116,8 +116,10 @@ function onEdge(op: hub.AnyOp): Error | null {
   if (!chainTo(me, first, null)) {
     // Could this wait end up in a cycle? Then keep its call site for the report: a
     // greenlet joining another (rarer than main joining all), or waiting while holding a
-    // lock. (A plain contended acquire, the common case, pays nothing.)
-    if (op.kind === K_JOIN || holdsAny(me)) sites.set(op, callSite());
+    // lock for a holder parked in a wait of its own (one only ready to run, as in a lock
+    // handed round a busy group, is not looked at: that walk would cost each hand-off;
+    // such a cycle is still found, with the function's site for this wait).
+    if (op.kind === K_JOIN || (first.waitCount > 0 && holdsAny(me))) sites.set(op, callSite());
     return null;
   }
   const path: hub.AnyOp[] = [op];
