@@ -215,7 +215,13 @@ function addCommandWrapper(side: SideFactory) {
 type Pool = { getConnection(cb: (err: unknown, conn?: MyConn & { release(): void }) => void): void };
 
 function runPoolQuery(st: State): void {
-  st.ret = Reflect.apply(st.original, st.self, st.callArgs());
+  // The pool's wait for a connection is part of this op, not one of its own (a second
+  // op per query): a cancel before the connection comes marks the command not to start
+  // (mysql2-kill.ts), and the pool gets the connection back. Outside the greenlet, as
+  // `getConnection`: a connection the pool opens for it is the pool's.
+  outside(() => withBypass(() => {
+    st.ret = Reflect.apply(st.original, st.self, st.callArgs());
+  }));
   st.cmd = st.ret as MyCmd;
   (st.ret as { [kPoolState]?: State })[kPoolState] = st;
 }
