@@ -58,7 +58,7 @@ export function abandonFlow(flow: Flow, err: Error): void {
  * not reach: from `since` to now, so traces show it apart from a completed wait.
  */
 export function publishAbandoned(g: Core, k: Kind, detail: unknown, since: number, error?: unknown): void {
-  if (!ioEndChannel.hasSubscribers) return;
+  if (!ioEndChannel.wholeWanted) return;
   const op = new Op<unknown>(k, detail, g, null, undefined);
   (op as { since: number }).since = since;
   op.bits |= SETTLED;

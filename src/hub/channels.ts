@@ -177,11 +177,35 @@ export const taskTracing = tracing<TaskTraceContext>('greenio.task');
 // Client operations: the client libraries' (clients.ts rows) and HTTP requests (fetch,
 // http(s).request, undici). A fetch's body read (`fetch.body`) stays a wait.
 const CLIENT_KIND = /^(?:(?:pg|mysql|redis|ioredis|undici)(?:\.|$)|fetch$|http\.request$)/;
-const channelOfKind = new Map<string, typeof waitTracing>();
-function tracingOf(kind: string): typeof waitTracing {
-  let tc = channelOfKind.get(kind);
-  if (tc === undefined) channelOfKind.set(kind, (tc = CLIENT_KIND.test(kind) ? clientTracing : waitTracing));
-  return tc;
+/**
+ * A TracingChannel's five event channels, held directly: asking them is five inlined getter
+ * reads, where Node 26's `TracingChannel.hasSubscribers` goes through two more objects. The
+ * objects are stable (`diagnostics_channel.channel(name)` returns the one live channel).
+ */
+class OpEvents {
+  readonly start: TraceEventChannel<OpTraceContext>;
+  readonly end: TraceEventChannel<OpTraceContext>;
+  readonly asyncStart: TraceEventChannel<OpTraceContext>;
+  readonly asyncEnd: TraceEventChannel<OpTraceContext>;
+  readonly error: TraceEventChannel<OpTraceContext>;
+  constructor(tc: GreenioTracingChannel<OpTraceContext>) {
+    this.start = tc.start;
+    this.end = tc.end;
+    this.asyncStart = tc.asyncStart;
+    this.asyncEnd = tc.asyncEnd;
+    this.error = tc.error;
+  }
+  on(): boolean {
+    return this.start.hasSubscribers || this.end.hasSubscribers || this.asyncStart.hasSubscribers || this.asyncEnd.hasSubscribers || this.error.hasSubscribers;
+  }
+}
+const waitEvents = new OpEvents(waitTracing);
+const clientEvents = new OpEvents(clientTracing);
+const eventsOfKind = new Map<string, OpEvents>();
+function eventsOf(kind: string): OpEvents {
+  let ev = eventsOfKind.get(kind);
+  if (ev === undefined) eventsOfKind.set(kind, (ev = CLIENT_KIND.test(kind) ? clientEvents : waitEvents));
+  return ev;
 }
 
 // ---------------------------------------------------------------------------------
@@ -322,10 +346,16 @@ class OpContext implements OpTraceContext {
   }
 }
 
+// An op's context from its start to its end. Weak: an op that never ends (its greenlet
+// parked forever and collected) must not be kept by tracing.
 const opContexts = new WeakMap<object, OpContext>();
+// Contexts begun and not yet ended: while none is, an op's end has nothing to look up, so
+// its check is one comparison (a context whose op was collected keeps it above 0: the end
+// then looks up its op, still correct).
+let tracedOps = 0;
 
 function opTracingOn(): boolean {
-  return waitTracing.hasSubscribers || clientTracing.hasSubscribers;
+  return waitEvents.on() || clientEvents.on();
 }
 
 /** What the hub publishes when an op begins: `greenio:io:start`, and start/end of its tracing channel. */
@@ -335,32 +365,40 @@ export const ioStartChannel = {
   },
   publish(m: IoStart): void {
     if (ioStartPlain.hasSubscribers) ioStartPlain.publish(m);
-    const tc = tracingOf(m.kind);
-    if (!tc.hasSubscribers) return;
+    const ev = eventsOf(m.kind);
+    if (!ev.on()) return;
     const ctx = new OpContext(m.greenlet, m.kind, m.detail, m.op.isWait);
     opContexts.set(m.op, ctx);
-    tc.start.publish(ctx);
+    tracedOps++;
+    ev.start.publish(ctx);
     // The call that began the op has returned its promise (or its callback is registered).
-    tc.end.publish(ctx);
+    ev.end.publish(ctx);
   },
 };
 
-/** What the hub publishes when an op ends: `greenio:io:end`, and error/asyncStart/asyncEnd of its trace. */
+/**
+ * What the hub publishes when an op ends: `greenio:io:end`, and error/asyncStart/asyncEnd of
+ * its trace. An op published whole (`whole`: an abandoned await) asks `wholeWanted` first.
+ */
 export const ioEndChannel = {
   get hasSubscribers(): boolean {
+    return ioEndPlain.hasSubscribers || tracedOps !== 0;
+  },
+  get wholeWanted(): boolean {
     return ioEndPlain.hasSubscribers || opTracingOn();
   },
   publish(m: IoEnd): void {
     if (ioEndPlain.hasSubscribers) ioEndPlain.publish(m);
-    const tc = tracingOf(m.kind);
-    let ctx = opContexts.get(m.op);
+    let ctx = tracedOps === 0 ? undefined : opContexts.get(m.op);
+    const ev = eventsOf(m.kind);
     if (ctx === undefined) {
-      if (m.whole !== true || !tc.hasSubscribers) return;
+      if (m.whole !== true || !ev.on()) return;
       ctx = new OpContext(m.greenlet, m.kind, m.detail, m.op.isWait);
-      tc.start.publish(ctx);
-      tc.end.publish(ctx);
+      ev.start.publish(ctx);
+      ev.end.publish(ctx);
     } else {
       opContexts.delete(m.op);
+      tracedOps--;
     }
     ctx.outcome = OP_OUTCOMES[m.outcome] ?? 'error';
     ctx.durationMs = m.durationMs;
@@ -369,9 +407,9 @@ export const ioEndChannel = {
     // An op ended by its own timeout into a result (`event.wait(ms)` → false) has none.
     if (m.error !== undefined || m.outcome === 'error') {
       ctx.error = m.error;
-      tc.error.publish(ctx);
+      ev.error.publish(ctx);
     }
-    tc.asyncStart.publish(ctx);
-    tc.asyncEnd.publish(ctx);
+    ev.asyncStart.publish(ctx);
+    ev.asyncEnd.publish(ctx);
   },
 };
