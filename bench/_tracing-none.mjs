@@ -20,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'greenio-tracing-none-'));
 // The publication points: each edit must apply exactly once, or the baseline is wrong.
 const STRIP = [
   ['src/hub/channels.ts', 'return ioStartPlain.hasSubscribers || opTracingOn();', 'return ioStartPlain.hasSubscribers;'],
-  ['src/hub/channels.ts', 'return ioEndPlain.hasSubscribers || opTracingOn();', 'return ioEndPlain.hasSubscribers;'],
+  ['src/hub/channels.ts', 'return ioEndPlain.hasSubscribers || tracedOps !== 0;', 'return ioEndPlain.hasSubscribers;'],
   ['src/hub/channels.ts', 'return endPlain.hasSubscribers || greenletTracing.hasSubscribers;', 'return endPlain.hasSubscribers;'],
   ['src/greenlet.ts', 'r = greenletTracing.hasSubscribers ? traceGreenletRun(g, fn, g.args) : fn(...(g.args as never[]));', 'r = fn(...(g.args as never[]));'],
 ];
