@@ -54,7 +54,7 @@ function checkTimeoutMs(ms: unknown): number {
  *   t.cancel();
  * }
  */
-export class Timeout implements TimedEntry {
+export class Timeout {
   /** Milliseconds until it fires once started (`Infinity`: never). */
   readonly ms: number;
   /** What it throws: an `Error`, `false` (quiet), or undefined (a `TimeoutError`). */
@@ -64,7 +64,9 @@ export class Timeout implements TimedEntry {
   #startedAt = 0;
   #pending = false;
   #fired: Error | null = null;
-  /** @internal Its place in the shared timer (timeout-timer.ts). */
+  // Its place in the shared timer: a TimedEntry of timeout-timer.ts (not an `implements`
+  // clause, which would name these members in the public .d.ts that strips them).
+  /** @internal */
   _deadline = 0;
   /** @internal */
   _tprev: TimedEntry | null = null;
