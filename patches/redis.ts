@@ -2,7 +2,8 @@
  * node-redis (`redis` v5, `@redis/client`) as greenlet ops, as for ioredis: a command is
  * an op of the greenlet that issues it; a kill or timeout rejects its await at once, a
  * blocking command is ended by `CLIENT UNBLOCK` from a side connection (an item it was
- * handed meanwhile is put back), any other late reply is dropped. Connecting and the
+ * handed meanwhile is put back, through a short-lived client of greenio's own when the
+ * command's client is closing), any other late reply is dropped. Connecting and the
  * client's write scheduling belong to no greenlet. Limits: a command queued but not yet
  * written (node-redis writes on the next turn, or after a reconnect) is still sent: its
  * AbortSignal path corrupts node-redis's queue when two queued commands are withdrawn in
@@ -20,6 +21,8 @@ const OWNER = 'module:@redis/client/dist/lib/client/index.js';
 interface Client {
   _self?: Client;
   duplicate(overrides?: object): Client;
+  /** Connected and not closing (node-redis 4/5). */
+  isReady?: boolean;
   connect(): Promise<unknown>;
   destroy(): void;
   sendCommand(args: unknown[], options?: object): Promise<unknown>;
@@ -96,24 +99,53 @@ function late(s: CommandOp, reply: unknown): void {
   if (!s.blocking || reply === null) return;
   const restore = restoreCommands(String(s.args[0]), s.args.slice(1), reply);
   if (restore === null) return;
+  const what = String(s.args[0]).toUpperCase();
+  const cmds = restore.map((cmd) => cmd.map((a) => (typeof a === 'number' ? String(a) : a)));
   runDetached(() => {
-    for (const cmd of restore) {
-      (Reflect.apply(s.send, s.client, [cmd.map((a) => (typeof a === 'number' ? String(a) : a))]) as Promise<unknown>)
-        .catch((e: unknown) => warnLost(String(s.args[0]).toUpperCase(), e));
+    // The killed greenlet's `finally` often closes its client at once: then the items go
+    // back through a short-lived client of greenio's own (the same server and options).
+    if (s.client.isReady === false) return restoreElsewhere(s.client, cmds, what, null);
+    for (const cmd of cmds) {
+      (Reflect.apply(s.send, s.client, [cmd]) as Promise<unknown>).catch((e: unknown) => restoreElsewhere(s.client, [cmd], what, e));
     }
   });
+}
+
+/** Send `cmds` in order on a short-lived duplicate of `client`; said, not thrown, if that fails too. */
+function restoreElsewhere(client: Client, cmds: unknown[][], what: string, first: unknown): void {
+  let tmp: Client;
+  try {
+    tmp = client.duplicate();
+  } catch (e) {
+    warnLost(what, first ?? e);
+    return;
+  }
+  tmp.on('error', () => {}); // its failure is said below, as the item's
+  void (async () => {
+    try {
+      await tmp.connect();
+      for (const cmd of cmds) await tmp.sendCommand(cmd);
+    } catch (e) {
+      warnLost(what, e);
+    } finally {
+      tmp.destroy();
+    }
+  })();
 }
 
 async function unblock(s: CommandOp): Promise<void> {
   if (s.replied || s.idInfo === null) return;
   const conn = connOf(s.client);
   const info = await s.idInfo.ready;
-  if (info.id === null || info.epoch !== conn.epoch) return; // reconnected: the old connection's close unblocked it
+  // Reconnected or closed: the old connection's close unblocked it (and a side connection
+  // made now would outlive the client: its 'end' has passed).
+  if (info.id === null || info.epoch !== conn.epoch || conn.ended) return;
   const side = await sideOf(s.client, conn);
   await unblockLoop(
     s,
     info.id,
-    (n) => side.sendCommand(['CLIENT', 'UNBLOCK', String(n)]),
+    // The client closed meanwhile (its side connection goes with it): the close unblocked the command.
+    (n) => side.sendCommand(['CLIENT', 'UNBLOCK', String(n)]).catch((e: unknown) => (conn.ended ? 1 : Promise.reject(e))),
     () => !conn.ended && info.epoch === conn.epoch,
     () => conn.blocking.values().next().value === s,
   );
@@ -148,9 +180,11 @@ function sideOf(client: Client, conn: ConnInfo): Promise<Client> {
         throw e;
       },
     );
+    const made = conn.side;
     client.once('end', () => {
-      conn.side = null;
-      side.destroy();
+      if (conn.side === made) conn.side = null;
+      // Once its connect has settled: destroyed while connecting, it would connect anyway.
+      made.then(() => side.destroy(), () => {});
     });
   }
   return conn.side;

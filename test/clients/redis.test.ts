@@ -38,6 +38,14 @@ describe('node-redis, shared client made in main', () => {
     expect(race.exactlyOnce).toBe(race.n);
   }, 60_000);
 
+  it("an item a killed consumer's BLPOP took as its finally closed the client goes back through greenio's own connection: never lost", () => {
+    const c = run(['closing']).closing!;
+    expect(c.exactlyOnce).toBe(c.n);
+    expect(c.handedBack as number).toBeGreaterThan(0); // the race was met: the job was handed to the cancelled BLPOP
+    expect(c.lost).toBe(0); // no GREENIO_REDIS_RESTORE warning
+    expect(c.leaked).toBe(0); // no side or put-back connection outlives its client
+  }, 60_000);
+
   itDropsLateReply(run);
 
   it('run-info names the command: redis BLPOP jobs 0', () => {
