@@ -1,11 +1,12 @@
 /**
  * greenio's TracingChannels (`diagnostics_channel.tracingChannel`), the shape APM agents
  * subscribe to: `tracing:greenio.greenlet:*` (a greenlet's run), `tracing:greenio.wait:*`
- * (every wait, callback IO and handle), `tracing:greenio.client:*` (operations of
- * patched client libraries) and `tracing:greenio.job:*` (BullMQ jobs of a GreenWorker). One context object per operation; nothing is published, and
- * no context is built, without subscribers. Limits: waits publish `start` and `end`
- * together when the op begins (stores are entered only for a greenlet's body), and an op's
- * `error` carries its `outcome` but not the error value.
+ * (every wait, callback IO and handle), `tracing:greenio.client:*` (operations of patched
+ * client libraries, HTTP requests), `tracing:greenio.job:*` (BullMQ jobs of a GreenWorker)
+ * and `tracing:greenio.task:*` (map tasks). One context object per operation, `error` set
+ * and published only when it failed; nothing is published, and no context is built, without
+ * subscribers. Limit: waits publish `start` and `end` together when the op begins (stores
+ * are entered only for a greenlet's body and for jobs and tasks).
  */
 import { clientTracing, greenletTracing, jobTracing, taskTracing, waitTracing } from '../hub/index.js';
 
