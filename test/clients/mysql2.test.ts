@@ -44,13 +44,13 @@ describe('the mysql2 rows of the patch table', () => {
   it('wrap connections, pools and the promise API when mysql2 is loaded after patchAll(), and unpatchAll() removes every wrapper', () => {
     const { json } = runFixture('clients-mysql2-identity.ts');
     expect(json.on).toBe(true);
-    expect(json.wrapped).toEqual(new Array(8).fill(true));
-    expect(json.after).toEqual(new Array(8).fill(false));
+    expect(json.wrapped).toEqual(new Array(11).fill(true));
+    expect(json.after).toEqual(new Array(11).fill(false));
   });
 
   it('patchAll({ mysql2: false }) leaves mysql2 alone', () => {
     const { json } = runFixture('clients-mysql2-identity.ts', ['off']);
     expect(json.on).toBe(false);
-    expect(json.wrapped).toEqual(new Array(8).fill(false));
+    expect(json.wrapped).toEqual(new Array(11).fill(false));
   });
 });
