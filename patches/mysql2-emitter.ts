@@ -70,8 +70,9 @@ function kindOf(name: string): hub.Kind {
 export function isEmitterCommand(cmd: unknown): boolean {
   if (cmd === null || typeof cmd !== 'object') return false;
   const c = cmd as { onResult?: unknown; constructor?: { name?: string } };
+  if (c.onResult != null) return false; // most commands: checked first, cheapest
   const name = c.constructor?.name;
-  return c.onResult == null && (name === 'Query' || name === 'Execute');
+  return name === 'Query' || name === 'Execute';
 }
 
 /**
