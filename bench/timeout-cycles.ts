@@ -1,12 +1,20 @@
 // 100,000 withTimeout cycles around sleep(0), against the raw equivalent (a timer set
 // and cleared around an await of setImmediate) and a bare sleep(0); and around a promise
 // greenio cannot see (a setImmediate promise, unpatched), which withTimeout races against
-// its deadline so that it is always on time (README, Timeouts).
+// its deadline so that it is always on time (README, Timeouts). `raw_scoped` is the raw
+// cycle in its own AsyncLocalStorage.run: the floor of a timeout scoped to fn's own flow.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sleep, withTimeout } from '../src/index.js';
 import { defineWorkload, timeIt } from './lib.js';
 
 const N = Number(process.env.N ?? 100_000);
 const tick = () => new Promise<void>((r) => setImmediate(r));
+async function rawCycle(): Promise<void> {
+  const t = setTimeout(() => {}, 1000);
+  await tick();
+  clearTimeout(t);
+}
+const scope = new AsyncLocalStorage<object>();
 
 export default defineWorkload({
   name: 'timeout_cycles',
@@ -30,6 +38,12 @@ export default defineWorkload({
       }, 3, 1);
       return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
     },
+    async raw_scoped() {
+      const ms = await timeIt(async () => {
+        for (let i = 0; i < N; i++) await scope.run({}, rawCycle);
+      }, 3, 1);
+      return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
+    },
     async raw() {
       const ms = await timeIt(async () => {
         for (let i = 0; i < N; i++) {
@@ -45,6 +59,7 @@ export default defineWorkload({
   ratios: [
     { label: 'greenio, µs per op', metric: 'us_per_op', numerator: 'greenio', target: 2, atMost: true, goal: '`withTimeout(sleep(0))`, µs per op' },
     { label: 'greenio / raw timer+await', metric: 'per_s', numerator: 'greenio', denominator: 'raw', target: 1, goal: '`withTimeout(sleep(0))` / a raw timer + await' },
+    { label: 'greenio / raw timer+await in its own AsyncLocalStorage.run (the floor)', metric: 'per_s', numerator: 'greenio', denominator: 'raw_scoped' },
     { label: 'greenio around an unseen promise / raw timer+await', metric: 'per_s', numerator: 'greenio_unseen', denominator: 'raw' },
     { label: 'greenio / Python gevent', metric: 'per_s', numerator: 'greenio', denominator: 'gevent', target: 1.5, goal: '`withTimeout(sleep(0))` / Python gevent' },
   ],
