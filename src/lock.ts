@@ -43,6 +43,27 @@ export interface AcquireOptions {
 // Waiting acquirers, FIFO, in a ParkedList (`op.data` while it waits).
 const ACQUIRE: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
 
+/**
+ * A lock's waiters and its first holder, in one object its waits carry (`op.data`) and its
+ * WaitTarget keeps: the wait-for graph reads the holder here without reaching the lock,
+ * which the target holds only weakly (so a lock nothing can reach is reported leaked).
+ */
+class Holders extends ParkedList {
+  holder: hub.Core | null = null;
+  /** `switchClock.now` when `holder` took it. */
+  since = 0;
+  /** Extra holders (a counting semaphore's, kept by the lock). */
+  n = 0;
+  constructor(readonly one: boolean) {
+    super();
+  }
+
+  /** The one holder of an exclusive lock, or null: the wait-for edge. */
+  soleHolder(): hub.Core | null {
+    return this.one && this.n === 0 ? this.holder : null;
+  }
+}
+
 /** Run `fn` holding `lock`, and release it however `fn` ends. */
 async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Promise<T> {
   await lock.acquire();
@@ -74,16 +95,12 @@ async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Pr
 // an `implements` clause: that would name a private type in the public .d.ts.
 export class Semaphore {
   #counter: number;
-  readonly #waiters = new ParkedList();
-  readonly #one: boolean;
-  // Holders, for run-info and the wait-for graph: the oldest here, the others (rare:
-  // a counting semaphore) in `#more`/`#moreSince` [0, #n): two arrays, so the times stay
-  // unboxed doubles, kept allocated once grown (no allocation per acquire).
-  #holder: hub.Core | null = null;
-  #since = 0;
+  readonly #waiters: Holders;
+  // Holders, for run-info and the wait-for graph: the oldest in `#waiters` (see Holders),
+  // the others (rare: a counting semaphore) in `#more`/`#moreSince` [0, n): two arrays, so
+  // the times stay unboxed doubles, kept allocated once grown (no allocation per acquire).
   #more: Array<hub.Core | null> | null = null;
   #moreSince: number[] | null = null;
-  #n = 0;
   // The detail of its contended waits, made at the first one: a WaitTarget holding it
   // weakly, through which the instrument finds it (holders, dead owners, leaks).
   #target: WaitTarget | null = null;
@@ -92,7 +109,7 @@ export class Semaphore {
   constructor(value: number = 1, options?: LockOptions) {
     checkInt('value', value, 0);
     this.#counter = value;
-    this.#one = value === 1;
+    this.#waiters = new Holders(value === 1);
     nameFromOptions(this, options);
   }
 
@@ -103,31 +120,31 @@ export class Semaphore {
 
   /** @internal At most one holder at a time: an edge of the wait-for graph. */
   get exclusive(): boolean {
-    return this.#one && this.#n === 0;
+    return this.#waiters.one && this.#waiters.n === 0;
   }
 
   /** @internal Holders now, oldest first. */
   holders(): Holder[] {
-    if (this.#holder === null) return [];
-    const out: Holder[] = [{ greenlet: this.#holder, since: this.#since }];
-    for (let i = 0; i < this.#n; i++) out.push({ greenlet: this.#more![i]!, since: this.#moreSince![i]! });
+    if (this.#waiters.holder === null) return [];
+    const out: Holder[] = [{ greenlet: this.#waiters.holder, since: this.#waiters.since }];
+    for (let i = 0; i < this.#waiters.n; i++) out.push({ greenlet: this.#more![i]!, since: this.#moreSince![i]! });
     return out.sort((a, b) => a.since - b.since || a.greenlet.id - b.greenlet.id);
   }
 
   /** @internal */
   held(): boolean {
-    return this.#holder !== null;
+    return this.#waiters.holder !== null;
   }
 
   /** @internal */
   soleHolder(): hub.Core | null {
-    return this.#n === 0 ? this.#holder : null;
+    return this.#waiters.n === 0 ? this.#waiters.holder : null;
   }
 
   /** @internal */
   heldBy(g: hub.Core): boolean {
-    if (this.#holder === g) return true;
-    for (let i = 0; i < this.#n; i++) if (this.#more![i] === g) return true;
+    if (this.#waiters.holder === g) return true;
+    for (let i = 0; i < this.#waiters.n; i++) if (this.#more![i] === g) return true;
     return false;
   }
 
@@ -135,24 +152,24 @@ export class Semaphore {
   // than the rest of the acquire. Nothing is listed here: the instrument finds a lock
   // through its WaitTarget once someone waited on it (or through its name).
   #take(g: hub.Core): void {
-    if (this.#holder === null) {
-      this.#holder = g;
-      this.#since = switchClock.now;
+    if (this.#waiters.holder === null) {
+      this.#waiters.holder = g;
+      this.#waiters.since = switchClock.now;
     } else {
       if (this.#more === null) {
         this.#more = [];
         this.#moreSince = [];
       }
-      this.#more[this.#n] = g;
-      this.#moreSince![this.#n++] = switchClock.now;
+      this.#more[this.#waiters.n] = g;
+      this.#moreSince![this.#waiters.n++] = switchClock.now;
     }
   }
 
   // Give back `g`'s permit if it holds one, else the oldest (any greenlet may release).
   // `g` null: the current greenlet, looked up only when there are several holders.
   #drop(g: hub.Core | null): void {
-    if (this.#holder === null) return;
-    const n = this.#n;
+    if (this.#waiters.holder === null) return;
+    const n = this.#waiters.n;
     if (n > 0) {
       // Swap-remove (no splice): the last extra holder fills the hole; holders() sorts by time.
       g ??= hub.currentCore();
@@ -160,20 +177,20 @@ export class Semaphore {
       const t = this.#moreSince!;
       const last = n - 1;
       let i = 0;
-      if (this.#holder !== g) while (i < n && m[i] !== g) i++;
-      if (this.#holder === g || i === n) {
+      if (this.#waiters.holder !== g) while (i < n && m[i] !== g) i++;
+      if (this.#waiters.holder === g || i === n) {
         // Its own permit is the first one, or it holds none: the first one goes back.
-        this.#holder = m[last]!;
-        this.#since = t[last]!;
+        this.#waiters.holder = m[last]!;
+        this.#waiters.since = t[last]!;
       } else if (i < last) {
         m[i] = m[last]!;
         t[i] = t[last]!;
       }
       m[last] = null; // no dead greenlet kept
-      this.#n = last;
+      this.#waiters.n = last;
       return;
     }
-    this.#holder = null;
+    this.#waiters.holder = null;
   }
 
   /** @internal Release the permit of `g` (a dead owner's; null: the current greenlet's). */
@@ -213,8 +230,8 @@ export class Semaphore {
     }
     // A Lock whose holder died holding it, unseen so far (nobody waited then): release it
     // now, so this acquire is not stuck behind a dead greenlet.
-    const h = this.#holder;
-    if (h !== null && h.state === hub.State.Dead && this.#n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) {
+    const h = this.#waiters.holder;
+    if (h !== null && h.state === hub.State.Dead && this.#waiters.n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) {
       return this.acquire(options);
     }
     if (ms === NO_BLOCK) return FALSE;
@@ -326,7 +343,7 @@ export class RLock {
   #owner: Greenlet | null = null;
   #count = 0;
   #since = 0;
-  readonly #waiters = new ParkedList();
+  readonly #waiters = new Holders(true); // its owner mirrored in `holder`, for the wait-for graph
   #target: WaitTarget | null = null; // as Semaphore's
   /** @internal */ readonly exclusive = true;
   /** @internal A dead owner's RLock is reported, not released (its count says how deep it was). */
@@ -389,7 +406,7 @@ export class RLock {
       return TRUE;
     }
     if (this.#owner === null) {
-      this.#owner = me;
+      this.#owner = this.#waiters.holder = me;
       this.#count = 1;
       this.#since = switchClock.now;
       return TRUE;
@@ -412,11 +429,11 @@ export class RLock {
     if (--this.#count > 0) return;
     const op = this.#waiters.shiftOp<boolean>();
     if (op === null) {
-      this.#owner = null;
+      this.#owner = this.#waiters.holder = null;
       return;
     }
     // Owned from now on by the waiter's greenlet, even before it runs.
-    this.#owner = op.flow.greenlet as Greenlet;
+    this.#owner = this.#waiters.holder = op.flow.greenlet as Greenlet;
     this.#count = 1;
     this.#since = switchClock.now;
     op.resolve(true);

@@ -27,11 +27,15 @@ const sites = new WeakMap<hub.AnyOp, string>();
 export const deadlocks: Array<{ at: number; cycle: DeadlockEdge[] }> = [];
 const reported = new Set<string>();
 
-/** What an edge wait waits for: the holder of an exclusive lock, or the joined greenlet. */
+/**
+ * What an edge wait waits for: the holder of an exclusive lock, or the joined greenlet. A
+ * lock's wait carries its holders' record as `op.data` (lock.ts's Holders): read there,
+ * not through the lock, which its wait's detail holds only weakly (a deref per wait costs).
+ */
 function target(op: hub.AnyOp): hub.Core | null {
   if (op.kind === K_JOIN) return op.detail instanceof hub.Core ? op.detail : null;
-  const h = hub.detailOwner(op.detail) as Partial<HoldView> | null;
-  if (h === null || typeof h !== 'object' || typeof h.soleHolder !== 'function' || h.exclusive !== true) return null;
+  const h = op.data as { soleHolder?: () => hub.Core | null } | null;
+  if (h === null || typeof h !== 'object' || typeof h.soleHolder !== 'function') return null;
   return h.soleHolder();
 }
 

@@ -89,10 +89,8 @@ function sweep(): void {
  * lock someone waited on once (a WaitTarget of leaks.ts), or a named one.
  */
 export function holdsAny(g: hub.Core): boolean {
-  for (const t of holdTargets) {
-    const h = t.owner() as HoldView | null;
-    if (h !== null && h.exclusive && h.heldBy(g)) return true;
-  }
+  // Read from each lock's Holders (its waits' data, which its target keeps), not the lock.
+  for (const t of holdTargets) if ((t.waiters as { soleHolder?: () => hub.Core | null } | null)?.soleHolder?.() === g) return true;
   // A named lock is found by its name even if nobody waited on it yet.
   for (const ref of namedRefs) {
     const h = ref.deref() as Partial<HoldView> | undefined;
