@@ -50,14 +50,11 @@ const ACQUIRE: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
  */
 class Holders extends ParkedList {
   holder: hub.Core | null = null;
-  /** `switchClock.now` when `holder` took it. */
-  since = 0;
-  /** Extra holders (a counting semaphore's, kept by the lock). */
-  n = 0;
+  since = 0; // switchClock.now when `holder` took it
+  n = 0; // extra holders (a counting semaphore's, kept by the lock)
   constructor(readonly one: boolean) {
     super();
   }
-
   /** The one holder of an exclusive lock, or null: the wait-for edge. */
   soleHolder(): hub.Core | null {
     return this.one && this.n === 0 ? this.holder : null;
@@ -101,8 +98,7 @@ export class Semaphore {
   // the times stay unboxed doubles, kept allocated once grown (no allocation per acquire).
   #more: Array<hub.Core | null> | null = null;
   #moreSince: number[] | null = null;
-  // The detail of its contended waits, made at the first one: a WaitTarget holding it
-  // weakly, through which the instrument finds it (holders, dead owners, leaks).
+  // Its contended waits' detail, made at the first: holds it weakly (holders, dead owners, leaks).
   #target: WaitTarget | null = null;
 
   /** `value`: the permits free at first, an integer >= 0 (default 1). */
@@ -149,8 +145,7 @@ export class Semaphore {
   }
 
   // The time of the last switch point (hub-kept): a clock call per acquire would cost more
-  // than the rest of the acquire. Nothing is listed here: the instrument finds a lock
-  // through its WaitTarget once someone waited on it (or through its name).
+  // than the rest of it. Nothing is listed: the instrument finds a lock through its target.
   #take(g: hub.Core): void {
     if (this.#waiters.holder === null) {
       this.#waiters.holder = g;
@@ -228,20 +223,15 @@ export class Semaphore {
       this.#take(hub.currentCore());
       return TRUE;
     }
-    // A Lock whose holder died holding it, unseen so far (nobody waited then): release it
-    // now, so this acquire is not stuck behind a dead greenlet.
+    // A Lock whose holder died holding it while nobody waited: released now, not waited on.
     const h = this.#waiters.holder;
-    if (h !== null && h.state === hub.State.Dead && this.#waiters.n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) {
-      return this.acquire(options);
-    }
+    if (h !== null && h.state === hub.State.Dead && this.#waiters.n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) return this.acquire(options);
     if (ms === NO_BLOCK) return FALSE;
     return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
   }
 
   /** @internal A dead holder's Lock is released for it (a Semaphore's permit is not). */
-  get _releaseOnOwnerDeath(): boolean | undefined {
-    return undefined;
-  }
+  get _releaseOnOwnerDeath(): boolean | undefined { return undefined; } // prettier-ignore
 
   /**
    * Give a permit back: to the first waiter if any (it resumes later: never switches),
