@@ -9,6 +9,7 @@
 import { account, type Kind } from './kinds.js';
 import { clearTimer, switchClock } from '../internal/clock.js';
 import { ioEndChannel } from './channels.js';
+import { detailOwner } from './weak-detail.js';
 import { originalSetImmediate } from '../internal/originals.js';
 import { wakeMustWait } from './fairness.js';
 
@@ -329,7 +330,7 @@ export function finish(op: AnyOp, outcome: number, error?: unknown): void {
   if (ioEndChannel.hasSubscribers) {
     // A client op an interrupt could not stop on the server says so (patches/client-ops.ts).
     const note = outcome >= KILLED ? op.handler?.note?.(op) : undefined;
-    ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: op.detail, durationMs: ms, outcome: OUTCOMES[outcome], note, error });
+    ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: detailOwner(op.detail), durationMs: ms, outcome: OUTCOMES[outcome], note, error });
   }
   if (op.res !== null) {
     if (--g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);

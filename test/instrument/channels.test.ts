@@ -1,6 +1,9 @@
 import diagnostics from 'node:diagnostics_channel';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { channelNames, channels, subscribe } from '../../src/instrument/channels.js';
+import { spawn } from '../../src/greenlet.js';
+import { Lock } from '../../src/lock.js';
+import { Queue } from '../../src/queue.js';
 import { runFixture, type FixtureRun } from '../run-fixture.js';
 
 describe('diagnostics_channel channels', () => {
@@ -24,6 +27,41 @@ describe('diagnostics_channel channels', () => {
     off();
     off(); // twice is harmless
     expect(channels.ioEnd.hasSubscribers).toBe(false);
+  });
+
+  it('io:start and io:end name the same primitive for a wait on a Queue or a Lock (not its weak wait target)', async () => {
+    const q = new Queue<number>();
+    const lock = new Lock();
+    const seen: { ch: string; detail: unknown }[] = [];
+    const offs = (['greenio:io:start', 'greenio:io:end'] as const).map((name) =>
+      subscribe(name, (m) => {
+        const d = (m as { detail: unknown }).detail;
+        if (d === q || d === lock || (typeof d === 'object' && d !== null && !(d instanceof Queue) && !(d instanceof Lock) && /Queue|Lock/.test(String(d)))) seen.push({ ch: name, detail: d });
+      }),
+    );
+    try {
+      await lock.acquire();
+      const getter = spawn(() => q.get());
+      const locker = spawn(async () => {
+        await lock.acquire();
+        lock.release();
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      q.put(7);
+      lock.release();
+      expect(await getter.get()).toBe(7);
+      await locker.get();
+    } finally {
+      for (const off of offs) off();
+    }
+    expect(seen).toEqual([
+      expect.objectContaining({ ch: 'greenio:io:start' }),
+      expect.objectContaining({ ch: 'greenio:io:start' }),
+      expect.objectContaining({ ch: 'greenio:io:end' }),
+      expect.objectContaining({ ch: 'greenio:io:end' }),
+    ]);
+    expect(seen.filter((e) => e.detail === q).map((e) => e.ch)).toEqual(['greenio:io:start', 'greenio:io:end']);
+    expect(seen.filter((e) => e.detail === lock).map((e) => e.ch)).toEqual(['greenio:io:start', 'greenio:io:end']);
   });
 
   it('subscribe() rejects an unknown channel or a non-function with a TypeError', () => {
