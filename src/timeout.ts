@@ -296,7 +296,7 @@ class Race<T, V> extends Timeout implements hub.FlowWatch {
     const fnName = typeof this.fn === 'function' && this.fn.name ? `${this.fn.name} ` : 'fn ';
     const lost = this.lost!;
     lost.what = `withTimeout ${this.ms} ms: ${fnName}${site ? `(${site}) ` : ''}awaits a promise greenio cannot see`;
-    hub.publishAbandoned(g, K_ABANDONED, lost.what, lost.since);
+    hub.publishAbandoned(g, K_ABANDONED, lost.what, lost.since, this.fired);
     warnOnce(
       site || `${fnName}${String(this.fn).slice(0, 200)}`,
       `withTimeout(${this.ms} ms) in ${greenletLabel(g)} could not interrupt ${fnName.trim()}${site ? ` at ${site}` : ''}: it awaits a promise greenio cannot see, so it was abandoned at its deadline (its late result is dropped; its next greenio wait throws). To make it reachable, ${reachHint()}. (config.warnUnreachable = false silences this.)`,

@@ -161,4 +161,30 @@ describe('tracing:greenio.* error values and outcomes', () => {
     expect(mine[6]!.ctx.error).toBe(exit);
     expect(mine[6]!.ctx.detail).toMatch(/killed: stuck .*awaits a promise greenio cannot see/);
   });
+
+  it('a withTimeout that abandons its flow: the abandoned await ends `abandoned` with the TimeoutError', async () => {
+    const { log, off } = record(['greenio.wait']);
+    cleanup = off;
+    let caught: unknown;
+    const g = spawn(async function waiter() {
+      caught = await withTimeout(20, async function unseen() {
+        await new Promise(() => {}); // nothing greenio can see or cancel
+      }).catch((e: unknown) => e);
+    });
+    await g.join();
+    // The abandoned await is published once its site is read (after the caller resumed).
+    for (let i = 0; i < 100 && !log.some((s) => s.ctx.kind === 'withTimeout abandoned' && s.ev === 'asyncEnd'); i++) await sleep(5);
+    off();
+    expect(caught).toBeInstanceOf(TimeoutError);
+    const mine = log.filter((s) => s.ctx.kind === 'withTimeout abandoned');
+    expect(mine.map((s) => `${s.ev}:${String(s.outcome ?? '')}:${errName(s.error)}`)).toEqual([
+      'start::-',
+      'end::-',
+      'error:abandoned:TimeoutError',
+      'asyncStart:abandoned:TimeoutError',
+      'asyncEnd:abandoned:TimeoutError',
+    ]);
+    expect(mine[2]!.ctx.error).toBe(caught);
+    expect(mine[2]!.ctx.detail).toMatch(/withTimeout 20 ms: unseen .*awaits a promise greenio cannot see/);
+  });
 });
