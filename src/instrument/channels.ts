@@ -54,6 +54,10 @@ export interface IoEndMessage extends IoStartMessage {
    * (kinds `withTimeout abandoned` and `kill abandoned`).
    */
   outcome: 'ok' | 'error' | 'killed' | 'timeout' | 'abandoned';
+  /** What it failed with, when it did not end `'ok'`: the rejection, or the kill's or the Timeout's error (may be undefined). */
+  error?: unknown;
+  /** For a client operation an interrupt could not stop on the server: what was left (e.g. a transaction half done). */
+  note?: string;
 }
 
 /** `greenio:block` from a `*Sync` call inside a greenlet (published by the sync patch). */
