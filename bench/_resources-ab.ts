@@ -108,7 +108,7 @@ function wake(item: Parked): void {
 type Sem = { acquire(): Promise<boolean>; release(): void };
 async function cycles(make: () => Sem, yieldInside: boolean): Promise<number> {
   const lock = make();
-  const per = CYCLES / G;
+  const per = cyclesNow / G;
   const t0 = performance.now();
   const gs = new Array(G);
   for (let i = 0; i < G; i++) {
@@ -121,12 +121,12 @@ async function cycles(make: () => Sem, yieldInside: boolean): Promise<number> {
     });
   }
   await joinAll(gs, { raiseError: true });
-  return CYCLES / ((performance.now() - t0) / 1000);
+  return cyclesNow / ((performance.now() - t0) / 1000);
 }
 
 async function queue(make: () => Queue<number | null>): Promise<number> {
   const q = make();
-  const m = CYCLES * 2;
+  const m = cyclesNow * 2;
   const t0 = performance.now();
   const producer = spawn(async () => {
     for (let i = 0; i < m; i++) await q.put(i);
@@ -142,14 +142,14 @@ async function queue(make: () => Queue<number | null>): Promise<number> {
 async function events(make: () => { wait(): Promise<boolean>; set(): void }): Promise<number> {
   const t0 = performance.now();
   await spawn(async () => {
-    for (let i = 0; i < CYCLES; i++) {
+    for (let i = 0; i < cyclesNow; i++) {
       const ev = make();
       const p = ev.wait();
       ev.set();
       await p;
     }
   }).join();
-  return CYCLES / ((performance.now() - t0) / 1000);
+  return cyclesNow / ((performance.now() - t0) / 1000);
 }
 
 const loads: Record<string, [() => Promise<number>, () => Promise<number>]> = {
@@ -165,13 +165,23 @@ const loads: Record<string, [() => Promise<number>, () => Promise<number>]> = {
 if (process.env.NOEDGE === '1') hub.setEdgeHook(null);
 // SIDE=tracked|bare: run one side alone (warm-up and ROUNDS rounds), for instruction
 // counts: `valgrind --tool=callgrind` at two CYCLES, the difference over the difference.
+// The warm-up is the same whatever CYCLES (WARM rounds of WARM_CYCLES, then a collection),
+// so the difference of two runs holds steady-state cycles only: warming up CYCLES-sized
+// rounds put up to a third of TurboFan's compiling and more collections into the difference.
 const side = process.env.SIDE;
+const WARM = Number(process.env.WARM ?? 2);
+const WARM_CYCLES = Number(process.env.WARM_CYCLES ?? 20_000);
 const only = process.argv.slice(2);
+let cyclesNow = CYCLES;
 for (const [name, [tracked, bare]] of Object.entries(loads)) {
   if (only.length > 0 && !only.includes(name)) continue;
   if (side !== undefined) {
     const f = side === 'bare' ? bare : tracked;
-    for (let r = 0; r <= ROUNDS; r++) await f();
+    cyclesNow = WARM_CYCLES;
+    for (let r = 0; r < WARM; r++) await f();
+    gc();
+    cyclesNow = CYCLES;
+    for (let r = 0; r < ROUNDS; r++) await f();
     continue;
   }
   const t: number[] = [];

@@ -14,6 +14,7 @@ import { checkBoolean, checkFunction, checkOptions, checkTimeout } from './inter
 import { kAddWatcher, kRemoveWatcher, LinkRunner, type Waitable, type Watcher } from './hub/index.js';
 import { ParkedList, parkedHandler, type LinkFn, type Parked } from './hub/index.js';
 import { TimeoutError } from './timeout.js';
+import { originalSetImmediate } from './internal/originals.js';
 
 const K_EVENT = hub.kind('event.wait');
 const K_GET = hub.kind('asyncresult.get');
@@ -21,7 +22,45 @@ const K_WAIT = hub.kind('asyncresult.wait');
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
-const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
+// A wait on an Event that has no WaitTarget yet names the Event itself for its first turn:
+// most such waits end within it (a fresh Event waited on and set), and then need no target
+// (a WeakRef and a FinalizationRegistry cell, whose upkeep in the collector costs more than
+// the wait). Those still parked at the next immediate get the target then, so a waiter no
+// longer keeps its Event alive and a leaked Event is still found, one turn later.
+const young: AnyOp[] = [];
+let armed = false;
+function nameWeakly(): void {
+  armed = false;
+  for (const op of young) if (!op.settled) (op as { detail: unknown }).detail = (op.detail as Event)._weakDetail();
+  young.length = 0;
+}
+const EVENT_WAIT: OpHandler<boolean> = {
+  start(op) {
+    (op.data as ParkedList).push(op);
+    if (op.detail instanceof hub.WeakDetail) return;
+    // A long turn of waits that end at once keeps only the parked ones (amortised).
+    if (young.length >= 1024) compact();
+    young.push(op);
+    if (!armed) {
+      armed = true;
+      originalSetImmediate(nameWeakly).unref();
+    }
+  },
+  cancel(op) {
+    (op.data as ParkedList).drop();
+  },
+  timeout(op) {
+    op.resolve(false);
+    (op.data as ParkedList).drop();
+  },
+};
+function compact(): void {
+  let n = 0;
+  for (const op of young) if (!op.settled) young[n++] = op;
+  young.length = n;
+  // All parked: name them weakly now rather than let the list grow.
+  if (n >= 512) nameWeakly();
+}
 
 /**
  * A flag greenlets can wait for (gevent's `Event`, Python's `threading.Event`): `set()`
@@ -87,8 +126,12 @@ export class Event implements Waitable {
   wait(timeout?: number): Promise<boolean> {
     const ms = checkTimeout('timeout', timeout);
     if (this.#flag) return TRUE;
-    const d = (this.#detail ??= waitDetail(this, nameOf(this), this.#waiters));
-    return hub.wait<boolean>(K_EVENT, d, EVENT_WAIT, this.#waiters, ms);
+    return hub.wait<boolean>(K_EVENT, this.#detail ?? this, EVENT_WAIT, this.#waiters, ms);
+  }
+
+  /** @internal What its waits name once parked past a turn: a WaitTarget holding it weakly. */
+  _weakDetail(): WaitTarget {
+    return (this.#detail ??= waitDetail(this, nameOf(this), this.#waiters));
   }
 
   /** `<Event set>`, `<Event clear, 3 waiting>`. */
