@@ -1,10 +1,11 @@
 // The price of resource tracking (holders of locks and semaphores, named primitives),
 // of the wait-for graph (a cycle check at each contended acquire and each join) and of
-// leak watching (a WaitTarget per Event at its first wait): Lock, BoundedSemaphore(10),
+// leak watching (a WaitTarget per Event whose wait outlives a turn): Lock, BoundedSemaphore(10),
 // Queue(1) and fresh-Event workloads. Run it on this tree and on a copy with the tracking
 // taken out, and compare (issue 19's target: >= 0.9). On a loaded machine compare
-// instruction counts rather than times: `valgrind --tool=callgrind` on two cycle counts,
-// the difference of the two totals divided by the difference of cycles.
+// instruction counts rather than times: bench/_resources-ab.ts's SIDE mode under
+// `valgrind --tool=callgrind` at two cycle counts after the same warm-up, the difference
+// of the two totals divided by the difference of cycles (see its header).
 import { spawn } from '../src/greenlet.js';
 import { BoundedSemaphore, Lock } from '../src/lock.js';
 import { Queue } from '../src/queue.js';
@@ -50,8 +51,9 @@ async function queue(): Promise<Metrics> {
   return { cycles_per_s: M / (ms / 1000), ms };
 }
 
-// A fresh Event per cycle, waited on and set: its WaitTarget (a WeakRef and a
-// FinalizationRegistry cell) is made at each first wait.
+// A fresh Event per cycle, waited on and set within the turn: its wait names the Event
+// itself, and no WaitTarget (a WeakRef and a FinalizationRegistry cell) is made for it
+// (one is made only for a wait still parked at the next immediate).
 async function freshEvents(): Promise<Metrics> {
   const ms = await timeIt(async () => {
     await spawn(async () => {
