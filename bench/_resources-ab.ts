@@ -4,7 +4,9 @@
 // WaitTarget: the wait names the primitive itself, under a kind outside the graph), all in
 // one process so a busy machine slows each alike; medians, ratios as tracked / bare.
 // Run: node --expose-gc --import tsx bench/_resources-ab.ts [load ...]   (ROUNDS=9 CYCLES=100000)
-// Times on a loaded machine swing 2x between runs: prefer the SIDE instruction counts below.
+// Times on a loaded machine swing 2x between runs: prefer the SIDE instruction counts below
+// (README "Inspecting a live process" has the command; run once without valgrind first, so
+// tsx's transpile cache is warm and its compiling stays out of the counts).
 import * as hub from '../src/hub/index.js';
 import { NO_BLOCK, ParkedList, parkedHandler, parseWait, type OpHandler, type Parked, type QueueWaitOptions } from '../src/hub/index.js';
 import { BoundedSemaphore, Event, Lock, Queue, joinAll, sleep, spawn } from '../src/index.js';
