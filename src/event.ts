@@ -34,26 +34,17 @@ function nameWeakly(): void {
   for (const op of young) if (!op.settled) (op as { detail: unknown }).detail = (op.detail as Event)._weakDetail();
   young.length = 0;
 }
-const EVENT_WAIT: OpHandler<boolean> = {
-  start(op) {
-    (op.data as ParkedList).push(op);
-    if (op.detail instanceof hub.WeakDetail) return;
-    // A long turn of waits that end at once keeps only the parked ones (amortised).
-    if (young.length >= 1024) compact();
-    young.push(op);
-    if (!armed) {
-      armed = true;
-      originalSetImmediate(nameWeakly).unref();
-    }
-  },
-  cancel(op) {
-    (op.data as ParkedList).drop();
-  },
-  timeout(op) {
-    op.resolve(false);
-    (op.data as ParkedList).drop();
-  },
-};
+function parkedYoung(op: AnyOp): void {
+  if (op.detail instanceof hub.WeakDetail) return;
+  // A long turn of waits that end at once keeps only the parked ones (amortised).
+  if (young.length >= 1024) compact();
+  young.push(op);
+  if (!armed) {
+    armed = true;
+    originalSetImmediate(nameWeakly).unref();
+  }
+}
+const EVENT_WAIT: OpHandler<boolean> = parkedHandler((op) => op.resolve(false), parkedYoung);
 function compact(): void {
   let n = 0;
   for (const op of young) if (!op.settled) young[n++] = op;

@@ -82,13 +82,20 @@ export class ParkedList {
  * Handler of a wait parked in a ParkedList (given to `hub.wait` as `op.data`).
  * `onTimeout` gives the op's own timeout its result (without it, the hub's default
  * applies: cancel, then a TimeoutError). An op settles before it is counted out, so a
- * compaction already sees it as a tombstone.
+ * compaction already sees it as a tombstone. `onParked` runs once the op is parked (a
+ * primitive's bookkeeping of its own waiters).
  */
-export function parkedHandler<T>(onTimeout?: (op: AnyOp) => void): OpHandler<T> {
+export function parkedHandler<T>(onTimeout?: (op: AnyOp) => void, onParked?: (op: AnyOp) => void): OpHandler<T> {
   const h: OpHandler<T> = {
-    start(op) {
-      (op.data as ParkedList).push(op);
-    },
+    start:
+      onParked === undefined
+        ? (op) => {
+            (op.data as ParkedList).push(op);
+          }
+        : (op) => {
+            (op.data as ParkedList).push(op);
+            onParked(op);
+          },
     cancel(op) {
       (op.data as ParkedList).drop();
     },
