@@ -6,8 +6,6 @@
 // Run: node --expose-gc --import tsx bench/_tracing-ab.ts [work ...]   (ROUNDS=15)
 import { stat as statCb } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { once } from 'node:events';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -16,6 +14,7 @@ import { joinAll, Queue, spawn } from '../src/index.js';
 import { patchAll } from '../src/monkey.js';
 import { tracingChannels } from '../src/instrument/tracing.js';
 import { registerGreenioInstrumentation } from '../src/otel/index.js';
+import { echoClient, startEchoServer } from './_loopback-echo.js';
 import { gc, median } from './lib.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
@@ -48,26 +47,9 @@ const statsOf = (statOnce: () => Promise<unknown>) => async (): Promise<void> =>
   })));
 };
 
-const server = net.createServer((sock) => {
-  sock.setNoDelay(true);
-  sock.on('data', (d) => sock.write(d));
-});
-server.listen(0, '127.0.0.1');
-await once(server, 'listening');
-const { port } = server.address() as net.AddressInfo;
-const payload = Buffer.alloc(64, 7);
+const { port, server } = await startEchoServer();
 async function echo(): Promise<void> {
-  await joinAll(Array.from({ length: CONNS }, () => spawn(async () => {
-    const sock = net.connect(port, '127.0.0.1');
-    sock.setNoDelay(true);
-    await once(sock, 'connect');
-    for (let i = 0; i < TRIPS; i++) {
-      sock.write(payload);
-      let got = 0;
-      while (got < payload.length) got += ((await once(sock, 'data')) as [Buffer])[0].length;
-    }
-    sock.destroy();
-  })));
+  await joinAll(Array.from({ length: CONNS }, () => spawn(() => echoClient(port, TRIPS))));
 }
 
 let seen = 0;

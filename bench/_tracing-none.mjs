@@ -29,7 +29,7 @@ function tree(name, edits) {
   const t = join(dir, name);
   for (const d of ['src', 'patches']) cpSync(join(root, d), join(t, d), { recursive: true });
   mkdirSync(join(t, 'bench'));
-  cpSync(join(root, 'bench/_tracing-ops.ts'), join(t, 'bench/_tracing-ops.ts'));
+  for (const f of ['_tracing-ops.ts', '_loopback-echo.ts']) cpSync(join(root, 'bench', f), join(t, 'bench', f));
   for (const [file, from, to] of edits) {
     const p = join(t, file);
     const s = readFileSync(p, 'utf8');

@@ -4,11 +4,10 @@
 // Run: node --import tsx bench/_tracing-ops.ts <stat_cb|stat_promise|echo> <n> <off|tracing>
 import { stat as statCb } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { once } from 'node:events';
-import net from 'node:net';
 import diagnostics from 'node:diagnostics_channel';
 import { joinAll, spawn } from '../src/index.js';
 import { patchAll } from '../src/monkey.js';
+import { echoClient, startEchoServer } from './_loopback-echo.js';
 
 const [work, nStr, mode] = process.argv.slice(2);
 const N = Number(nStr);
@@ -21,26 +20,9 @@ if (mode === 'tracing') for (const n of ['greenlet', 'wait', 'client', 'job', 't
 
 async function main(): Promise<void> {
   if (work === 'echo') {
-    const server = net.createServer((sock) => {
-      sock.setNoDelay(true);
-      sock.on('data', (d) => sock.write(d));
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as net.AddressInfo;
-    const payload = Buffer.alloc(64, 7);
+    const { port, server } = await startEchoServer();
     const CONNS = 10;
-    await joinAll(Array.from({ length: CONNS }, () => spawn(async () => {
-      const sock = net.connect(port, '127.0.0.1');
-      sock.setNoDelay(true);
-      await once(sock, 'connect');
-      for (let i = 0; i < N / CONNS; i++) {
-        sock.write(payload);
-        let got = 0;
-        while (got < payload.length) got += ((await once(sock, 'data')) as [Buffer])[0].length;
-      }
-      sock.destroy();
-    })));
+    await joinAll(Array.from({ length: CONNS }, () => spawn(() => echoClient(port, N / CONNS))));
     server.close();
   } else {
     const statOnce = work === 'stat_promise' ? () => stat(FILE) : () => new Promise<void>((res, rej) => statCb(FILE, (e) => (e ? rej(e) : res())));

@@ -8,8 +8,6 @@
 // subscribed and tracing-channel subscribed at least 0.85x patched-untraced.
 import { stat as statCb } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { once } from 'node:events';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { joinAll, spawn } from '../src/index.js';
 import { patchAll } from '../src/monkey.js';
@@ -18,6 +16,7 @@ import { startMonitor } from '../src/instrument/monitor.js';
 import { startTrace, stopTrace } from '../src/instrument/trace.js';
 import { tracingChannels } from '../src/instrument/tracing.js';
 import { registerGreenioInstrumentation } from '../src/otel/index.js';
+import { echoClient, startEchoServer } from './_loopback-echo.js';
 import { defineWorkload, gc, median, type Metrics, type Ratio } from './lib.js';
 
 const STATS = Number(process.env.STATS ?? 100_000);
@@ -87,25 +86,8 @@ async function statWorkload(mode: Mode, api: 'callback' | 'promise'): Promise<Me
 
 async function echoWorkload(mode: Mode): Promise<Metrics> {
   await setUp(mode);
-  const server = net.createServer((sock) => {
-    sock.setNoDelay(true);
-    sock.on('data', (d) => sock.write(d));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const payload = Buffer.alloc(64, 7);
-  const client = async (): Promise<void> => {
-    const sock = net.connect(port, '127.0.0.1');
-    sock.setNoDelay(true);
-    await once(sock, 'connect');
-    for (let i = 0; i < TRIPS; i++) {
-      sock.write(payload);
-      let got = 0;
-      while (got < payload.length) got += ((await once(sock, 'data')) as [Buffer])[0].length;
-    }
-    sock.destroy();
-  };
+  const { port, server } = await startEchoServer();
+  const client = (): Promise<void> => echoClient(port, TRIPS);
   const { ms, buildMs, traceEvents } = await measure(mode, async () => {
     await joinAll(Array.from({ length: CONNS }, () => spawn(client)));
   });
