@@ -206,7 +206,13 @@ function addCommandWrapper(side: SideFactory) {
         const st = new State(cmd.onResult as Cb, this, original, arguments, this, side, runAdd);
         return start(K_EXECUTE, sqlOf(cmd.statement.query), st) ?? cmd;
       }
-      if (promiseLayer === 0 && isEmitterCommand(cmd)) return addEmitterCommand(this, cmd, original, side, withBypass);
+      if (promiseLayer === 0 && isEmitterCommand(cmd)) {
+        // A callback-less pool.query's command reaches its connection outside any
+        // greenlet (the pool hands connections out there): the op is its issuer's.
+        const flow = (cmd as { [kIssuer]?: hub.Flow })[kIssuer];
+        if (flow !== undefined && flow.greenlet.state !== hub.State.Dead) return hub.runIn(flow, addEmitterCommand, this, cmd, original, side, withBypass);
+        return addEmitterCommand(this, cmd, original, side, withBypass);
+      }
     }
     return Reflect.apply(original, this, arguments);
   } }).addCommand;
@@ -226,10 +232,22 @@ function runPoolQuery(st: State): void {
   (st.ret as { [kPoolState]?: State })[kPoolState] = st;
 }
 
+const kIssuer = Symbol('greenio.mysqlIssuer');
+
 function poolQuery(side: SideFactory) {
   return (original: AnyFunction): AnyFunction => ({ query(this: Pool) {
     const cb = userCb(arguments);
-    if (bypass > 0 || cb === undefined) return Reflect.apply(original, this, arguments);
+    if (bypass > 0) return Reflect.apply(original, this, arguments);
+    if (cb === undefined) {
+      // The emitter form (`pool.query(sql).stream()`): the wait for a connection is an op
+      // of this flow (getConnection's), and the command, sent once the pool hands one
+      // over, is marked as this flow's (the pool's callback runs outside any greenlet).
+      // The pool calls back on a later tick, so marking after the call is in time.
+      const cmd = Reflect.apply(original, this, arguments) as { [kIssuer]?: hub.Flow } | null;
+      const flow = hub.storedFlow();
+      if (flow !== undefined && cmd !== null && typeof cmd === 'object') cmd[kIssuer] = flow;
+      return cmd;
+    }
     return start(K_QUERY, sqlOf(arguments[0]), new State(cb, this, original, arguments, null, side, runPoolQuery));
   } }).query;
 }

@@ -5,7 +5,8 @@
  * lasts until the client is done with it. A kill or timeout cancels the statement on the
  * server if it is executing (a cancel request, pg-query.ts) and closes the portal (the
  * Submittable's own close); a pending read rejects, a stream is destroyed with the
- * interrupt's error, so the greenlet's await throws. Limits: an interrupted cursor is
+ * interrupt's error, a raw `new Query(text, values, cb)`'s callback gets it (once), so
+ * the greenlet's await throws. Limits: an interrupted cursor is
  * closed (later reads give no rows); a stream nobody listens to is destroyed without error.
  */
 import * as hub from '../src/hub/index.js';
@@ -33,6 +34,8 @@ interface Sub {
   listenerCount?(ev: string): number;
   handleReadyForQuery?: AnyFunction;
   handleError?: AnyFunction;
+  /** A pg Query's callback (`new Query(text, values, cb)`, or given to `client.query`). */
+  callback?: ((err: unknown, res?: unknown) => void) | null;
 }
 
 class Tracked {
@@ -72,6 +75,16 @@ function stop(t: Tracked, reason: Error | null): boolean {
     return listened;
   }
   let handed = false;
+  const qcb = sub.callback;
+  if (typeof qcb === 'function' && typeof sub.read !== 'function') {
+    // A raw pg Query: its callback gets the interrupt's error once, on the next tick (as
+    // Node does for an AbortSignal), and the server's late 57014 goes nowhere. Called
+    // through pg's own wrapper (query_timeout's), which clears its timer.
+    if (reason === null) return false;
+    sub.callback = noop;
+    process.nextTick(qcb, reason);
+    return true;
+  }
   if (reason !== null) {
     const cb = c._cb;
     c._cb = null;
@@ -147,6 +160,9 @@ export function querySubmittable(original: AnyFunction, client: PgClient, args: 
   const t = new Tracked(sub, { client, query: sub, done: noop, cancelled: false }, detail);
   const op = hub.begin(kind, detail, LIFETIME, t);
   if (op instanceof Error) {
+    // A Query's callback given to client.query() itself, as pg would have set it.
+    const cb = typeof args[1] === 'function' ? args[1] : args[2];
+    if (sub.callback == null && typeof cb === 'function') sub.callback = cb as Sub['callback'];
     process.nextTick(() => {
       if (isStream) sub.destroy!(op);
       else sub.handleError?.(op);

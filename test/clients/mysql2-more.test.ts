@@ -1,6 +1,7 @@
 // mysql2's other ways to run a statement, under the patch against a real MariaDB started
 // for this file: a prepared statement's execute() (promise and callback APIs), a query's
-// .stream() read by `for await`, the emitter form, and the handshake of
+// .stream() read by `for await` (a connection's, and a pool's `pool.query(sql).stream()`),
+// the emitter form, and the handshake of
 // `await mysql.createConnection()`. Each is an op of the greenlet that issues it; a kill
 // or a timeout ends it at once, on the server too (KILL QUERY; the handshake's socket
 // closed), and the connection serves the next statement. Fixture: clients-mysql2-more.ts.
@@ -10,7 +11,7 @@ import { startMariaDB } from '../servers/mariadb.js';
 
 const server = useServer(startMariaDB, 60_000);
 
-const CASES = ['prepared', 'preparedCallback', 'stream', 'emitter', 'handshake'] as const;
+const CASES = ['prepared', 'preparedCallback', 'stream', 'poolStream', 'emitter', 'handshake'] as const;
 
 describeCancelMatrix({
   lib: 'mysql2',

@@ -1,7 +1,8 @@
 // pg Submittables under the patch, against a real PostgreSQL started for this file: a
-// pg-cursor Cursor and a pg-query-stream QueryStream are ops of the greenlet that reads
-// them; a kill or a timeout cancels the running statement on the server, closes the
-// portal, throws at the greenlet's await, and the client or pool serves the next query.
+// pg-cursor Cursor, a pg-query-stream QueryStream and a raw `new Query(text, values, cb)`
+// are ops of the greenlet that reads them; a kill or a timeout cancels the running
+// statement on the server, closes the portal, throws at the greenlet's await (the
+// Query's callback gets the error, once), and the client or pool serves the next query.
 // Fixture: clients-pg-more.ts, as ESM and CJS.
 import { expect, it } from 'vitest';
 import { describeCancelMatrix, useServer } from './harness.js';
@@ -13,12 +14,16 @@ describeCancelMatrix({
   lib: 'pg-cursor / pg-query-stream',
   fixture: 'clients-pg-more.ts',
   env: () => ({ PGHOST: server().host, PGPORT: String(server().port) }),
-  cases: ['cursor', 'stream'],
+  cases: ['cursor', 'stream', 'rawQuery'],
   cancelledTitle: '%s: the greenlet gets the error at its await, the server cancels the statement within 1 s, the client serves the next query',
   runInfoTitle: '%s: run-info names the operation (pg.cursor.read / pg.stream SELECT pg_sleep($1) AS s)',
   more: (out) => {
     it('the pool keeps its one client: the cursor\'s goes back, none is added', () => {
       expect(out.poolClients).toBe(1);
+    });
+
+    it("a raw Query's callback gets the interrupt's error once (not the server's late 57014 as well)", () => {
+      expect(out.rawQueryCalls).toBe(2); // the interrupted query's, then the usable() check's
     });
 
     it('a cursor left open between reads is closed when its greenlet is interrupted, and run-info named it (pg.cursor …)', () => {
