@@ -1,14 +1,16 @@
 /**
- * The input side of `Group.map`, `imap` and `imapUnordered` (imap.ts): takes a slot of
- * the group per item, reads the input lazily (an item only once its slot is there) and
- * spawns each item's task in the caller's context (its AsyncLocalStorage stores, and the
- * caller as `parent`). Limits: at most `window` tasks outstanding; running tasks are never
- * killed, and the input's cleanup never runs inside a kill or a death.
+ * The input side of `Group.map`, `imap` and `imapUnordered` (imap.ts): reads the input
+ * lazily (an item only once a worker or a slot is there for it) and runs each item's task
+ * in a worker greenlet (worker.ts) spawned in the caller's context (its AsyncLocalStorage
+ * stores, and the caller as `parent`), a slot of the group each. Limits: at most `window`
+ * tasks outstanding; running tasks are never killed, and the input's cleanup never runs
+ * inside a kill or a death.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { spawn, type Greenlet } from '../greenlet.js';
-import { reportCallbackError, type Watcher } from '../hub/index.js';
-import { tracedMapper } from './task-tracing.js';
+import type { Greenlet } from '../greenlet.js';
+import { reportCallbackError } from '../hub/index.js';
+import { originalSetImmediate } from '../internal/originals.js';
+import { Task, makeTask, startWorker, type Worker, type WorkerFeed } from './worker.js';
 
 /** What a map needs from its group: slots and membership. @internal */
 export interface MapHost {
@@ -21,7 +23,11 @@ export interface MapHost {
   /** Give back a slot taken or granted and not used. */
   _releaseSlot(): void;
   /** Make `g`, spawned with a slot taken for it, a member watched by `w`. */
-  _addTask(g: Greenlet, w: Watcher): void;
+  _addTask(g: Greenlet, w: Worker): void;
+  /** True if a map's worker may park for its next item, holding its slot (no one else waits for one). */
+  _mayPark(f: SlotClient): boolean;
+  /** Remember `f` as a map with parked workers, to dismiss if others come to wait for a slot. */
+  _parked(f: Feed<unknown, unknown>): void;
   /** A member died: forget it and free its slot. */
   _discard(g: Greenlet): boolean;
 }
@@ -38,7 +44,8 @@ export type Mapper<T, R> = (item: T) => R | Promise<R>;
 export class InputFailure {
   constructor(readonly error: unknown) {}
 }
-export type Entry = Greenlet | InputFailure;
+export type Entry = Task | InputFailure;
+export { Task };
 
 // Flags of a feed.
 export const STARTED = 1;
@@ -48,6 +55,7 @@ export const PULLING = 8;
 export const QUEUED = 16;
 const GRANTED = 32;
 const FILL_SOON = 64;
+const SWEEP = 128;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -55,7 +63,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * The input side shared by every mode: slots, lazy reads, spawning in the caller's
  * context (its AsyncLocalStorage stores, and the caller as `parent`).
  */
-export abstract class Feed<T, R> implements Watcher, SlotClient {
+export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
   bits = 0;
   /** Spawned and not yet consumed. */
   outstanding = 0;
@@ -65,6 +73,12 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
   readonly traceKind: 'group.map' | 'group.imap' = 'group.imap';
   /** Spawned and still running. */
   running = 0;
+  /** Workers parked for an item (not the runner). */
+  readonly idle: Worker[] = [];
+  /** The worker reserved for the item being read. */
+  runner: Worker | null = null;
+  /** An item read whose runner was lost meanwhile (killed during an async read): waits for one. */
+  pending: Task | null = null;
   it: Input<T> | null = null;
   /** The caller's async context, captured at the call (cheaper than a snapshot function). */
   readonly ctx = new AsyncResource('greenio.map');
@@ -111,47 +125,152 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
     this.fill();
   }
 
-  /** Spawn tasks while a slot, room in the window and input are there. Never inside a signal. */
+  /**
+   * Read items and hand them out while room in the window, input and a runner (a parked
+   * worker, or a slot for a new one) are there. Runs in the caller's context; never inside a signal.
+   */
   fill(): void {
-    for (;;) {
-      const b = this.bits;
-      if ((b & (CLOSED | INPUT_DONE | PULLING)) !== 0) return;
-      if ((b & GRANTED) === 0) {
-        if ((b & QUEUED) !== 0 || this.outstanding >= this.window) return;
-        if (!this.host._requestSlot(this)) {
-          this.bits |= QUEUED;
-          return;
-        }
-        this.bits |= GRANTED;
-      }
-      const it = this.it!;
-      let r: IteratorResult<T> | Promise<IteratorResult<T>>;
-      try {
-        r = it.next();
-      } catch (e) {
-        this.inputEnded(new InputFailure(e));
-        return;
-      }
-      if (isPromise(r)) {
-        this.bits |= PULLING;
-        r.then(this.onPulled, this.onPullFailed);
-        return;
-      }
-      if (r.done === true) {
-        this.inputEnded(null);
-        return;
-      }
-      this.launch(r.value);
+    while (this.secureRunner() && this.readOne());
+  }
+
+  /** True once a runner is there for the next item (reserving a parked worker, or a slot). */
+  secureRunner(): boolean {
+    const b = this.bits;
+    if ((b & (CLOSED | INPUT_DONE | PULLING)) !== 0 || this.pending !== null) return false;
+    if (this.outstanding >= this.window) return false;
+    if (this.runner !== null || (b & GRANTED) !== 0) return true;
+    const w = this.idle.pop();
+    if (w !== undefined) {
+      this.runner = w;
+      return true;
+    }
+    if ((b & QUEUED) !== 0) return false;
+    if (!this.host._requestSlot(this)) {
+      this.bits |= QUEUED;
+      return false;
+    }
+    this.bits |= GRANTED;
+    return true;
+  }
+
+  /** Read one item and launch its task; false if reading stops here (async read, end, failure). */
+  readOne(): boolean {
+    let r: IteratorResult<T> | Promise<IteratorResult<T>>;
+    try {
+      r = this.it!.next();
+    } catch (e) {
+      this.inputEnded(new InputFailure(e));
+      return false;
+    }
+    if (isPromise(r)) {
+      this.bits |= PULLING;
+      r.then(this.onPulled, this.onPullFailed);
+      return false;
+    }
+    if (r.done === true) {
+      this.inputEnded(null);
+      return false;
+    }
+    this.launch(r.value);
+    return true;
+  }
+
+  /** Hand `item`'s task to the runner: the reserved worker, else a new one on the slot taken. */
+  launch(item: T): void {
+    const t = makeTask(this, item, this.launches++);
+    this.outstanding++;
+    this.running++;
+    this.launched(t);
+    const w = this.runner;
+    if (w !== null) {
+      this.runner = null;
+      w.give(t);
+    } else if ((this.bits & GRANTED) !== 0) {
+      this.bits &= ~GRANTED;
+      this.startWorker(t);
+    } else {
+      // Its runner died during the read: the task waits for the next slot or worker.
+      this.pending = t;
+      if (this.host._requestSlot(this)) this._slotGranted();
+      else this.bits |= QUEUED;
     }
   }
 
-  launch(item: T): void {
-    this.bits &= ~GRANTED;
-    const g = spawn(tracedMapper(this.fn, this.traceKind, this.host, this.launches++), item);
-    this.host._addTask(g, this);
-    this.outstanding++;
-    this.running++;
-    this.launched(g);
+  startWorker(t: Task): void {
+    const w = startWorker(this, t);
+    this.host._addTask(w.g!, w);
+  }
+
+  /** The next task for worker `w`, read now (in the caller's context), or null. */
+  nextFor(w: Worker): Task | null {
+    const p = this.pending;
+    if (p !== null) {
+      this.pending = null;
+      return p;
+    }
+    if ((this.bits & (CLOSED | INPUT_DONE | PULLING)) !== 0 || this.outstanding >= this.window) return null;
+    // This worker is the runner of the next item: a slot the feed waits for is not needed for it.
+    if ((this.bits & QUEUED) !== 0) {
+      this.bits &= ~QUEUED;
+      this.host._cancelSlot(this);
+    }
+    this.runner = w;
+    this.ctx.runInAsyncScope(readOneFeed, null, this);
+    const t = w.next;
+    w.next = null;
+    return t;
+  }
+
+  /**
+   * True if `w` may park for the next item. Parked workers last at most to the end of the
+   * loop turn (a consumer that keeps up is back within it): a consumer that stops calling,
+   * a slow head of an ordered `imap` or a dropped iterator leave no worker parked for long.
+   */
+  mayPark(_w: Worker): boolean {
+    if ((this.bits & (CLOSED | INPUT_DONE)) !== 0 || !this.host._mayPark(this)) return false;
+    if ((this.bits & SWEEP) === 0) {
+      this.bits |= SWEEP;
+      originalSetImmediate(sweepFeed, this);
+      this.host._parked(this as unknown as Feed<unknown, unknown>);
+    }
+    return true;
+  }
+
+  /** Dismiss the parked workers (the map is over, or others wait for a slot). */
+  dismiss(): void {
+    for (const w of this.idle.splice(0)) w.give(null);
+  }
+
+  arrival(t: Task): void {
+    this.running--;
+    if ((this.bits & CLOSED) === 0) this.arrive(t);
+  }
+
+  /** A worker died (inside its death: bookkeeping and wake-ups only). */
+  workerDied(w: Worker): void {
+    const g = w.g!;
+    this.host._discard(g);
+    const t = w.task;
+    if (w.unarrived !== null) {
+      w.unarrived = null;
+      this.arrival(t);
+    } else if (!t.dead) {
+      // It died in its task: the task's outcome is its greenlet's, as when each task had one.
+      t.dead = true;
+      t.item = undefined;
+      if (succeeded(g)) t.result = g.value;
+      else {
+        t.failed = true;
+        t.result = failureOf(g);
+      }
+      this.arrival(t);
+    }
+    const n = w.next;
+    if (n !== null && !n.dead) {
+      w.next = null;
+      this.pending = n; // handed over as it died: the next runner takes it
+    }
+    if ((this.bits & (CLOSED | INPUT_DONE)) === 0) this.fillLater();
   }
 
   /** The input ended, or failed (`failure`): no more reads, the slot taken for one goes back. */
@@ -159,7 +278,17 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
     this.bits |= INPUT_DONE;
     this.it = null;
     this.giveBackSlot();
+    this.releaseWorkers();
     this.arrive(failure);
+  }
+
+  releaseWorkers(): void {
+    const r = this.runner;
+    if (r !== null) {
+      this.runner = null;
+      r.give(null);
+    }
+    this.dismiss();
   }
 
   giveBackSlot(): void {
@@ -176,8 +305,18 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
   /** A slot freed while this feed was queued for one (inside a signal: fill later). */
   _slotGranted(): void {
     this.bits = (this.bits & ~QUEUED) | GRANTED;
-    if ((this.bits & CLOSED) !== 0) this.giveBackSlot();
-    else this.fillLater();
+    if ((this.bits & CLOSED) !== 0) {
+      this.giveBackSlot();
+      return;
+    }
+    const p = this.pending;
+    if (p !== null) {
+      this.pending = null;
+      this.bits &= ~GRANTED;
+      this.startWorker(p);
+      return;
+    }
+    this.fillLater();
   }
 
   fillLater(): void {
@@ -186,18 +325,13 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
     void RESOLVED.then(this.fillSoon);
   }
 
-  /** A task died (called synchronously inside its death: only bookkeeping and wake-ups). */
-  onReady(g: Greenlet): void {
-    this.host._discard(g);
-    this.running--;
-    if ((this.bits & CLOSED) === 0) this.arrive(g);
-  }
-
   /** Stop reading: leave the slot queue, close the input (soon, or now with `now`). */
   close(now: boolean): Promise<unknown> | undefined {
     if ((this.bits & CLOSED) !== 0) return undefined;
     this.bits |= CLOSED;
     this.giveBackSlot();
+    this.pending = null;
+    this.releaseWorkers();
     this.closed();
     const it = this.it;
     this.it = null;
@@ -213,13 +347,20 @@ export abstract class Feed<T, R> implements Watcher, SlotClient {
   }
 
   /** Record the task `launched` in input order (ordered modes). */
-  abstract launched(g: Greenlet): void;
+  abstract launched(t: Task): void;
   /** An outcome arrived: a dead task, the input's failure, or null for the input's end. */
   abstract arrive(e: Entry | null): void;
   /** Called once, when the feed closes: settle or drop what waits. */
   abstract closed(): void;
 }
 
+function sweepFeed(f: { bits: number; dismiss(): void }): void {
+  f.bits &= ~SWEEP;
+  f.dismiss();
+}
+function readOneFeed(f: { readOne(): boolean }): void {
+  f.readOne();
+}
 function openFeed(f: { open(): void }): void {
   f.open();
 }
@@ -237,6 +378,17 @@ function returnQuietly(it: Input<unknown>): void {
   } catch (e) {
     reportCallbackError(INPUT_RETURN, e);
   }
+}
+
+/**
+ * A task killed with `GreenletExit` is successful with the exit as its value (gevent),
+ * but it gave no result: the consumer gets the exit thrown, not a value of the wrong type.
+ */
+export function succeeded(g: Greenlet): boolean {
+  return g.successful() && (g.killed === null || g.value !== g.killed);
+}
+export function failureOf(g: Greenlet): unknown {
+  return g.successful() ? g.value : g.exception;
 }
 
 export function isPromise<V>(x: V | Promise<V>): x is Promise<V> {

@@ -3,26 +3,15 @@
  * outcomes to the consumer in input or completion order. Limits: at most `window` tasks
  * are outstanding (running, or finished and not yet consumed), so an ordered `imap`
  * whose first task is slow runs fewer tasks at once; running tasks are never killed.
+ * Outcomes are `Task` records (worker.ts), not greenlets: workers run many tasks each.
  */
 import * as hub from '../hub/index.js';
 import { removeFrom, type AnyOp, type Op, type OpHandler } from '../hub/index.js';
-import type { Greenlet } from '../greenlet.js';
 import { Deque } from '../internal/deque.js';
-import { CLOSED, Feed, INPUT_DONE, InputFailure, PULLING, QUEUED, STARTED, fillFeed, type Entry, type MapHost, type Mapper } from './feed.js';
+import { CLOSED, Feed, INPUT_DONE, InputFailure, PULLING, QUEUED, STARTED, fillFeed, type Entry, type MapHost, type Mapper, type Task } from './feed.js';
 
 const K_IMAP = hub.kind('group.imap');
 const K_MAP = hub.kind('group.map');
-
-/**
- * A task killed with `GreenletExit` is successful with the exit as its value (gevent),
- * but it gave no result: the consumer gets the exit thrown, not a value of the wrong type.
- */
-function succeeded(g: Greenlet): boolean {
-  return g.successful() && (g.killed === null || g.value !== g.killed);
-}
-function failureOf(g: Greenlet): unknown {
-  return g.successful() ? g.value : g.exception;
-}
 
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>;
@@ -100,8 +89,8 @@ export class IMapIterator<T, R> extends Feed<T, R> implements AsyncIterableItera
     return r === undefined ? Promise.resolve(result) : r.then(() => result);
   }
 
-  launched(g: Greenlet): void {
-    if (this.ordered) this.queue.push(g);
+  launched(t: Task): void {
+    if (this.ordered) this.queue.push(t);
   }
 
   arrive(e: Entry | null): void {
@@ -145,8 +134,8 @@ export class IMapIterator<T, R> extends Feed<T, R> implements AsyncIterableItera
       error = e.error;
     } else {
       this.held++;
-      if (succeeded(e)) ok = true;
-      else error = failureOf(e);
+      if (!e.failed) ok = true;
+      else error = e.result;
     }
     if (!ok) {
       // The consumer's loop ends with this error and will not call return(): close now.
@@ -155,7 +144,7 @@ export class IMapIterator<T, R> extends Feed<T, R> implements AsyncIterableItera
       to.reject(error);
       return;
     }
-    const result: IteratorResult<R> = { done: false, value: (e as Greenlet<R>).value as R };
+    const result: IteratorResult<R> = { done: false, value: (e as Task).result as R };
     if (to === null) return Promise.resolve(result);
     to.resolve(result);
   }
@@ -193,25 +182,25 @@ class MapAll<T, R> extends Feed<T, R> {
   override readonly traceKind = 'group.map';
   readonly results: R[] = [];
   /** Outstanding tasks, in input order. */
-  readonly order = new Deque<Greenlet>();
+  readonly order = new Deque<Task>();
   op: AnyOp | null = null;
 
-  launched(g: Greenlet): void {
-    this.order.push(g);
+  launched(t: Task): void {
+    this.order.push(t);
   }
 
   arrive(e: Entry | null): void {
     const op = this.op!;
-    if (e instanceof InputFailure || (e !== null && !succeeded(e))) {
+    if (e instanceof InputFailure || (e !== null && e.failed)) {
       this.close(false);
-      op.reject(e instanceof InputFailure ? e.error : failureOf(e!));
+      op.reject(e instanceof InputFailure ? e.error : e!.result);
       return;
     }
     const order = this.order;
-    for (let g = order.top(); g !== undefined && g.dead; g = order.top()) {
+    for (let t = order.top(); t !== undefined && t.dead; t = order.top()) {
       order.take();
       this.outstanding--;
-      this.results.push(g.value as R);
+      this.results.push(t.result as R);
     }
     if ((this.bits & INPUT_DONE) !== 0 && this.running === 0) {
       this.bits |= CLOSED;

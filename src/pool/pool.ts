@@ -8,7 +8,7 @@
 import * as hub from '../hub/index.js';
 import { kAddWatcher, type AnyOp, type Watcher } from '../hub/index.js';
 import { Greenlet, spawn, type KillOptions } from '../greenlet.js';
-import type { MapHost, SlotClient } from './feed.js';
+import type { Feed, MapHost, SlotClient } from './feed.js';
 import { IMapIterator, mapAll } from './imap.js';
 import { JOIN, JOIN_RAISE, killMembers, rejectRaisers, type Members } from './members.js';
 import { ADD, AVAIL, SPAWN, SlotLine, SlotNode, serveLine } from './slots.js';
@@ -291,6 +291,11 @@ export class Group {
   /** @internal */ _addTask(g: Greenlet, w: Watcher): void {
     this._adopt(g, w);
   }
+  /** @internal A Group's workers never park: every item has its own from the start. */
+  _mayPark(_f: SlotClient): boolean {
+    return false;
+  }
+  /** @internal */ _parked(_f: Feed<unknown, unknown>): void {}
 }
 
 function quotedName(o: object): string {
@@ -323,6 +328,8 @@ export class Pool extends Group {
   /** @internal Slots granted to a map, not yet filled by its task. */
   _reserved = 0;
   readonly #line = new SlotLine();
+  /** Maps whose workers parked holding slots: dismissed when someone comes to wait for one. */
+  #parkedMaps: Set<Feed<unknown, unknown>> | null = null;
 
   /**
    * A pool of at most `capacity` greenlets at once (an integer >= 1); `options.name`
@@ -365,6 +372,7 @@ export class Pool extends Group {
     }
     // Made now, started when a slot frees: it keeps this caller's context and parent.
     const g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
+    this.#dismissParked();
     return hub.wait<Greenlet>(K_SPAWN, g, SPAWN, new SlotNode(this.#line, g)) as unknown as Spawned<this, Awaited<T>>;
   }
 
@@ -387,6 +395,7 @@ export class Pool extends Group {
     if (!block) return Promise.reject(new QueueFull('pool is full'));
     const n = new SlotNode(this.#line, greenlet);
     n.ms = ms;
+    this.#dismissParked();
     return hub.wait<void>(K_ADD, greenlet, ADD, n, ms);
   }
 
@@ -399,6 +408,7 @@ export class Pool extends Group {
     const ms = checkTimeout('timeout', o.timeout);
     const free = this.freeCount();
     if (free > 0) return Promise.resolve(free);
+    this.#dismissParked();
     return hub.wait<number>(K_AVAIL, this, AVAIL, new SlotNode(this.#line, null), ms);
   }
 
@@ -433,7 +443,26 @@ export class Pool extends Group {
       return true;
     }
     this.#line.pushClient(f);
+    this.#dismissParked(f);
     return false;
+  }
+  /** @internal Park only while no one else waits for a slot (the map itself may). */
+  override _mayPark(f: SlotClient): boolean {
+    const h = this.#line.head;
+    return h === null || (h.item === f && h.next === null);
+  }
+  /** @internal */ override _parked(f: Feed<unknown, unknown>): void {
+    (this.#parkedMaps ??= new Set()).add(f);
+  }
+  // Someone (not `except`) now waits for a slot: parked workers of maps give theirs back.
+  #dismissParked(except?: SlotClient): void {
+    const maps = this.#parkedMaps;
+    if (maps === null) return;
+    for (const f of maps) {
+      if (f === except) continue;
+      maps.delete(f);
+      f.dismiss();
+    }
   }
   /** @internal */ override _cancelSlot(f: SlotClient): void {
     this.#line.removeClient(f);
