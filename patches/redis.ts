@@ -51,8 +51,10 @@ const kConn = Symbol('greenio.redisConn');
 
 class CommandOp {
   replied = false;
-  p: Promise<unknown> = null as unknown as Promise<unknown>;
+  op: hub.Op<unknown> = null as unknown as hub.Op<unknown>;
   idInfo: IdInfo | null = null;
+  /** True once its queue entry settles the op (see `addWrapper`). */
+  entry = false;
   constructor(
     readonly client: Client,
     readonly args: readonly unknown[],
@@ -72,20 +74,10 @@ const HANDLER: NotedHandler<unknown> = {
   note: (op) => ((op.data as CommandOp).blocking ? undefined : SENT_RUNS_WHOLE),
   start(op) {
     const s = op.data as CommandOp;
-    send(s, op.flow);
-    s.p.then(
-      (v) => {
-        s.replied = true;
-        if (s.blocking) connOf(s.client).blocking.delete(s);
-        if (op.settled) late(s, v);
-        else op.resolve(v);
-      },
-      (e: unknown) => {
-        s.replied = true;
-        if (s.blocking) connOf(s.client).blocking.delete(s);
-        op.reject(e);
-      },
-    );
+    s.op = op;
+    const p = send(s, op.flow);
+    // Not settled through its queue entry (see `addWrapper`): through node-redis's promise.
+    if (p !== null) p.then((v) => replied(s, v), (e: unknown) => failed(s, e));
   },
   cancel(op) {
     const s = op.data as CommandOp;
@@ -93,6 +85,19 @@ const HANDLER: NotedHandler<unknown> = {
     return false;
   },
 };
+
+function replied(s: CommandOp, v: unknown): void {
+  s.replied = true;
+  if (s.blocking) connOf(s.client).blocking.delete(s);
+  if (s.op.settled) late(s, v);
+  else s.op.resolve(v);
+}
+
+function failed(s: CommandOp, e: unknown): void {
+  s.replied = true;
+  if (s.blocking) connOf(s.client).blocking.delete(s);
+  s.op.reject(e);
+}
 
 function late(s: CommandOp, reply: unknown): void {
   K_REDIS.dropped++;
@@ -222,8 +227,11 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
   } }).sendCommand;
 }
 
-/** Send `s` (its op already begun in `flow`). */
-function send(s: CommandOp, flow: hub.Flow): void {
+/**
+ * Send `s` (its op already begun in `flow`). Returns node-redis's promise when the op
+ * must be settled from it, null when its queue entry settles the op directly.
+ */
+function send(s: CommandOp, flow: hub.Flow): Promise<unknown> | null {
   if (s.blocking) {
     s.idInfo = ensureId(s.client, s.send);
     connOf(s.client).blocking.add(s);
@@ -234,8 +242,61 @@ function send(s: CommandOp, flow: hub.Flow): void {
   // command detached costs an AsyncLocalStorage switch, ~1 µs on Node 24/26.)
   const before = flow.ops;
   const size = before instanceof Set ? before.size : 0;
-  s.p = Reflect.apply(s.send, s.self, [s.args, s.options]) as Promise<unknown>;
+  capturing = direct(s) ? s : null;
+  let p: Promise<unknown>;
+  try {
+    p = s.send.call(s.self, s.args, s.options) as Promise<unknown>;
+  } finally {
+    capturing = null; // still set: node-redis refused the command unqueued (its promise says why)
+  }
   if (flow.ops !== before || (before instanceof Set && before.size !== size)) adoptWriteTimer(flow, before, size);
+  return s.entry === true ? null : p;
+}
+
+// The op is settled straight from node-redis's queue entry (its `resolve`/`reject`,
+// called as methods of the entry), not from a `then` on node-redis's promise: no closure,
+// promise or microtask per command. Not for a command with a `timeout` (node-redis may
+// reject its promise without the entry when the timeout is invalid) nor PING (RESP2
+// pub/sub mode calls a PING's `resolve` detached from its entry).
+let capturing: CommandOp | null = null;
+const kCmd = Symbol('greenio.redisCommand');
+
+interface QueueEntry {
+  args?: unknown;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  [kCmd]?: CommandOp;
+}
+
+function direct(s: CommandOp): boolean {
+  const o = s.options as { timeout?: unknown } | undefined;
+  if (o !== undefined && o.timeout !== undefined) return false;
+  const dflt = (s.client as { _commandOptions?: { timeout?: unknown } })._commandOptions;
+  if (dflt !== undefined && dflt.timeout !== undefined) return false;
+  const name = s.args[0];
+  return !(typeof name === 'string' && name.length === 4 && name.toLowerCase() === 'ping');
+}
+
+function entryResolve(this: QueueEntry, v: unknown): void {
+  replied(this[kCmd]!, v);
+}
+function entryReject(this: QueueEntry, e: unknown): void {
+  failed(this[kCmd]!, e);
+}
+
+/** node-redis's queue (a DoublyLinkedList) takes the command being sent: take its entry. */
+function addWrapper(original: AnyFunction): AnyFunction {
+  return ({ add(this: unknown, value: QueueEntry, prepend?: boolean) {
+    const s = capturing;
+    if (s !== null && value !== null && typeof value === 'object' && value.args === s.args && typeof value.resolve === 'function') {
+      capturing = null;
+      value[kCmd] = s;
+      value.resolve = entryResolve;
+      value.reject = entryReject;
+      s.entry = true;
+    }
+    return original.call(this, value, prepend);
+  } }).add;
 }
 
 /** Hand the immediate(s) `flow` gained during a sendCommand (node-redis's write) to the client's own flow. */
@@ -292,8 +353,18 @@ function batch(kind: string): (args: IArguments) => string {
   };
 }
 
-/** The node-redis row: the client class file, which `import`/`require('redis')` load. */
+const OWNER_LIST = 'module:@redis/client/dist/lib/client/linked-list.js';
+
+/** The node-redis rows: the client class file, which `import`/`require('redis')` load, and its queue's list. */
 export const redisPatches: readonly ModulePatch[] = [
+  {
+    module: '@redis/client/dist/lib/client/linked-list.js',
+    implements: { sync: ['DoublyLinkedList.prototype.add'] },
+    patch(exports) {
+      const List = (exports as { DoublyLinkedList?: { prototype: object } }).DoublyLinkedList;
+      if (List !== undefined && typeof (List.prototype as { add?: unknown }).add === 'function') wrap(List.prototype, 'add', addWrapper, OWNER_LIST);
+    },
+  },
   {
     module: '@redis/client/dist/lib/client/index.js',
     implements: { promise: ['RedisClient.prototype.sendCommand', 'RedisClient.prototype.connect', 'RedisClient.prototype._executeMulti', 'RedisClient.prototype._executePipeline'] },

@@ -52,6 +52,12 @@ describe('node-redis, shared client made in main', () => {
     expect(run(['names']).names!.runInfo).toMatch(/waits on: redis BLPOP jobs 0/);
   }, 60_000);
 
+  it('a command with a timeout option, an invalid timeout and PING on a subscribed client settle as node-redis settles them', () => {
+    const patched = run(['options']).options;
+    expect(patched).toEqual({ timed: 'v', invalid: 'RangeError', subscribedPing: 'pong', after: 'v' });
+    expect(run(['options'], { GREENIO_NO_PATCH: 'redis' }).options).toEqual(patched);
+  }, 60_000);
+
   it('a MULTI cannot be stopped on the server: it runs whole, the kill only drops its result', () => {
     expect(run(['multi']).multi).toEqual({ dead: true, pk: '2', usable: 'PONG' });
   }, 60_000);

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Instructions per Redis command (SET/GET alternating, 50 concurrent loops on one client),
+// unpatched vs patched (patchAll(), greenlets), for node-redis and ioredis: each side runs
+// under `valgrind --tool=callgrind` at two sizes after the same warm-up, and prints
+// (I(n2) - I(n1)) / (n2 - n1), repeatable on a loaded machine unlike timings. Limits:
+// the socket's batching under valgrind is not the batching at full speed; build first
+// (`npx tsc -p tsconfig.build.json`: it loads dist/). Run:
+//   node bench/_clients-redis-count.mjs [node binary]   (LIBS=redis,ioredis SIZES=4000,16000 WARM=20000)
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const C = 50;
+
+async function work(lib, mode, n, warm, url) {
+  const { patchAll } = await import(join(root, 'dist/src/monkey.js'));
+  const { spawn: gspawn, joinAll } = await import(join(root, 'dist/src/index.js'));
+  if (mode === 'patched') patchAll({ warnLate: false });
+  let c;
+  let close;
+  if (lib === 'ioredis') {
+    const { Redis } = await import('ioredis');
+    c = new Redis(url);
+    close = () => c.quit();
+  } else {
+    const { createClient } = await import('redis');
+    c = createClient({ url });
+    await c.connect();
+    close = () => c.close();
+  }
+  const round = async (ops) => {
+    const per = Math.ceil(ops / C);
+    const loop = async (w) => {
+      for (let i = 0; i < per; i++) await (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`));
+    };
+    if (mode === 'patched') await joinAll(Array.from({ length: C }, (_, w) => gspawn(loop, w)), { raiseError: true });
+    else await Promise.all(Array.from({ length: C }, (_, w) => loop(w)));
+  };
+  await round(warm);
+  await round(n);
+  await close();
+}
+
+function freePort() {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitPing(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((res) => {
+      const s = connect(port, '127.0.0.1');
+      s.on('connect', () => s.write('PING\r\n'));
+      s.on('data', (d) => {
+        s.destroy();
+        res(String(d).startsWith('+PONG'));
+      });
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('redis-server did not answer');
+}
+
+async function drive() {
+  const node = resolve(process.argv[2] ?? join(root, 'node_modules/node/bin/node'));
+  const [n1, n2] = (process.env.SIZES ?? '4000,16000').split(',').map(Number);
+  const warm = Number(process.env.WARM ?? 20000);
+  const libs = (process.env.LIBS ?? 'redis,ioredis').split(',');
+  const dir = mkdtempSync(join(tmpdir(), 'greenio-redis-count-'));
+  const port = await freePort();
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', dir], { stdio: 'ignore' });
+  try {
+    await waitPing(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const count = (lib, mode, n) => {
+      const out = join(dir, 'callgrind.out');
+      const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, import.meta.filename, 'work', lib, mode, String(n), String(warm), url], { encoding: 'utf8', cwd: root });
+      const m = /Collected : (\d+)/.exec(r.stderr);
+      if (r.status !== 0 || m === null) throw new Error(`callgrind failed (${lib} ${mode} ${n}):\n${r.stderr.slice(-1500)}`);
+      return Number(m[1]);
+    };
+    const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+    for (const lib of libs) {
+      const perOp = (mode) => (count(lib, mode, n2) - count(lib, mode, n1)) / (n2 - n1);
+      const unpatched = perOp('unpatched');
+      const patched = perOp('patched');
+      console.log(JSON.stringify({ node: version, client: lib, sizes: [n1, n2], warm, instr_per_op: { unpatched: Math.round(unpatched), patched: Math.round(patched), greenio: Math.round(patched - unpatched) }, ratio: Math.round((unpatched / patched) * 1000) / 1000 }));
+    }
+  } finally {
+    server.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'work') {
+  const [, , , lib, mode, n, warm, url] = process.argv;
+  await work(lib, mode, Number(n), Number(warm), url);
+} else {
+  await drive();
+}
