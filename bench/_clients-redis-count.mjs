@@ -6,6 +6,7 @@
 // the socket's batching under valgrind is not the batching at full speed; build first
 // (`npx tsc -p tsconfig.build.json`: it loads dist/). Run:
 //   node bench/_clients-redis-count.mjs [node binary]   (LIBS=redis,ioredis SIZES=4000,16000 WARM=20000)
+// DIST=<dir> loads greenio from another build (e.g. `tsc --outDir`, to compare two versions).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -16,8 +17,9 @@ const root = resolve(import.meta.dirname, '..');
 const C = 50;
 
 async function work(lib, mode, n, warm, url) {
-  const { patchAll } = await import(join(root, 'dist/src/monkey.js'));
-  const { spawn: gspawn, joinAll } = await import(join(root, 'dist/src/index.js'));
+  const dist = process.env.DIST ?? join(root, 'dist');
+  const { patchAll } = await import(join(dist, 'src/monkey.js'));
+  const { spawn: gspawn, joinAll } = await import(join(dist, 'src/index.js'));
   if (mode === 'patched') patchAll({ warnLate: false });
   let c;
   let close;
@@ -91,7 +93,8 @@ async function drive() {
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
     for (const lib of libs) {
       const perOp = (mode) => (count(lib, mode, n2) - count(lib, mode, n1)) / (n2 - n1);
-      const unpatched = perOp('unpatched');
+      // ONLY=patched skips the unpatched side (comparing two builds' patched sides).
+      const unpatched = process.env.ONLY === 'patched' ? 0 : perOp('unpatched');
       const patched = perOp('patched');
       console.log(JSON.stringify({ node: version, client: lib, sizes: [n1, n2], warm, instr_per_op: { unpatched: Math.round(unpatched), patched: Math.round(patched), greenio: Math.round(patched - unpatched) }, ratio: Math.round((unpatched / patched) * 1000) / 1000 }));
     }

@@ -235,7 +235,7 @@ function ensureId(client: Client, send: AnyFunction, Cmd: CommandClass): IdInfo 
 
 function write(client: Client, original: AnyFunction, s: CommandOp): void {
   if (s.blocking) s.idInfo = ensureId(client, original, s.cmd.constructor as CommandClass);
-  Reflect.apply(original, client, [s.cmd]);
+  original.call(client, s.cmd);
   if (client.commandQueue.peekBack()?.command === s.cmd) {
     s.written = true;
     s.stream = client.stream;
