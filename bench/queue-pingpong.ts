@@ -2,7 +2,10 @@
 // puts M items, one consumer greenlet gets them, through Queue(1), Queue(100), an unbounded
 // Queue() and a Channel; plus M/5 ping→pong round trips over two Queue(1). Items (or round
 // trips) per second. Baseline in the same run: a minimal hand-written promise hand-off
-// queue and channel in raw Node, with plain async functions for producer and consumer.
+// queue and channel in raw Node, with plain async functions for producer and consumer;
+// `raw_scoped` runs the same with each side in its own AsyncLocalStorage.run (the floor of
+// a task that carries its own context, as greenlets do).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { joinAll, spawn } from '../src/index.js';
 import { Queue } from '../src/queue.js';
 import { Channel } from '../src/channel.js';
@@ -128,6 +131,12 @@ class RawChannel<T> {
   }
 }
 
+// Set by the raw_scoped variant: each side then runs inside its own context.
+let scope: AsyncLocalStorage<object> | null = null;
+function scoped<R>(fn: () => Promise<R>): Promise<R> {
+  return scope === null ? fn() : scope.run({}, fn);
+}
+
 async function rawOneWay(q: Pipe): Promise<void> {
   const producer = async () => {
     for (let i = 0; i < M; i++) await q.put(i);
@@ -138,7 +147,7 @@ async function rawOneWay(q: Pipe): Promise<void> {
     while ((await q.get()) !== null) n++;
     return n;
   };
-  const [, n] = await Promise.all([producer(), consumer()]);
+  const [, n] = await Promise.all([scoped(producer), scoped(consumer)]);
   if (n !== M) throw new Error(`consumer got ${n} items, expected ${M}`);
 }
 
@@ -157,7 +166,7 @@ async function rawRoundTrip(a: Pipe, b: Pipe): Promise<void> {
       await b.put(x);
     }
   };
-  await Promise.all([pinger(), ponger()]);
+  await Promise.all([scoped(pinger), scoped(ponger)]);
 }
 
 // ---- Shapes, measured the same way for both variants.
@@ -217,10 +226,20 @@ export default defineWorkload({
         oneWay: rawOneWay,
         roundTrip: rawRoundTrip,
       }),
+    raw_scoped: () => {
+      scope = new AsyncLocalStorage<object>();
+      return measure({
+        queue: (max) => new RawQueue<number | null>(max),
+        channel: () => new RawChannel<number | null>(),
+        oneWay: rawOneWay,
+        roundTrip: rawRoundTrip,
+      });
+    },
   },
   gevent: { script: 'queue_pingpong.py', variants: { gevent: Object.fromEntries(metrics.map(([m]) => [m, m])) } },
   ratios: metrics.flatMap(([metric, label]): Ratio[] => [
     { label: `${label}: greenio / Python gevent`, metric, numerator: 'greenio', denominator: 'gevent', target: 10 },
     { label: `${label}: greenio / raw promise queue`, metric, numerator: 'greenio', denominator: 'raw', ...goals[metric] },
+    { label: `${label}: greenio / raw promise queue, each side in its own AsyncLocalStorage.run (the floor)`, metric, numerator: 'greenio', denominator: 'raw_scoped' },
   ]),
 });
