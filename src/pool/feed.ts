@@ -24,10 +24,11 @@ export interface MapHost {
   _releaseSlot(): void;
   /** Make `g`, spawned with a slot taken for it, a member watched by `w`. */
   _addTask(g: Greenlet, w: Worker): void;
-  /** True if a map's worker may park for its next item, holding its slot (no one else waits for one). */
-  _mayPark(f: SlotClient): boolean;
-  /** Remember `f` as a map with parked workers, to dismiss if others come to wait for a slot. */
-  _parked(f: Feed<unknown, unknown>): void;
+  /**
+   * True if a worker of map `f` may park for its next item, holding its slot (no one else
+   * waits for one); `f` is then dismissed if someone comes to wait.
+   */
+  _park(f: Feed<unknown, unknown>): boolean;
   /** A member died: forget it and free its slot. */
   _discard(g: Greenlet): boolean;
 }
@@ -227,11 +228,10 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
    * a slow head of an ordered `imap` or a dropped iterator leave no worker parked for long.
    */
   mayPark(_w: Worker): boolean {
-    if ((this.bits & (CLOSED | INPUT_DONE)) !== 0 || !this.host._mayPark(this)) return false;
+    if ((this.bits & (CLOSED | INPUT_DONE)) !== 0 || !this.host._park(this as unknown as Feed<unknown, unknown>)) return false;
     if ((this.bits & SWEEP) === 0) {
       this.bits |= SWEEP;
       originalSetImmediate(sweepFeed, this);
-      this.host._parked(this as unknown as Feed<unknown, unknown>);
     }
     return true;
   }

@@ -1,13 +1,28 @@
 /**
- * Joining and killing a group's members, for `Group.join` and `Group.kill`: the joiners'
+ * Membership of a group (who may be a member, its name in descriptions), joining and
+ * killing its members, for `Group.join` and `Group.kill`: the joiners'
  * hub waits (a `raiseError` joiner is rejected by the first member that fails) and the
  * kill loop (each member killed once, members added meanwhile too). Limit: a member that
  * ignores its kill keeps `kill()` waiting until its `timeout`.
  */
 import * as hub from '../hub/index.js';
 import { kAddWatcher, removeFrom, type AnyOp, type OpHandler, type Watcher } from '../hub/index.js';
-import type { Greenlet } from '../greenlet.js';
+import { Greenlet } from '../greenlet.js';
 import { joinAll } from '../wait.js';
+import { expected } from '../internal/validate.js';
+import { nameOf } from '../instrument/resources.js';
+
+/** `greenlet` must be a greenlet that can be a member (not the main greenlet). */
+export function checkGreenlet(g: unknown): asserts g is Greenlet {
+  if (!(g instanceof Greenlet)) throw new TypeError(expected('greenlet', 'a Greenlet', g));
+  if (g.isMain) throw new TypeError('The main greenlet cannot be a member of a group');
+}
+
+/** ` 'name'` for a named group's description, else nothing. */
+export function quotedName(o: object): string {
+  const n = nameOf(o);
+  return n === undefined ? '' : ` '${n}'`;
+}
 
 /** What join and kill need of a group (`Group` itself; an interface so this file stays below it). @internal */
 export interface Members {

@@ -8,10 +8,10 @@
 import * as hub from '../hub/index.js';
 import { kAddWatcher, type AnyOp, type Watcher } from '../hub/index.js';
 import { Greenlet, spawn, type KillOptions } from '../greenlet.js';
-import type { Feed, MapHost, SlotClient } from './feed.js';
+import type { MapHost, SlotClient } from './feed.js';
 import { IMapIterator, mapAll } from './imap.js';
-import { JOIN, JOIN_RAISE, killMembers, rejectRaisers, type Members } from './members.js';
-import { ADD, AVAIL, SPAWN, SlotLine, SlotNode, serveLine } from './slots.js';
+import { JOIN, JOIN_RAISE, checkGreenlet, killMembers, quotedName, rejectRaisers, type Members } from './members.js';
+import { ADD, AVAIL, SPAWN, SlotLine, SlotNode, serveLine, type ParkedMap } from './slots.js';
 import { checkBoolean, checkError, checkFunction, checkInt, checkIterable, checkOptions, checkTimeout, expected } from '../internal/validate.js';
 import { GreenletExit, QueueFull } from '../errors.js';
 import type { GroupJoinOptions, GroupOptions, MapInput, PoolAddOptions, WaitAvailableOptions } from './options.js';
@@ -30,11 +30,6 @@ const K_AVAIL = hub.kind('pool.waitAvailable');
 
 /** What `spawn` gives: a `Greenlet` from a `Group`, a promise of one from a `Pool` (it may wait for a slot). */
 export type Spawned<G, T> = G extends Pool ? Promise<Greenlet<T>> : Greenlet<T>;
-
-function checkGreenlet(g: unknown): asserts g is Greenlet {
-  if (!(g instanceof Greenlet)) throw new TypeError(expected('greenlet', 'a Greenlet', g));
-  if (g.isMain) throw new TypeError('The main greenlet cannot be a member of a group');
-}
 
 /**
  * A set of greenlets that are still running, without a bound on their number: each member
@@ -291,16 +286,10 @@ export class Group {
   /** @internal */ _addTask(g: Greenlet, w: Watcher): void {
     this._adopt(g, w);
   }
-  /** @internal A Group's workers never park: every item has its own from the start. */
-  _mayPark(_f: SlotClient): boolean {
+  /** @internal A Group's map workers never park (every item has its own from the start). */
+  _park(_f: ParkedMap & SlotClient): boolean {
     return false;
   }
-  /** @internal */ _parked(_f: Feed<unknown, unknown>): void {}
-}
-
-function quotedName(o: object): string {
-  const n = nameOf(o);
-  return n === undefined ? '' : ` '${n}'`;
 }
 
 function startGreenlet(g: Greenlet): void {
@@ -328,8 +317,6 @@ export class Pool extends Group {
   /** @internal Slots granted to a map, not yet filled by its task. */
   _reserved = 0;
   readonly #line = new SlotLine();
-  /** Maps whose workers parked holding slots: dismissed when someone comes to wait for one. */
-  #parkedMaps: Set<Feed<unknown, unknown>> | null = null;
 
   /**
    * A pool of at most `capacity` greenlets at once (an integer >= 1); `options.name`
@@ -372,7 +359,6 @@ export class Pool extends Group {
     }
     // Made now, started when a slot frees: it keeps this caller's context and parent.
     const g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
-    this.#dismissParked();
     return hub.wait<Greenlet>(K_SPAWN, g, SPAWN, new SlotNode(this.#line, g)) as unknown as Spawned<this, Awaited<T>>;
   }
 
@@ -395,7 +381,6 @@ export class Pool extends Group {
     if (!block) return Promise.reject(new QueueFull('pool is full'));
     const n = new SlotNode(this.#line, greenlet);
     n.ms = ms;
-    this.#dismissParked();
     return hub.wait<void>(K_ADD, greenlet, ADD, n, ms);
   }
 
@@ -408,7 +393,6 @@ export class Pool extends Group {
     const ms = checkTimeout('timeout', o.timeout);
     const free = this.freeCount();
     if (free > 0) return Promise.resolve(free);
-    this.#dismissParked();
     return hub.wait<number>(K_AVAIL, this, AVAIL, new SlotNode(this.#line, null), ms);
   }
 
@@ -443,26 +427,12 @@ export class Pool extends Group {
       return true;
     }
     this.#line.pushClient(f);
-    this.#dismissParked(f);
     return false;
   }
-  /** @internal Park only while no one else waits for a slot (the map itself may). */
-  override _mayPark(f: SlotClient): boolean {
+  /** @internal Map workers park only while no one else waits for a slot (the map itself may). */
+  override _park(f: ParkedMap & SlotClient): boolean {
     const h = this.#line.head;
-    return h === null || (h.item === f && h.next === null);
-  }
-  /** @internal */ override _parked(f: Feed<unknown, unknown>): void {
-    (this.#parkedMaps ??= new Set()).add(f);
-  }
-  // Someone (not `except`) now waits for a slot: parked workers of maps give theirs back.
-  #dismissParked(except?: SlotClient): void {
-    const maps = this.#parkedMaps;
-    if (maps === null) return;
-    for (const f of maps) {
-      if (f === except) continue;
-      maps.delete(f);
-      f.dismiss();
-    }
+    return (h === null || (h.item === f && h.next === null)) && this.#line.parked(f);
   }
   /** @internal */ override _cancelSlot(f: SlotClient): void {
     this.#line.removeClient(f);

@@ -24,10 +24,23 @@ export class SlotNode {
   ) {}
 }
 
+/** A map whose workers park between tasks, holding their slots. @internal */
+export interface ParkedMap {
+  dismiss(): void;
+}
+
 /** The FIFO itself. @internal */
 export class SlotLine {
   head: SlotNode | null = null;
   tail: SlotNode | null = null;
+  /** Maps with parked workers: dismissed (their slots come back) when another comes to wait. */
+  #parked: Set<ParkedMap> | null = null;
+
+  /** Remember `f` as a map with parked workers (true: for `Pool._park`). */
+  parked(f: ParkedMap): true {
+    (this.#parked ??= new Set()).add(f);
+    return true;
+  }
 
   /** How many wait (for `toString`: walks the line). */
   get length(): number {
@@ -37,6 +50,14 @@ export class SlotLine {
   }
 
   push(n: SlotNode): void {
+    const maps = this.#parked;
+    if (maps !== null) {
+      for (const f of maps) {
+        if (f === (n.item as unknown)) continue; // a map queues for more workers while its own park
+        maps.delete(f);
+        f.dismiss();
+      }
+    }
     n.prev = this.tail;
     n.queued = true;
     if (this.tail === null) this.head = n;

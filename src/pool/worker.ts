@@ -119,8 +119,7 @@ export function makeTask(feed: WorkerFeed, item: unknown, index: number): Task {
 /** Start a worker for `first` (in the caller's context: fill runs there). */
 export function startWorker(feed: WorkerFeed, first: Task): Worker {
   const w = new Worker(feed, first);
-  w.g = spawn(work, w); // it starts on a later microtask: its Local scope is set first
-  setLocalScope(w.g, w);
+  w.g = spawn(work, w);
   return w;
 }
 
@@ -140,7 +139,10 @@ async function work(w: Worker): Promise<void> {
   const feed = w.feed;
   // Reports name the worker by the user's function and its site, as they named a task's greenlet.
   g._fn = feed.fn as (...args: never[]) => unknown;
-  for (let t: Task | null = w.task; ; ) {
+  for (let t: Task | null = w.task, runs = 0; ; runs++) {
+    // Its first task may key Local values by the greenlet (nothing ran in it before); from
+    // the second on, by the task (a Group's worker, which runs one task, never pays this).
+    if (runs === 1) setLocalScope(g, w);
     w.task = t;
     const item = t.item;
     t.item = undefined;
