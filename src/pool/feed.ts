@@ -10,7 +10,7 @@ import { AsyncResource } from 'node:async_hooks';
 import type { Greenlet } from '../greenlet.js';
 import { reportCallbackError } from '../hub/index.js';
 import { originalSetImmediate } from '../internal/originals.js';
-import { Task, makeTask, startWorker, type Worker, type WorkerFeed } from './worker.js';
+import { Task, makeTask, oneShot, startWorker, type Worker, type WorkerFeed } from './worker.js';
 
 /** What a map needs from its group: slots and membership. @internal */
 export interface MapHost {
@@ -198,7 +198,9 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
   }
 
   startWorker(t: Task): void {
-    const w = startWorker(this, t);
+    // A Group (no bound) has a slot for every item at once: a greenlet per task, as cheap
+    // as it gets, its death giving the task its outcome (workerDied).
+    const w = this.host._window === Infinity ? oneShot(this, t) : startWorker(this, t);
     this.host._addTask(w.g!, w);
   }
 

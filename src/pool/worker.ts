@@ -123,6 +123,15 @@ export function startWorker(feed: WorkerFeed, first: Task): Worker {
   return w;
 }
 
+/** A greenlet running `t` alone (its own Local values, as any greenlet): its death is the outcome. */
+export function oneShot(feed: WorkerFeed, t: Task): Worker {
+  const w = new Worker(feed, t);
+  const item = t.item;
+  t.item = undefined;
+  w.g = spawn((t.traced ?? feed.fn) as (item: unknown) => unknown, item);
+  return w;
+}
+
 /**
  * True if the worker must not run another task: it was killed or abandoned, an interrupt
  * waits for its next wait, or the task left ops or flows behind (IO it started, a flow a
