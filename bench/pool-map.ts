@@ -3,7 +3,8 @@
 // beside p-map and p-limit at concurrency 100 running the same task (a setImmediate
 // promise: one loop turn, as they have no greenio sleep). Tasks per second. `p_map_scoped`
 // runs each p-map task in its own AsyncLocalStorage.run: the floor of a task that carries
-// its own context, as a greenlet does.
+// its own context, as a greenlet does (a Pool's map tasks no longer do: they run in worker
+// greenlets, src/pool/worker.ts, so they can pass it).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pLimit from 'p-limit';
 import pMap from 'p-map';
