@@ -350,7 +350,19 @@ hub.configure({
 // closures instead of a suspended generator with its registers (bench/parked-memory.ts).
 function runGreenlet(g: Greenlet): void {
   const gate = (g.x as GreenletRare | null)?.gate ?? RESOLVED;
-  void gate.then(() => beginGreenlet(g));
+  void gate.then(beginCurrent);
+}
+
+// A promise reaction runs in the context it was registered in, here the greenlet's (see
+// runGreenlet), so the current core names it: no closure per greenlet (issue 18).
+function beginCurrent(): void {
+  beginGreenlet(hub.currentCore() as Greenlet);
+}
+function endedOk(v: unknown): void {
+  (hub.currentCore() as Greenlet)._finish(true, v);
+}
+function endedWith(e: unknown): void {
+  (hub.currentCore() as Greenlet)._finish(false, e);
 }
 
 function beginGreenlet(g: Greenlet): void {
@@ -367,10 +379,8 @@ function beginGreenlet(g: Greenlet): void {
     return;
   }
   if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function') {
-    Promise.resolve(r).then(
-      (v) => g._finish(true, v),
-      (e: unknown) => g._finish(false, e),
-    );
+    // Registered in the greenlet's context, as runGreenlet's: endedOk/endedWith find it there.
+    Promise.resolve(r).then(endedOk, endedWith);
   } else {
     g._finish(true, r);
   }
