@@ -22,37 +22,47 @@ const K_IMMEDIATE = hub.kind('immediate', { killOnly: true });
 const K_SLEEP = hub.kind('sleep');
 
 type Clear = (handle: unknown) => void;
-interface TimerState {
-  handle: { hasRef?: () => boolean } | null;
-  clear: Clear;
+type Handle = { hasRef?: () => boolean } | null;
+
+/** The handler of one slot's timers (`op.data` is the handle): a kill clears it with that slot's original. */
+function timerHandler(clear: Clear): OpHandler<unknown> {
+  return {
+    cancel(op) {
+      const handle = op.data as Handle;
+      // An unref'd timer is infrastructure (a library's keep-alive or timer wheel): left running.
+      if (handle !== null && handle.hasRef?.() !== false && timerSeam.host?.clear(handle) !== true) clear(handle);
+      return false;
+    },
+  };
 }
 
-const TIMER: OpHandler<unknown> = {
-  cancel(op) {
-    const s = op.data as TimerState;
-    // An unref'd timer is infrastructure (a library's keep-alive or timer wheel): left running.
-    if (s.handle !== null && s.handle.hasRef?.() !== false && timerSeam.host?.clear(s.handle) !== true) s.clear(s.handle);
-    return false;
-  },
-};
-
+// Per timer, only the op and the closure that ends it when it fires: no state object and,
+// for the usual (callback, delay) call, no copy of the arguments. A library's idle timer,
+// set and cleared once per request (pg-pool's), pays for little more than that.
 function setterWrapper(kind: hub.Kind, repeat: boolean, clear: Clear): (o: AnyFunction) => AnyFunction {
+  const handler = timerHandler(clear);
+  const immediate = kind === K_IMMEDIATE;
   return (original) =>
-    ({ wrapper(this: unknown, cb: unknown) {
+    ({ wrapper(this: unknown, cb: unknown, delay: unknown) {
       if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
-      const state: TimerState = { handle: null, clear };
-      const op = hub.track(kind, kind === K_IMMEDIATE ? 0 : arguments[1], TIMER, state);
-      const args = Array.prototype.slice.call(arguments) as unknown[];
-      args[0] = repeat
+      const op = hub.track(kind, immediate ? 0 : delay, handler, null);
+      const fire = repeat
         ? cb
         : function (this: unknown) {
             op.end();
             return Reflect.apply(cb as AnyFunction, this, arguments);
           };
       // greenio/testing's virtual clock times the timers of its greenlets (immediates are not time).
-      const host = kind === K_IMMEDIATE ? null : timerSeam.host;
-      const handle = ((host === null ? null : host.set(args[0] as AnyFunction, args[1], args.slice(2), repeat)) ?? Reflect.apply(original, this, args)) as TimerState['handle'];
-      state.handle = handle;
+      const host = immediate ? null : timerSeam.host;
+      let handle: Handle;
+      if (host === null && arguments.length <= (immediate ? 1 : 2)) {
+        handle = (immediate ? original.call(this, fire) : original.call(this, fire, delay)) as Handle;
+      } else {
+        const args = Array.prototype.slice.call(arguments) as unknown[];
+        args[0] = fire;
+        handle = ((host === null ? null : host.set(fire as AnyFunction, delay, args.slice(2), repeat)) ?? Reflect.apply(original, this, args)) as Handle;
+      }
+      op.data = handle;
       if (handle !== null && typeof handle === 'object') (handle as Record<symbol, unknown>)[kOp] = op;
       return handle;
     } }).wrapper;
