@@ -251,10 +251,6 @@ export class FlowSet {
     return true;
   }
 
-  has(flow: Flow): boolean {
-    return (flow as SubFlow).sin === true && flow.greenlet.x?.subflows === this;
-  }
-
   *[Symbol.iterator](): IterableIterator<Flow> {
     for (let f = this.#head; f !== null; ) {
       const next = f.snext; // read first: a reader may delete `f` while iterating
