@@ -2,12 +2,15 @@
 // greenlets, or unpatched loops), after the same warm-up whatever N, then N short pool
 // queries at concurrency 50. Under `valgrind --tool=callgrind` at two N, the difference of
 // the totals over the difference of N is the steady-state cost per query, whatever the load:
-//   valgrind --tool=callgrind node --import tsx bench/_clients-sql-grind.ts pg 1000
+//   SIDE=p valgrind --tool=callgrind node --import tsx bench/_clients-sql-grind.ts pg 1000
+// (MARK=1 prints a line before and after the measured round, for --trace-opt/--trace-deopt.)
 import { startPostgres } from '../test/servers/postgres.js';
 import { startMariaDB } from '../test/servers/mariadb.js';
 
-const { patchAll } = (await import('../dist/src/monkey.js')) as typeof import('../src/monkey.js');
-const { spawn, joinAll } = (await import('../dist/src/index.js')) as typeof import('../src/index.js');
+// greenio as users run it, compiled by tsc (`npx tsc -p tsconfig.build.json` first).
+const dist = '../dist/src';
+const { patchAll } = (await import(`${dist}/monkey.js`)) as typeof import('../src/monkey.js');
+const { spawn, joinAll } = (await import(`${dist}/index.js`)) as typeof import('../src/index.js');
 const [lib, n] = process.argv.slice(2);
 const N = Number(n ?? 1000);
 const patched = process.env.SIDE !== 'u';
