@@ -108,11 +108,11 @@ function chainTo(me: hub.Core, first: hub.Core, record: hub.AnyOp[] | null): boo
  * greenlets from what it waits for; reaching its own greenlet again is a cycle.
  */
 function onEdge(op: hub.AnyOp): Error | null {
-  if (config.deadlock === 'off') return null;
-  const me = op.flow.greenlet;
-  if (me.isMain) return null;
+  // What it waits for first: a counting semaphore's wait (no sole holder) ends here, cheaply.
   const first = target(op);
-  if (first === null || first.isMain) return null;
+  if (first === null || config.deadlock === 'off') return null;
+  const me = op.flow.greenlet;
+  if (me.isMain || first.isMain) return null;
   if (first.state === hub.State.Dead) {
     ownerDead(op, first);
     return null;
