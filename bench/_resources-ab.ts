@@ -167,11 +167,14 @@ const loads: Record<string, [() => Promise<number>, () => Promise<number>]> = {
 if (process.env.NOEDGE === '1') hub.setEdgeHook(null);
 // SIDE=tracked|bare: run one side alone (warm-up and ROUNDS rounds), for instruction
 // counts: `valgrind --tool=callgrind` at two CYCLES, the difference over the difference.
-// The warm-up is the same whatever CYCLES (WARM rounds of WARM_CYCLES, then a collection),
-// so the difference of two runs holds steady-state cycles only: warming up CYCLES-sized
-// rounds put up to a third of TurboFan's compiling and more collections into the difference.
+// The warm-up is the same whatever CYCLES (WARM rounds of WARM_CYCLES, a collection, SETTLE
+// more rounds), so the difference of two runs holds steady-state cycles only: warming up
+// CYCLES-sized rounds put up to a third of TurboFan's compiling and more collections into
+// the difference. Run node with --single-threaded there: compiling and marking then happen
+// at the same points in every run, not whenever a background thread gets to them.
 const side = process.env.SIDE;
 const WARM = Number(process.env.WARM ?? 2);
+const SETTLE = Number(process.env.SETTLE ?? 3);
 const WARM_CYCLES = Number(process.env.WARM_CYCLES ?? 20_000);
 const only = process.argv.slice(2);
 let cyclesNow = CYCLES;
@@ -182,6 +185,11 @@ for (const [name, [tracked, bare]] of Object.entries(loads)) {
     cyclesNow = WARM_CYCLES;
     for (let r = 0; r < WARM; r++) await f();
     gc();
+    // That collection deoptimizes the code that embedded the warm-up's objects ("embedded
+    // weak objects cleared"); SETTLE more rounds let TurboFan recompile it before the counted
+    // rounds: with one, a recompile of `release` or `wait` still fell into a 50,000-cycle run
+    // and not into a 10,000-cycle one, and the difference counted it (up to 6,000 a cycle).
+    for (let r = 0; r < SETTLE; r++) await f();
     cyclesNow = CYCLES;
     for (let r = 0; r < ROUNDS; r++) await f();
     continue;

@@ -94,10 +94,12 @@ export class Semaphore {
   #counter: number;
   readonly #waiters: Holders;
   // Holders, for run-info and the wait-for graph: the oldest in `#waiters` (see Holders),
-  // the others (rare: a counting semaphore) in `#more`/`#moreSince` [0, n): two arrays, so
-  // the times stay unboxed doubles, kept allocated once grown (no allocation per acquire).
+  // the others (rare: a counting semaphore) in a ring `#more`/`#moreSince` of n from `#head`,
+  // oldest first: holders mostly give back in the order they took, so a release finds its
+  // greenlet at the front (no scan). Two arrays keep the times unboxed doubles; grown once.
   #more: Array<hub.Core | null> | null = null;
   #moreSince: number[] | null = null;
+  #head = 0;
   // Its contended waits' detail, made at the first: holds it weakly (holders, dead owners, leaks).
   #target: WaitTarget | null = null;
 
@@ -123,8 +125,11 @@ export class Semaphore {
   holders(): Holder[] {
     if (this.#waiters.holder === null) return [];
     const out: Holder[] = [{ greenlet: this.#waiters.holder, since: this.#waiters.since }];
-    for (let i = 0; i < this.#waiters.n; i++) out.push({ greenlet: this.#more![i]!, since: this.#moreSince![i]! });
-    return out.sort((a, b) => a.since - b.since || a.greenlet.id - b.greenlet.id);
+    for (let i = 0; i < this.#waiters.n; i++) {
+      const j = (this.#head + i) & (this.#more!.length - 1);
+      out.push({ greenlet: this.#more![j]!, since: this.#moreSince![j]! });
+    }
+    return out;
   }
 
   /** @internal */
@@ -140,52 +145,79 @@ export class Semaphore {
   /** @internal */
   heldBy(g: hub.Core): boolean {
     if (this.#waiters.holder === g) return true;
-    for (let i = 0; i < this.#waiters.n; i++) if (this.#more![i] === g) return true;
+    for (let i = 0; i < this.#waiters.n; i++) if (this.#more![(this.#head + i) & (this.#more!.length - 1)] === g) return true;
     return false;
   }
 
   // The time of the last switch point (hub-kept): a clock call per acquire would cost more
   // than the rest of it. Nothing is listed: the instrument finds a lock through its target.
   #take(g: hub.Core): void {
-    if (this.#waiters.holder === null) {
-      this.#waiters.holder = g;
-      this.#waiters.since = switchClock.now;
-    } else {
-      if (this.#more === null) {
-        this.#more = [];
-        this.#moreSince = [];
-      }
-      this.#more[this.#waiters.n] = g;
-      this.#moreSince![this.#waiters.n++] = switchClock.now;
+    const w = this.#waiters;
+    if (w.holder === null) {
+      w.holder = g;
+      w.since = switchClock.now;
+      return;
     }
+    let m = this.#more;
+    if (m === null || w.n === m.length) m = this.#grow();
+    const j = (this.#head + w.n++) & (m.length - 1);
+    m[j] = g;
+    this.#moreSince![j] = switchClock.now;
+  }
+
+  // A ring twice as big (a power of two, from 8), its holders moved to the front in order.
+  #grow(): Array<hub.Core | null> {
+    const old = this.#more;
+    const oldT = this.#moreSince;
+    const size = old === null ? 8 : old.length * 2;
+    const m = new Array<hub.Core | null>(size).fill(null);
+    const t = new Array<number>(size).fill(0.5); // doubles from the start: no later transition
+    for (let i = 0; i < this.#waiters.n; i++) {
+      const j = (this.#head + i) & (old!.length - 1);
+      m[i] = old![j]!;
+      t[i] = oldT![j]!;
+    }
+    this.#head = 0;
+    this.#more = m;
+    this.#moreSince = t;
+    return m;
   }
 
   // Give back `g`'s permit if it holds one, else the oldest (any greenlet may release).
   // `g` null: the current greenlet, looked up only when there are several holders.
   #drop(g: hub.Core | null): void {
-    if (this.#waiters.holder === null) return;
-    const n = this.#waiters.n;
-    if (n > 0) {
-      // Swap-remove (no splice): the last extra holder fills the hole; holders() sorts by time.
-      g ??= hub.currentCore();
-      const m = this.#more!;
-      const t = this.#moreSince!;
-      const last = n - 1;
-      let i = 0;
-      if (this.#waiters.holder !== g) while (i < n && m[i] !== g) i++;
-      if (this.#waiters.holder === g || i === n) {
-        // Its own permit is the first one, or it holds none: the first one goes back.
-        this.#waiters.holder = m[last]!;
-        this.#waiters.since = t[last]!;
-      } else if (i < last) {
-        m[i] = m[last]!;
-        t[i] = t[last]!;
-      }
-      m[last] = null; // no dead greenlet kept
-      this.#waiters.n = last;
+    const w = this.#waiters;
+    if (w.holder === null) return;
+    if (w.n === 0) {
+      w.holder = null;
       return;
     }
-    this.#waiters.holder = null;
+    g ??= hub.currentCore();
+    const m = this.#more!;
+    const t = this.#moreSince!;
+    const mask = m.length - 1;
+    const h = this.#head;
+    if (w.holder !== g) {
+      // Not the oldest: look for it in the ring; found, close the gap (order kept).
+      let i = 0;
+      while (i < w.n && m[(h + i) & mask] !== g) i++;
+      if (i < w.n) {
+        for (; i < w.n - 1; i++) {
+          m[(h + i) & mask] = m[(h + i + 1) & mask]!;
+          t[(h + i) & mask] = t[(h + i + 1) & mask]!;
+        }
+        m[(h + i) & mask] = null; // no dead greenlet kept
+        w.n--;
+        return;
+      }
+      // It holds none: the oldest permit goes back.
+    }
+    // The oldest gives back: the next oldest becomes the first holder.
+    w.holder = m[h]!;
+    w.since = t[h]!;
+    m[h] = null;
+    this.#head = (h + 1) & mask;
+    w.n--;
   }
 
   /** @internal Release the permit of `g` (a dead owner's; null: the current greenlet's). */

@@ -390,3 +390,45 @@ describe('RLock', () => {
     expect(lock.locked()).toBe(false);
   });
 });
+
+describe('Semaphore holders (run-info and ps read them)', () => {
+  it('lists each holder oldest first; a release gives back the releaser\'s own permit, else the oldest', async () => {
+    const sem = new Semaphore(20);
+    const go = new Map<number, () => void>();
+    // 12 holders: more than the first ring of 8 extra holders, so it grows while held.
+    const gs = Array.from({ length: 12 }, () =>
+      spawn(async () => {
+        await sem.acquire();
+        await new Promise<void>((r) => go.set(getCurrent().id, r));
+        sem.release();
+        await sleep(10_000);
+      }),
+    );
+    await sleep(5);
+    const ids = (): number[] => sem.holders().map((h) => h.greenlet.id);
+    const all = gs.map((g) => g.id);
+    expect(ids()).toEqual(all);
+    const since = sem.holders().map((h) => h.since);
+    expect(since).toEqual([...since].sort((a, b) => a - b));
+    // Out of order: one in the middle, the newest, then the oldest give back their own.
+    for (const k of [5, 11, 0]) {
+      go.get(all[k]!)!();
+      await sleep(1);
+      expect(sem.heldBy(gs[k]!)).toBe(false);
+    }
+    const left = all.filter((_, k) => ![5, 11, 0].includes(k));
+    expect(ids()).toEqual(left);
+    expect(sem.counter).toBe(20 - left.length);
+    // main holds none: the oldest permit goes back.
+    sem.release();
+    expect(ids()).toEqual(left.slice(1));
+    // Taken again after the ring wrapped: appended after the others.
+    await sem.acquire();
+    expect(ids()).toEqual([...left.slice(1), 0]);
+    expect(sem.heldBy(getCurrent())).toBe(true);
+    sem.release(); // main's own, the newest
+    expect(ids()).toEqual(left.slice(1));
+    for (const g of gs) g.kill();
+    await joinAll(gs);
+  });
+});
