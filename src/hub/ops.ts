@@ -12,6 +12,7 @@ import { ioEndChannel } from './channels.js';
 import { detailOwner } from './weak-detail.js';
 import { originalSetImmediate } from '../internal/originals.js';
 import { wakeMustWait } from './fairness.js';
+import { FlowSet } from './flowset.js';
 
 /**
  * How an op starts and how it is aborted. `cancel` returns `true` when it handed the
@@ -204,60 +205,14 @@ export class Flow {
   }
 }
 
-/** A flow made by `Flow.sub` (withTimeout, a bare Timeout in main): its links in its greenlet's `FlowSet`. */
-class SubFlow extends Flow {
+/** @internal A flow made by `Flow.sub` (withTimeout, a bare Timeout in main), linked into its greenlet's `subflows`. */
+export class SubFlow extends Flow {
   /** @internal */
   snext: SubFlow | null = null;
   /** @internal */
   sprev: SubFlow | null = null;
-  /** @internal In its greenlet's `subflows` now. */
+  /** @internal */
   sin = false;
-}
-
-/**
- * A greenlet's sub-flows holding ops, as an intrusive list through the flows (issue 18:
- * a `Set` hashed a fresh flow in and out at every wait of a `withTimeout` loop, a tenth of
- * its cost). Iterates in insertion order like a `Set`; adding or deleting is O(1).
- */
-export class FlowSet {
-  #head: SubFlow | null = null;
-  #tail: SubFlow | null = null;
-  size = 0;
-
-  add(flow: Flow): void {
-    const f = flow as SubFlow;
-    if (f.sin) return;
-    f.sin = true;
-    f.sprev = this.#tail;
-    f.snext = null;
-    if (this.#tail === null) this.#head = f;
-    else this.#tail.snext = f;
-    this.#tail = f;
-    this.size++;
-  }
-
-  delete(flow: Flow): boolean {
-    const f = flow as SubFlow;
-    if (!f.sin) return false;
-    f.sin = false;
-    const p = f.sprev;
-    const n = f.snext;
-    if (p === null) this.#head = n;
-    else p.snext = n;
-    if (n === null) this.#tail = p;
-    else n.sprev = p;
-    f.sprev = f.snext = null;
-    this.size--;
-    return true;
-  }
-
-  *[Symbol.iterator](): IterableIterator<Flow> {
-    for (let f = this.#head; f !== null; ) {
-      const next = f.snext; // read first: a reader may delete `f` while iterating
-      yield f;
-      f = next;
-    }
-  }
 }
 
 /** Lifecycle of a greenlet core. */
@@ -279,7 +234,7 @@ export class Rare {
   killed: Error | null = null;
   abandoned = false;
   /** Sub-flows that currently hold ops. */
-  subflows: FlowSet | null = null;
+  subflows: FlowSet<SubFlow> | null = null;
   /** Flows of this greenlet abandoned at a deadline whose function has not settled since. */
   unreached: Set<Unreached> | null = null;
 }
@@ -354,7 +309,7 @@ export function link(op: AnyOp): void {
   const cur = flow.ops;
   if (cur === null) {
     flow.ops = op;
-    if (flow !== g) (g.rare().subflows ??= new FlowSet()).add(flow);
+    if (flow !== g) (g.rare().subflows ??= new FlowSet()).add(flow as SubFlow);
   } else if (cur instanceof Set) {
     cur.add(op);
   } else {
@@ -370,7 +325,7 @@ export function unlink(op: AnyOp): void {
   const cur = from.ops;
   if (cur === op) from.ops = null;
   else if (cur instanceof Set && cur.delete(op) && cur.size === 0) from.ops = null;
-  if (from.ops === null && from !== from.greenlet) from.greenlet.x?.subflows?.delete(from);
+  if (from.ops === null && from !== from.greenlet) from.greenlet.x?.subflows?.delete(from as SubFlow);
 }
 
 /**
@@ -384,7 +339,7 @@ export function finish(op: AnyOp, outcome: number, error?: unknown): void {
   const cur = flow.ops;
   if (cur === op) flow.ops = null;
   else if (cur instanceof Set && cur.delete(op) && cur.size === 0) flow.ops = null;
-  if (flow.ops === null && flow !== g) g.x?.subflows?.delete(flow);
+  if (flow.ops === null && flow !== g) g.x?.subflows?.delete(flow as SubFlow);
   if ((op.bits & TIMED) !== 0) {
     op.bits &= ~TIMED;
     const t = opTimers.get(op);
