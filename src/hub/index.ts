@@ -3,7 +3,8 @@
  * greenio's switch point, by concern: ops.ts (Op, Flow, Core: the records, linked and
  * finished), flows.ts (the running flow, main, `configure`), switch.ts (wait, begin,
  * track), interrupts.ts, abandon.ts (abandonment, release), fairness.ts; and its organs:
- * kinds, the registry, runSoon, parked and wait lists, waitables, channels, describe.
+ * kinds, the registry, runSoon, parked and wait lists, waitables, channels, describe,
+ * flowset (a greenlet's sub-flows holding ops).
  * It imports only src/internal/ and src/errors.ts (see docs/internals.md).
  *
  * The doors, in brief:
