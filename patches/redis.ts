@@ -8,7 +8,9 @@
  * written (node-redis writes on the next turn, or after a reconnect) is still sent: its
  * AbortSignal path corrupts node-redis's queue when two queued commands are withdrawn in
  * turn; MULTI and pipelines run whole on the server (only the result is dropped); a
- * put-back item is the decoded reply (strings unless blob strings map to Buffers).
+ * put-back item is the decoded reply (strings unless blob strings map to Buffers). A
+ * command's op is settled from its queue entry, taken from node-redis's internal list
+ * (`DoublyLinkedList.add`): a version without it falls back to its promise, slower.
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
