@@ -93,9 +93,9 @@ async function drive() {
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
     for (const lib of libs) {
       const perOp = (mode) => (count(lib, mode, n2) - count(lib, mode, n1)) / (n2 - n1);
-      // ONLY=patched skips the unpatched side (comparing two builds' patched sides).
+      // ONLY=patched or ONLY=unpatched counts one side (to compare two builds' patched sides).
       const unpatched = process.env.ONLY === 'patched' ? 0 : perOp('unpatched');
-      const patched = perOp('patched');
+      const patched = process.env.ONLY === 'unpatched' ? 0 : perOp('patched');
       console.log(JSON.stringify({ node: version, client: lib, sizes: [n1, n2], warm, instr_per_op: { unpatched: Math.round(unpatched), patched: Math.round(patched), greenio: Math.round(patched - unpatched) }, ratio: Math.round((unpatched / patched) * 1000) / 1000 }));
     }
   } finally {
