@@ -111,32 +111,43 @@ export interface PromiseSpec {
 interface PromiseState {
   p: Promise<unknown>;
   ac: AbortController | null;
-  spec: PromiseSpec;
   self: unknown;
 }
 
-const PROMISE: OpHandler<unknown> = {
-  start(op) {
-    const s = op.data as PromiseState;
-    s.p.then(
-      (v) => {
-        s.spec.onValue?.(v, s.ac);
-        if (op.settled) s.spec.onLate?.(v);
-        else op.resolve(v);
-      },
-      (e: unknown) => op.reject(e),
-    );
-  },
-  cancel(op, reason) {
-    const s = op.data as PromiseState;
-    s.ac?.abort(reason);
-    s.spec.abortSelf?.(s.self, reason);
-  },
-};
+/**
+ * The wait's handler for one spec. `op.data` is the original's promise itself, or a
+ * PromiseState when the call has more to keep (an AbortController, `this` for abortSelf):
+ * a plain `fsp.stat()` allocates no state object.
+ */
+function promiseHandler(spec: PromiseSpec): OpHandler<unknown> {
+  const { onValue, onLate, abortSelf } = spec;
+  return {
+    start(op) {
+      const d = op.data as Promise<unknown> | PromiseState;
+      const s = d instanceof Promise ? null : d;
+      (s === null ? (d as Promise<unknown>) : s.p).then(
+        (v) => {
+          onValue?.(v, s === null ? null : s.ac);
+          if (op.settled) onLate?.(v);
+          else op.resolve(v);
+        },
+        (e: unknown) => op.reject(e),
+      );
+    },
+    cancel(op, reason) {
+      const d = op.data;
+      if (d instanceof Promise) return;
+      const s = d as PromiseState;
+      s.ac?.abort(reason);
+      abortSelf?.(s.self, reason);
+    },
+  };
+}
 
 /** Wrap a promise-returning function (`fsp.readFile(path)`): the promise becomes a hub wait. */
 export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => AnyFunction {
-  const { kind, withSignal, detail, cleanup, bypass } = spec;
+  const { kind, withSignal, detail, cleanup, bypass, abortSelf } = spec;
+  const handler = promiseHandler(spec);
   return (original) =>
     ({ wrapper(this: unknown) {
       if (bypass !== undefined && bypass(arguments)) return Reflect.apply(original, this, arguments);
@@ -152,8 +163,8 @@ export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => An
         p = Reflect.apply(original, this, arguments);
       }
       if (!(p instanceof Promise)) return p;
-      const state: PromiseState = { p, ac, spec, self: this };
-      return hub.wait(kind, detail === undefined ? arguments[0] : detail(arguments, this), PROMISE, state);
+      const data: Promise<unknown> | PromiseState = ac === null && abortSelf === undefined ? p : { p, ac, self: this };
+      return hub.wait(kind, detail === undefined ? arguments[0] : detail(arguments, this), handler, data);
     } }).wrapper;
 }
 

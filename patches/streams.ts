@@ -38,9 +38,18 @@ function kindFor(emitter: unknown, event: unknown): hub.Kind {
   return kindNamed(data ? 'stream read' : `event ${ev}`);
 }
 
+// A connected socket's peer does not change: its `host:port` is built once, not per read.
+const peers = new WeakMap<object, string>();
+
 function detailOf(emitter: unknown): unknown {
   const e = emitter as { remoteAddress?: string; remotePort?: number; path?: unknown; url?: string; spawnfile?: string };
-  if (typeof e.remoteAddress === 'string') return `${e.remoteAddress}:${e.remotePort}`;
+  const peer = peers.get(e);
+  if (peer !== undefined) return peer;
+  if (typeof e.remoteAddress === 'string') {
+    const p = `${e.remoteAddress}:${e.remotePort}`;
+    peers.set(e, p);
+    return p;
+  }
   if (typeof e.path === 'string') return e.path;
   if (typeof e.url === 'string') return e.url;
   if (typeof e.spawnfile === 'string') return e.spawnfile;
@@ -61,6 +70,8 @@ function detach(s: OnceState): void {
   s.listener = s.onError = null;
 }
 
+// Listeners are added with `on`, not `once`: each removes both at its first call anyway,
+// and `once` would wrap each in a bound function and a state object (per message read).
 const ONCE: OpHandler<unknown[]> = {
   start(op) {
     const s = op.data as OnceState;
@@ -68,14 +79,15 @@ const ONCE: OpHandler<unknown[]> = {
       detach(s);
       op.resolve(args);
     };
-    s.emitter.once(s.name, s.listener);
+    s.emitter.on(s.name, s.listener);
     if (s.name !== 'error') {
       const onError = (err: unknown): void => {
         detach(s);
         op.reject(err);
       };
-      s.onError = Object.assign(onError, { [kGreenioListener]: true });
-      s.emitter.once('error', s.onError);
+      (onError as { [kGreenioListener]?: boolean })[kGreenioListener] = true;
+      s.onError = onError;
+      s.emitter.on('error', onError);
     }
   },
   cancel(op) {

@@ -50,9 +50,10 @@ function hubNow(): number {
   const now = performance.now();
   if ((++reads & 63) === 0) {
     turnNow = now;
-    // Ref'd on purpose: an unref'd immediate lets the loop block in poll with the reading
-    // still shared, so ops ending after the block would get the time from before it.
-    originalSetImmediate(expireTurn);
+    // Unref'd: no handle of the program's (it neither keeps it alive nor shows in leak
+    // checks). Limit: the loop may then block in poll before it runs, and ops ending right
+    // after the block still get the reading from before it (a stale duration, rare).
+    originalSetImmediate(expireTurn).unref();
   }
   return now;
 }
