@@ -5,7 +5,9 @@
 // taken out, and compare (issue 19's target: >= 0.9). On a loaded machine compare
 // instruction counts rather than times: bench/_resources-ab.ts's SIDE mode under
 // `valgrind --tool=callgrind` at two cycle counts after the same warm-up, the difference
-// of the two totals divided by the difference of cycles (see its header).
+// of the two totals divided by the difference of cycles (see its header; node
+// --single-threaded, and its JavaScript and builtins counted apart from the collector's
+// and compiler's work, which land unevenly in the difference: README "Inspecting a live process").
 import { spawn } from '../src/greenlet.js';
 import { BoundedSemaphore, Lock } from '../src/lock.js';
 import { Queue } from '../src/queue.js';
