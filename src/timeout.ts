@@ -63,6 +63,13 @@ export class Timeout {
   #flow: Flow | null = null;
   #startedAt = 0;
   #pending = false;
+  #counted = false;
+
+  #uncount(): void {
+    if (!this.#counted) return;
+    this.#counted = false;
+    (this.#flow as hub.Core).x!.timeouts--;
+  }
   #fired: Error | null = null;
   // Its place in the shared timer: a TimedEntry of timeout-timer.ts (not an `implements`
   // clause, which would name these members in the public .d.ts that strips them).
@@ -120,6 +127,12 @@ export class Timeout {
   /** @internal Start it aimed at `flow`. */
   _startOn(flow: Flow): this {
     this.#flow = flow;
+    // Counted on a spawned greenlet's own flow: a pool worker must not run its next task
+    // under a Timeout the last one left pending (src/pool/worker.ts).
+    if (flow.outer === null && flow !== hub.main) {
+      (flow as hub.Core).rare().timeouts++;
+      this.#counted = true;
+    }
     const now = performance.now();
     this.#startedAt = now;
     this.#pending = true;
@@ -139,6 +152,7 @@ export class Timeout {
       this.#timer = null;
     }
     this.#pending = false;
+    this.#uncount();
     if (this.#flow !== null && this.#fired !== null) hub.clearPending(this.#flow, this.#fired);
     this.#fired = null;
   }
@@ -153,6 +167,7 @@ export class Timeout {
     this.#timer = null;
     if (!this.#pending) return;
     this.#pending = false;
+    this.#uncount();
     const err = this.error instanceof Error ? this.error : new TimeoutError(this);
     const delivered = hub.interrupt(this.#flow!, err, this.#startedAt);
     if (!delivered) this.#fired = err;

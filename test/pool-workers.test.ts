@@ -120,6 +120,21 @@ describe('map tasks in worker greenlets', () => {
     expect(out).toEqual([-1, 1, 2]);
   });
 
+  it('a Timeout a task leaves pending never fires in a later task: its worker retires', async () => {
+    const pool = new Pool(1);
+    const workers: Greenlet[] = [];
+    const out = await pool.map(async (x: number) => {
+      workers.push(getCurrent());
+      if (x === 0) Timeout.startNew(20); // forgotten: never cancelled
+      await sleep(x === 0 ? 1 : 15);
+      return x;
+    }, [0, 1, 2, 3, 4]);
+    // Tasks 1-4 each waited 15 ms, well past the forgotten 20 ms deadline: none was hit.
+    expect(out).toEqual([0, 1, 2, 3, 4]);
+    expect(workers[1]).not.toBe(workers[0]); // the worker that left it did not run task 1
+    expect(workers[2]).toBe(workers[1]); // a worker with nothing pending goes on
+  });
+
   it('a task abandoned on an await greenio cannot see retires its worker: the next task runs in a fresh one', async () => {
     const pool = new Pool(1);
     const local = new Local<string>();

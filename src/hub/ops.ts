@@ -238,6 +238,8 @@ export class Rare {
   subflows: FlowSet<SubFlow> | null = null;
   /** Flows of this greenlet abandoned at a deadline whose function has not settled since. */
   unreached: Set<Unreached> | null = null;
+  /** Timeouts started, not yet cancelled or fired, aimed at its own flow (a pool worker retires with one left). */
+  timeouts = 0;
 }
 
 /** An abandoned flow still suspended on what greenio cannot see, for run-info. */

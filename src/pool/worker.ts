@@ -140,7 +140,7 @@ export function oneShot(feed: WorkerFeed, t: Task): Worker {
 function mustRetire(g: Greenlet): boolean {
   if (g.dead || g.pending !== null || g.ops !== null) return true;
   const x = g.x;
-  return x !== null && (x.killed !== null || (x.subflows !== null && x.subflows.size > 0) || (x.unreached !== null && x.unreached.size > 0));
+  return x !== null && (x.killed !== null || (x.subflows !== null && x.subflows.size > 0) || (x.unreached !== null && x.unreached.size > 0) || x.timeouts > 0);
 }
 
 async function work(w: Worker): Promise<void> {
