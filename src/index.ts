@@ -8,7 +8,8 @@ export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, t
 export { Timeout, TimeoutError, withTimeout, type WithTimeoutOptions } from './timeout.js';
 export { Local } from './local.js';
 export { Event, AsyncResult } from './event.js';
-export { Semaphore, BoundedSemaphore, Lock, RLock, type AcquireOptions, type LockOptions } from './lock.js';
+export { Semaphore, BoundedSemaphore, Lock, type AcquireOptions, type LockOptions } from './lock.js';
+export { RLock } from './rlock.js';
 export {
   Queue,
   JoinableQueue,

@@ -1,75 +1,22 @@
 /**
- * Semaphores and locks (gevent.lock): `Semaphore`, `BoundedSemaphore`, `Lock` and the
- * greenlet-owned, re-entrant `RLock`. FIFO: a release hands its permit straight to the
+ * Semaphores and locks (gevent.lock): `Semaphore`, `BoundedSemaphore`, `Lock` (the
+ * greenlet-owned, re-entrant `RLock` is in rlock.ts). FIFO: a release hands its permit straight to the
  * first waiter, so no later acquirer barges ahead; every wait goes through the hub, so a
  * killed or timed-out acquirer leaves the lock exactly as if it had never waited.
  * Limits: a permit handed over is kept even if its waiter is killed before it runs (the
  * kill lands at its next wait: release in `finally`, or use `with()`); one process only.
  */
 import * as hub from './hub/index.js';
-import type { OpHandler } from './hub/index.js';
-import { getCurrent, type Greenlet } from './greenlet.js';
 import { checkFunction, checkInt } from './internal/validate.js';
-import { ParkedList, parkedHandler } from './hub/index.js';
 import { NO_BLOCK, parseWait } from './hub/index.js';
 import { GreenioError } from './errors.js';
 import { switchClock } from './internal/clock.js';
 import { nameFromOptions, nameOf, type Holder } from './instrument/resources.js';
-import { reclaimFromDead, watchDeadlocks } from './instrument/deadlock.js';
+import { reclaimFromDead } from './instrument/deadlock.js';
 import { waitDetail, type WaitTarget } from './instrument/leaks.js';
+import { ACQUIRE, FALSE, Holders, K_ACQUIRE, TRUE, holding, type AcquireOptions, type LockOptions } from './lock-base.js';
 
-// The wait-for graph watches lock waits and joins from the moment locks exist.
-watchDeadlocks();
-
-const K_ACQUIRE = hub.kind('semaphore.acquire');
-
-const TRUE: Promise<boolean> = Promise.resolve(true);
-const FALSE: Promise<boolean> = Promise.resolve(false);
-
-/** Options of a lock's or semaphore's constructor. */
-export interface LockOptions {
-  /** A name for run-info, `greenio ps`/`top` and deadlock reports (named ones are always listed). */
-  name?: string;
-}
-
-/** Options of `acquire()`. */
-export interface AcquireOptions {
-  /** Wait for a permit (default true); with false, resolve false at once if none is free. */
-  block?: boolean;
-  /** With `block`, give up after this many ms and resolve false. */
-  timeout?: number;
-}
-
-// Waiting acquirers, FIFO, in a ParkedList (`op.data` while it waits).
-const ACQUIRE: OpHandler<boolean> = parkedHandler((op) => op.resolve(false));
-
-/**
- * A lock's waiters and its first holder, in one object its waits carry (`op.data`) and its
- * WaitTarget keeps: the wait-for graph reads the holder here without reaching the lock,
- * which the target holds only weakly (so a lock nothing can reach is reported leaked).
- */
-class Holders extends ParkedList {
-  holder: hub.Core | null = null;
-  since = 0; // switchClock.now when `holder` took it
-  n = 0; // extra holders (a counting semaphore's, kept by the lock)
-  constructor(readonly one: boolean) {
-    super();
-  }
-  /** The one holder of an exclusive lock, or null: the wait-for edge. */
-  soleHolder(): hub.Core | null {
-    return this.one && this.n === 0 ? this.holder : null;
-  }
-}
-
-/** Run `fn` holding `lock`, and release it however `fn` ends. */
-async function holding<T>(lock: Semaphore | RLock, fn: () => T | Promise<T>): Promise<T> {
-  await lock.acquire();
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
-}
+export type { AcquireOptions, LockOptions } from './lock-base.js';
 
 // ---------------------------------------------------------------------------------
 // Semaphore, BoundedSemaphore, Lock
@@ -342,140 +289,5 @@ export class Lock extends BoundedSemaphore {
   /** @internal A dead holder's Lock is released for it (see instrument/deadlock.ts). */
   override get _releaseOnOwnerDeath(): boolean {
     return true;
-  }
-}
-
-// ---------------------------------------------------------------------------------
-// RLock
-
-/**
- * A re-entrant mutex owned by the greenlet that acquired it (gevent's `RLock`): its
- * owner may acquire it again (each `acquire()` needs its `release()`); another greenlet
- * waits, FIFO. `release()` by a greenlet that does not own it throws a `GreenioError`
- * with code `'GREENIO_NOT_OWNER'`. Outside any spawned greenlet the owner is the main
- * greenlet, which every async flow of the main program shares.
- * @example
- * import { RLock } from 'greenio';
- * const lock = new RLock();
- * await lock.with(() => lock.with(async () => {
- *   console.log(lock.count); // 2: its owner re-entered it
- * }));
- */
-export class RLock {
-  #owner: Greenlet | null = null;
-  #count = 0;
-  #since = 0;
-  readonly #waiters = new Holders(true); // its owner mirrored in `holder`, for the wait-for graph
-  #target: WaitTarget | null = null; // as Semaphore's
-  /** @internal */ readonly exclusive = true;
-  /** @internal A dead owner's RLock is reported, not released (its count says how deep it was). */
-  readonly _releaseOnOwnerDeath = false;
-
-  constructor(options?: LockOptions) {
-    nameFromOptions(this, options);
-  }
-
-  /** The name given to the constructor, if any. */
-  get name(): string | undefined {
-    return nameOf(this);
-  }
-
-  /** @internal */
-  held(): boolean {
-    return this.#owner !== null;
-  }
-
-  /** @internal */
-  soleHolder(): hub.Core | null {
-    return this.#owner;
-  }
-
-  /** @internal */
-  heldBy(g: hub.Core): boolean {
-    return this.#owner === g;
-  }
-
-  /** @internal Its owner, as a list of holders. */
-  holders(): Holder[] {
-    return this.#owner === null ? [] : [{ greenlet: this.#owner, since: this.#since }];
-  }
-
-  /** The greenlet that holds it, or null. */
-  get owner(): Greenlet | null {
-    return this.#owner;
-  }
-
-  /** How many times its owner holds it (0 when free). */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** True while some greenlet holds it. */
-  locked(): boolean {
-    return this.#owner !== null;
-  }
-
-  /**
-   * Take it: at once if free or already ours (the count goes up), else wait in FIFO
-   * order. Resolves `false` on `timeout`, or at once with `block: false` when another
-   * greenlet holds it. An outer `Timeout` or a kill passes through.
-   */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    const ms = parseWait(options);
-    const me = getCurrent();
-    if (this.#owner === me) {
-      this.#count++;
-      return TRUE;
-    }
-    if (this.#owner === null) {
-      this.#owner = this.#waiters.holder = me;
-      this.#count = 1;
-      this.#since = switchClock.now;
-      return TRUE;
-    }
-    if (ms === NO_BLOCK) return FALSE;
-    return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
-  }
-
-  /**
-   * Undo one `acquire()` of the current greenlet; the last one frees it, handing it to
-   * the first waiter (never switches). Throws `GREENIO_NOT_OWNER` if the current
-   * greenlet does not hold it.
-   */
-  release(): void {
-    const me = getCurrent();
-    if (this.#owner !== me) {
-      const who = this.#owner === null ? 'nobody holds it' : `it is held by ${this.#owner.name}`;
-      throw new GreenioError(`cannot release an RLock ${me.name} does not hold: ${who}`, 'GREENIO_NOT_OWNER');
-    }
-    if (--this.#count > 0) return;
-    const op = this.#waiters.shiftOp<boolean>();
-    if (op === null) {
-      this.#owner = this.#waiters.holder = null;
-      return;
-    }
-    // Owned from now on by the waiter's greenlet, even before it runs.
-    this.#owner = this.#waiters.holder = op.flow.greenlet as Greenlet;
-    this.#count = 1;
-    this.#since = switchClock.now;
-    op.resolve(true);
-  }
-
-  /** Run `fn` holding it; release it however `fn` ends (returns or throws). */
-  with<T>(fn: () => T | Promise<T>): Promise<T> {
-    checkFunction('fn', fn);
-    return holding(this, fn);
-  }
-
-  /** `<RLock owned by Greenlet-3 x2, 1 waiting>`, `<RLock free>`. */
-  toString(): string {
-    const o = this.#owner;
-    const n = nameOf(this);
-    return `<RLock${n === undefined ? '' : ` '${n}'`} ${o === null ? 'free' : `owned by ${o.name} x${this.#count}`}${this.#waiters.describe()}>`;
-  }
-
-  /** @internal For run-info: what a waiting greenlet waits on. */
-  describe(): string {
-    return this.toString();
   }
 }

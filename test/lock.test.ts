@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedSemaphore, Lock, RLock, Semaphore } from '../src/lock.js';
+import { BoundedSemaphore, Lock, Semaphore } from '../src/lock.js';
+import { RLock } from '../src/rlock.js';
 import { GreenioError, GreenletExit } from '../src/errors.js';
 import { TimeoutError } from '../src/timeout.js';
 import { getCurrent, spawn, type Greenlet } from '../src/greenlet.js';

@@ -234,7 +234,7 @@ export class Rare {
   /** Set by kill(): watch for abandonment when no wait is left. */
   killed: Error | null = null;
   abandoned = false;
-  /** Sub-flows that currently hold ops. */
+  /** @internal Sub-flows that currently hold ops (SubFlow is greenio's own: not in the published types). */
   subflows: FlowSet<SubFlow> | null = null;
   /** Flows of this greenlet abandoned at a deadline whose function has not settled since. */
   unreached: Set<Unreached> | null = null;
