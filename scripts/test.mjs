@@ -157,7 +157,7 @@ for (const { bin, version } of nodes) {
   try {
     for (const line of readFileSync(`${out}.retried`, 'utf8').split('\n').filter(Boolean)) {
       const r = JSON.parse(line);
-      retried.push(`${label}: ${relative(root, r.file)} > ${r.name}`);
+      retried.push(`${label}: ${relative(root, r.file)} > ${r.name}${r.error ? ` (first try: ${r.error})` : ''}`);
     }
   } catch {}
   if (status !== 0 && f === 0) f = 1;
