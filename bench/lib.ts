@@ -25,6 +25,13 @@ export interface Ratio {
   atMost?: boolean;
   /** The row of issue 18's table this ratio is (printed in the goals table, README headline). */
   goal?: string;
+  /**
+   * This ratio is the floor of the goal named: the same quantity for the least work any
+   * implementation with the goal's guarantees must do (e.g. the raw code run in its own
+   * `AsyncLocalStorage.run`). Give it the goal's `target`; where the floor misses it, the
+   * goal is out of reach of any such implementation. Printed under the goal's row.
+   */
+  floorFor?: string;
 }
 
 /**

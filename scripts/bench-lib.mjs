@@ -115,7 +115,7 @@ export function ratios(spec, med, version) {
     const value = num !== undefined && den !== undefined ? num / den : NaN;
     const target = major(version) <= 20 && q.target20 !== undefined ? q.target20 : q.target;
     const met = target === undefined || Number.isNaN(value) ? undefined : q.atMost ? value <= target : value >= target;
-    return { label: q.label, goal: q.goal, value: Number(value.toPrecision(4)), target, atMost: q.atMost, met };
+    return { label: q.label, goal: q.goal, floorFor: q.floorFor, value: Number(value.toPrecision(4)), target, atMost: q.atMost, met };
   });
 }
 

@@ -36,17 +36,23 @@ const dates = [...new Set(data.workloads.map((w) => (w.date ?? data.date).slice(
 const sizes = Object.entries(data.sizes ?? {}).map(([k, v]) => `${k}=${v} `).join('');
 out.push(`Figures from \`${sizes}ROUNDS=${data.rounds} npm run bench\` on ${dates.join(', ')}: ${data.machine?.cpus ?? '?'} cores` +
   `${data.machine?.cpu ? ` (${data.machine.cpu})` : ''}, load average ${data.machine?.loadavg?.[0] ?? '?'} at the end of the run;` +
-  ' medians; Python gevent measured in the same run. ✓ / ✗: the goal met or not on that Node.' +
+  ' medians; Python gevent measured in the same run. ✓ / ✗: the goal met or not on that Node. A goal\'s floor (↳) is the least work with the same guarantees (e.g. the raw code in its own `AsyncLocalStorage.run`) against the same target: where the floor misses the target, so must any implementation that keeps those guarantees.' +
   ((data.machine?.loadavg?.[0] ?? 0) > (data.machine?.cpus ?? Infinity)
     ? ' **The machine was busy (more runnable processes than cores) while this ran: single figures move by 2x or more; rerun on a quiet machine before drawing conclusions.**'
     : ''), '');
 out.push('#### Issue 18\'s goals', '', `| goal | ${head.join(' | ')} | goal |`, `|---|${head.map(() => '---|').join('')}---|`);
 // Goals from the workloads' ratios (so latest.json files of separate runs can be joined).
-const goals = GOALS.map((goal) => ({ goal, qs: Object.fromEntries(data.workloads.flatMap((w) => w.ratios.filter((q) => q.goal === goal).map((q) => [major(w.node), q]))) }))
-  .filter((g) => Object.keys(g.qs).length > 0);
+// Under each goal, its floors (ratios with `floorFor`): the least work with the same
+// guarantees against the same target; a floor marked ✗ puts the goal out of reach.
+const perNode = (pick) => Object.fromEntries(data.workloads.flatMap((w) => w.ratios.filter(pick).map((q) => [major(w.node), q])));
+const goals = GOALS.map((goal) => ({ goal, qs: perNode((q) => q.goal === goal) })).filter((g) => Object.keys(g.qs).length > 0);
 for (const { goal, qs } of goals) {
-  const g = { goal };
-  out.push(`| ${g.goal} | ${majors.map((m) => cell(qs[m])).join(' | ')} | ${targetText(qs)} |`);
+  out.push(`| ${goal} | ${majors.map((m) => cell(qs[m])).join(' | ')} | ${targetText(qs)} |`);
+  const floorLabels = [...new Set(data.workloads.flatMap((w) => w.ratios.filter((q) => q.floorFor === goal).map((q) => q.label)))];
+  for (const label of floorLabels) {
+    const fs = perNode((q) => q.floorFor === goal && q.label === label);
+    out.push(`| ↳ its floor: ${label} | ${majors.map((m) => cell(fs[m])).join(' | ')} | ${targetText(fs)} |`);
+  }
 }
 out.push('', '#### Every workload', '', `| workload | ratio | ${head.join(' | ')} | target |`, `|---|---|${head.map(() => '---|').join('')}---|`);
 const names = [...new Set(data.workloads.map((w) => w.workload))];

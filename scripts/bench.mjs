@@ -74,6 +74,10 @@ for (const goal of GOALS) {
   const perNode = {};
   for (const r of results) for (const q of r.ratios) if (q.goal === goal) perNode[r.node] = { workload: r.workload, value: q.value, target: q.target, atMost: q.atMost, met: q.met };
   if (Object.keys(perNode).length) goals.push({ goal, nodes: perNode });
+  // Its floors: what the least work with the same guarantees reaches against the same target.
+  const floors = {};
+  for (const r of results) for (const q of r.ratios) if (q.floorFor === goal) (floors[q.label] ??= {})[r.node] = { workload: r.workload, value: q.value, target: q.target, atMost: q.atMost, met: q.met };
+  for (const [label, nodes] of Object.entries(floors)) goals.push({ goal: `↳ its floor: ${label}`, floorFor: goal, nodes });
 }
 if (goals.length) {
   lines.push('', `Issue 18's goals (${versions.map((v) => `Node ${major(v)}`).join(' | ')}):`, '',
