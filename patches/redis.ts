@@ -55,7 +55,7 @@ class CommandOp {
   replied = false;
   op: hub.Op<unknown> = null as unknown as hub.Op<unknown>;
   idInfo: IdInfo | null = null;
-  /** True once its queue entry settles the op (see `addWrapper`). */
+  /** True once its queue entry settles the op and the op node-redis's promise (see `addWrapper`). */
   entry = false;
   constructor(
     readonly client: Client,
@@ -77,9 +77,8 @@ const HANDLER: NotedHandler<unknown> = {
   start(op) {
     const s = op.data as CommandOp;
     s.op = op;
-    const p = send(s, op.flow);
-    // Not settled through its queue entry (see `addWrapper`): through node-redis's promise.
-    if (p !== null) p.then((v) => replied(s, v), (e: unknown) => failed(s, e));
+    // A command with a timeout, or PING: settled from node-redis's promise.
+    send(s, op.flow, null).then((v) => replied(s, v), (e: unknown) => failed(s, e));
   },
   cancel(op) {
     const s = op.data as CommandOp;
@@ -225,15 +224,32 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
     const s = new CommandOp(this._self ?? this, args, isBlocking(String(args[0]), args), original, this, options);
     // The command is sent by HANDLER.start: a pending kill or timeout rejects the wait
     // before that, so the command is never sent (one context read per command, the wait's).
-    return hub.wait(K_REDIS, s, HANDLER, s);
+    if (!direct(s)) return hub.wait(K_REDIS, s, HANDLER, s);
+    // The greenlet awaits node-redis's own promise, whose settlers the op takes from the
+    // command's queue entry (see `addWrapper`): no promise of the hub's per command.
+    const op = hub.beginWait(K_REDIS, s, HANDLER, s);
+    if (op instanceof Error) return Promise.reject(op);
+    s.op = op;
+    let p: Promise<unknown>;
+    try {
+      p = send(s, op.flow, s);
+    } catch (e) {
+      op.reject(e);
+      throw e;
+    }
+    if (s.entry) return p;
+    // Refused unqueued (closed, offline, queue full), or a node-redis without the list.
+    const own = hub.ownPromise(op);
+    p.then((v) => replied(s, v), (e: unknown) => failed(s, e));
+    return own;
   } }).sendCommand;
 }
 
 /**
- * Send `s` (its op already begun in `flow`). Returns node-redis's promise when the op
- * must be settled from it, null when its queue entry settles the op directly.
+ * Send `s` (its op already begun in `flow`), its queue entry taken by `addWrapper` when
+ * `capture` is `s`; returns node-redis's promise.
  */
-function send(s: CommandOp, flow: hub.Flow): Promise<unknown> | null {
+function send(s: CommandOp, flow: hub.Flow, capture: CommandOp | null): Promise<unknown> {
   if (s.blocking) {
     s.idInfo = ensureId(s.client, s.send);
     connOf(s.client).blocking.add(s);
@@ -244,7 +260,7 @@ function send(s: CommandOp, flow: hub.Flow): Promise<unknown> | null {
   // command detached costs an AsyncLocalStorage switch, ~1 µs on Node 24/26.)
   const before = flow.ops;
   const size = before instanceof Set ? before.size : 0;
-  capturing = direct(s) ? s : null;
+  capturing = capture;
   let p: Promise<unknown>;
   try {
     p = s.send.call(s.self, s.args, s.options) as Promise<unknown>;
@@ -252,14 +268,15 @@ function send(s: CommandOp, flow: hub.Flow): Promise<unknown> | null {
     capturing = null; // still set: node-redis refused the command unqueued (its promise says why)
   }
   if (flow.ops !== before || (before instanceof Set && before.size !== size)) adoptWriteTimer(flow, before, size);
-  return s.entry === true ? null : p;
+  return p;
 }
 
 // The op is settled straight from node-redis's queue entry (its `resolve`/`reject`,
-// called as methods of the entry), not from a `then` on node-redis's promise: no closure,
-// promise or microtask per command. Not for a command with a `timeout` (node-redis may
-// reject its promise without the entry when the timeout is invalid) nor PING (RESP2
-// pub/sub mode calls a PING's `resolve` detached from its entry).
+// called as methods of the entry) and settles node-redis's promise with the entry's own
+// settlers (hub.adoptSettlers): no closure, promise or microtask of greenio's per command.
+// Not for a command with a `timeout` (node-redis may reject its promise without the entry
+// when the timeout is invalid) nor PING (RESP2 pub/sub mode calls a PING's `resolve`
+// detached from its entry): those wait on a promise of the hub's, settled from node-redis's.
 let capturing: CommandOp | null = null;
 const kCmd = Symbol('greenio.redisCommand');
 
@@ -292,6 +309,7 @@ function addWrapper(original: AnyFunction): AnyFunction {
     const s = capturing;
     if (s !== null && value !== null && typeof value === 'object' && value.args === s.args && typeof value.resolve === 'function') {
       capturing = null;
+      hub.adoptSettlers(s.op, value.resolve, value.reject);
       value[kCmd] = s;
       value.resolve = entryResolve;
       value.reject = entryReject;

@@ -12,6 +12,8 @@
  * - begin: a callback op or handle of the current flow, or the pending interrupt's error
  *   instead (the caller then refuses the call); track: the same without the check.
  * - pendingInterrupt: the check alone, for IO started before its op is made.
+ * - beginWait / adoptSettlers / ownPromise (adopt.ts): a wait on a client's own promise,
+ *   the op holding its settlers (node-redis's commands).
  * - currentFlow / currentCore / storedFlow: who runs; runIn(flow, fn) / outside(fn) /
  *   enterFlow(flow): run code in a flow, or in main (nothing outside the hub touches the
  *   AsyncLocalStorage; only the naming flow changes, the user's stores stay).
@@ -20,6 +22,7 @@
 export { Op, Flow, Core, Rare, State, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
 export { main, configure, currentFlow, currentCore, storedFlow, runIn, outside, enterFlow, adopt, opsOf, type HubSetup } from './flows.js';
 export { wait, waitFor, begin, track, pendingInterrupt, setEdgeHook, wakeCount } from './switch.js';
+export { beginWait, adoptSettlers, ownPromise } from './adopt.js';
 export { interrupt, clearPending } from './interrupts.js';
 export { abandonCounts, watchExpiring, unwatchExpiring, watchAbandon, abandonFlow, publishAbandoned, releaseAll } from './abandon.js';
 export * from './kinds.js';
