@@ -17,7 +17,8 @@ export async function startEchoServer(): Promise<{ port: number; server: net.Ser
   return { port: (server.address() as net.AddressInfo).port, server };
 }
 
-export async function echoClient(port: number, trips: number, payload: Buffer = PAYLOAD): Promise<void> {
+/** `close`: how the client leaves once done: `destroy` (default) or `end` (a FIN the server sees, as patch-echo's did). */
+export async function echoClient(port: number, trips: number, payload: Buffer = PAYLOAD, close: 'destroy' | 'end' = 'destroy'): Promise<void> {
   const sock = net.connect(port, '127.0.0.1');
   sock.setNoDelay(true);
   await once(sock, 'connect');
@@ -26,5 +27,6 @@ export async function echoClient(port: number, trips: number, payload: Buffer = 
     let got = 0;
     while (got < payload.length) got += ((await once(sock, 'data')) as [Buffer])[0].length;
   }
-  sock.destroy();
+  if (close === 'end') sock.end();
+  else sock.destroy();
 }

@@ -7,12 +7,12 @@
 // names), so a busy machine slows each alike; per op: median
 // main-thread CPU ns (process.threadCpuUsage, Node >= 23.9; else the process's CPU) and wall.
 // Run: node --import tsx bench/_patch-ab.ts [stat_cb stat_promise echo]   (ROUNDS=9 N=20000)
-import { AsyncLocalStorage } from 'node:async_hooks';
 import events from 'node:events';
 import fs from 'node:fs';
 import { spawn } from '../src/index.js';
 import { patchAll } from '../src/monkey.js';
 import { median } from './lib.js';
+import { floorOnce, floorPstat, floorRun, floorStat } from './_floor.js';
 import { PAYLOAD, startEchoServer } from './_loopback-echo.js';
 import net from 'node:net';
 
@@ -39,29 +39,8 @@ interface Calls {
 }
 const bare: Calls = { stat: fs.stat, pstat: fs.promises.stat, once: events.once, write: net.Socket.prototype.write };
 
-// The floor: a bare wrapper of each call the load makes.
-const als = new AsyncLocalStorage<object>();
-let seen = 0;
-const owned = <T>(p: Promise<T>): Promise<T> => {
-  if (als.getStore() !== undefined) seen++;
-  let res!: (v: T) => void;
-  let rej!: (e: unknown) => void;
-  const q = new Promise<T>((a, b) => ((res = a), (rej = b)));
-  p.then(res, rej);
-  return q;
-};
-const floor: Calls = {
-  stat: function (path: string, cb: (e: Error | null) => void) {
-    const flow = als.getStore();
-    return bare.stat(path, (e) => {
-      if (flow !== undefined) seen++;
-      cb(e);
-    });
-  } as typeof fs.stat,
-  pstat: ((path: fs.PathLike) => owned(bare.pstat(path))) as typeof fs.promises.stat,
-  once: ((e: NodeJS.EventEmitter, name: string) => owned(bare.once(e, name))) as typeof events.once,
-  write: bare.write,
-};
+// The floor (bench/_floor.ts): a bare wrapper of each call the load makes.
+const floor: Calls = { stat: floorStat(bare.stat), pstat: floorPstat(bare.pstat), once: floorOnce(bare.once), write: bare.write };
 patchAll({ warnLate: false });
 const patched: Calls = { stat: fs.stat, pstat: fs.promises.stat, once: events.once, write: net.Socket.prototype.write };
 
@@ -89,7 +68,7 @@ async function load(work: string, mode: Mode, port: number): Promise<void> {
       for (let i = 0; i < N / C; i++) await once();
     };
   const run = mode === 'greenlets' ? (fn: () => Promise<void>) => spawn(fn).get() as Promise<void>
-    : mode === 'floor' ? (fn: () => Promise<void>) => als.run({}, fn)
+    : mode === 'floor' ? floorRun
     : (fn: () => Promise<void>) => fn();
   await Promise.all(Array.from({ length: C }, () => run(body)));
 }
@@ -124,4 +103,3 @@ for (const work of works) {
   console.log(JSON.stringify(row));
 }
 server.close();
-void seen;

@@ -20,14 +20,14 @@ const [n1, n2] = (process.env.SIZES ?? '1000,5000').split(',').map(Number);
 const works = (process.env.WORKS ?? 'stat_cb,stat_promise,echo').split(',');
 const modes = (process.env.MODES ?? 'unpatched,floor,patched,greenlets').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'greenio-patch-cost-'));
-const FILES = ['bench/_patch-ops.ts', 'bench/_loopback-echo.ts'];
+const FILES = ['bench/_patch-ops.ts', 'bench/_loopback-echo.ts', 'bench/_floor.ts'];
 
 // Each part's per-op work, taken out (every edit must apply exactly once).
 const PARTS = {
   clock: [['src/hub/ops.ts', 'function hubNow(): number {', 'function hubNow(): number {\n  return 0;']],
   channels: [
-    ['src/hub/channels.ts', 'return ioStartPlain.hasSubscribers || opTracingOn();', 'return false;'],
-    ['src/hub/channels.ts', 'return ioEndPlain.hasSubscribers || tracedOps !== 0;', 'return false;'],
+    ['src/hub/channels.ts', 'return startWatched && (ioStartPlain.hasSubscribers || opTracingOn());', 'return false;'],
+    ['src/hub/channels.ts', 'return (endWatched && ioEndPlain.hasSubscribers) || tracedOps !== 0;', 'return false;'],
   ],
   account: [['src/hub/kinds.ts', 'export function account(k: Kind, g: IoTotals, ms: number): void {', 'export function account(k: Kind, g: IoTotals, ms: number): void {\n  if (k !== null) return;']],
 };
@@ -39,7 +39,7 @@ function bundle(name, ref, part) {
     const tar = join(dir, `${name}.tar`);
     execFileSync('git', ['archive', '-o', tar, ref, 'src', 'patches', 'bench/_loopback-echo.ts'], { cwd: root });
     execFileSync('tar', ['-xf', tar, '-C', t]);
-    cpSync(join(root, FILES[0]), join(t, FILES[0])); // the same load on both sides
+    for (const f of FILES) cpSync(join(root, f), join(t, f)); // the same load on both sides
   } else {
     for (const d of ['src', 'patches']) cpSync(join(root, d), join(t, d), { recursive: true });
     mkdirSync(join(t, 'bench'));

@@ -5,8 +5,8 @@
 // promise: the least any patch that attributes IO to a greenlet pays); `patched` (calls
 // made in main); `greenlets` (each worker its own greenlet).
 // Run: node --import tsx bench/_patch-ops.ts <stat_cb|stat_promise|echo> <n> <mode>   (WARM=10000; --expose-gc)
-import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
+import { floorRun, installFloor } from './_floor.js';
 import { echoClient, startEchoServer } from './_loopback-echo.js';
 
 const [work, nStr, mode] = process.argv.slice(2) as [string, string, string];
@@ -22,43 +22,9 @@ if (mode === 'patched' || mode === 'greenlets') {
   patchAll({ warnLate: false });
   if (mode === 'greenlets') run = (fn) => spawn(fn).get() as Promise<void>;
 } else if (mode === 'floor') {
-  // The floor: each worker runs in its own context (as a greenlet does), each call reads it.
-  const als = new AsyncLocalStorage<object>();
-  let seen = 0;
-  run = (fn) => als.run({}, fn);
-  const stat = fs.stat;
-  const pstat = fs.promises.stat;
-  (fs as { stat: unknown }).stat = function (path: string, cb: (e: Error | null) => void) {
-    const flow = als.getStore();
-    return stat(path, (e) => {
-      if (flow !== undefined) seen++;
-      cb(e);
-    });
-  };
-  // A promise the wrapper owns (so a kill could reject it at once), settled by the original's.
-  fs.promises.stat = function (path: fs.PathLike) {
-    const flow = als.getStore();
-    if (flow !== undefined) seen++;
-    let res!: (v: fs.Stats) => void;
-    let rej!: (e: unknown) => void;
-    const q = new Promise<fs.Stats>((a, b) => ((res = a), (rej = b)));
-    pstat(path).then(res, rej);
-    return q;
-  } as typeof pstat;
-  const events = (await import('node:events')).default;
-  const once = events.once;
-  // events.once as the stream patch replaces it: a promise of its own over Node's.
-  (events as { once: unknown }).once = function (e: NodeJS.EventEmitter, name: string) {
-    const flow = als.getStore();
-    if (flow !== undefined) seen++;
-    let res!: (v: unknown[]) => void;
-    let rej!: (e: unknown) => void;
-    const q = new Promise<unknown[]>((a, b) => ((res = a), (rej = b)));
-    once(e, name).then(res, rej);
-    return q;
-  };
-  (await import('node:module')).syncBuiltinESMExports();
-  process.on('exit', () => void seen);
+  // The floor (bench/_floor.ts): each worker in its own context, each call a bare wrapper.
+  await installFloor();
+  run = floorRun;
 }
 
 const statCb = (): Promise<void> => new Promise((res, rej) => fs.stat(FILE, (e) => (e ? rej(e) : res())));
