@@ -65,6 +65,8 @@ class CommandOp {
   raw: unknown = null;
   stream: object | undefined = undefined;
   idInfo: IdInfo | undefined = undefined;
+  /** Its reply is being handed to ioredis's own resolve (see `onReply`). */
+  resolving = false;
   op: hub.Op<unknown> | null = null;
   constructor(readonly client: Client, readonly cmd: Command, readonly blocking: boolean, readonly send: AnyFunction) {}
   describe(): string {
@@ -73,28 +75,27 @@ class CommandOp {
 }
 
 // ioredis calls `command.resolve(reply)`/`command.reject(error)`: these settle the op
-// straight from its reply handling (no promise hop, no closure per command).
+// straight from its reply handling, and the op settles ioredis's own promise with the
+// command's original settlers (hub.adoptSettlers): no promise, closure or hop of greenio's.
 function onReply(this: Command, raw: unknown): void {
   const s = this[kState]!;
   if (s.blocking) s.raw = raw; // the raw reply: a put-back keeps binary values exact
-  let value: unknown;
-  try {
-    value = this.transformReply!(raw);
-  } catch (e) {
-    onError.call(this, e);
-    return;
-  }
   s.replied = true;
   const op = s.op!;
-  if (op.settled) late(s);
-  else op.resolve(value);
+  if (op.settled) return late(s);
+  // The adopted resolve is ioredis's own: it transforms the reply, and sends a transform
+  // error to `command.reject` (onError below), which must then reach the promise itself.
+  s.resolving = true;
+  op.resolve(raw);
 }
 
 function onError(this: Command, e: unknown): void {
   this._clearTimers!();
   const s = this[kState]!;
   s.replied = true;
-  s.op!.reject(e);
+  const op = s.op!;
+  if (!op.settled) op.reject(e);
+  else if (s.resolving) op.rej!(e);
 }
 
 const HANDLER: NotedHandler<unknown> = {
@@ -102,29 +103,6 @@ const HANDLER: NotedHandler<unknown> = {
   note(op) {
     const s = op.data as CommandOp;
     return s.written && !s.blocking && !s.replied ? SENT_RUNS_WHOLE : undefined;
-  },
-  start(op) {
-    const s = op.data as CommandOp;
-    const cmd = s.cmd;
-    s.op = op;
-    // Set before the write: ioredis may fail a command at once.
-    if (typeof cmd.transformReply === 'function' && typeof cmd._clearTimers === 'function') {
-      cmd.resolve = onReply;
-      cmd.reject = onError;
-    } else {
-      cmd.promise.then(
-        (v) => {
-          s.replied = true;
-          if (op.settled) late(s);
-          else op.resolve(v);
-        },
-        (e: unknown) => {
-          s.replied = true;
-          op.reject(e);
-        },
-      );
-    }
-    write(s.client, s.send, s);
   },
   cancel(op) {
     const s = op.data as CommandOp;
@@ -260,13 +238,48 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
       command.callback = undefined;
       command.initPromise();
     }
-    // A pending kill or timeout rejects at once: the command is never sent (start not called).
-    const p = hub.wait(K_REDIS, s, HANDLER, s);
+    const p = start(s);
     if (cb !== undefined) {
       p.then((v) => cb(null, v), (e: unknown) => cb(e)).catch((e: unknown) => process.nextTick(() => { throw e; }));
     }
     return p;
   } }).sendCommand;
+}
+
+/** Begin `s`'s op and send it; the promise the caller awaits (ioredis's own, the op holding its settlers). */
+function start(s: CommandOp): Promise<unknown> {
+  const op = hub.beginWait(K_REDIS, s, HANDLER, s);
+  // A pending kill or timeout rejects at once: the command is never sent.
+  if (op instanceof Error) return Promise.reject(op);
+  s.op = op;
+  const cmd = s.cmd;
+  let p: Promise<unknown>;
+  // Set before the write: ioredis may fail a command at once.
+  if (typeof cmd.transformReply === 'function' && typeof cmd._clearTimers === 'function') {
+    hub.adoptSettlers(op, cmd.resolve, cmd.reject);
+    cmd.resolve = onReply;
+    cmd.reject = onError;
+    p = cmd.promise;
+  } else {
+    p = hub.ownPromise(op);
+    cmd.promise.then(
+      (v) => {
+        s.replied = true;
+        if (op.settled) late(s);
+        else op.resolve(v);
+      },
+      (e: unknown) => {
+        s.replied = true;
+        op.reject(e);
+      },
+    );
+  }
+  try {
+    write(s.client, s.send, s);
+  } catch (e) {
+    op.reject(e);
+  }
+  return p;
 }
 
 // Connecting (and every reconnect, handshake and event the socket emits) belongs to no
