@@ -62,6 +62,10 @@ describe('ioredis, shared client made in main', () => {
     expect(n.statsKinds).toEqual(['redis']);
   }, 60_000);
 
+  it("a greenlet's command gets ioredis's own transformed reply, and a reply transformer's error", () => {
+    expect(run(['transform']).transform).toEqual({ hash: { a: '1', b: '2' }, good: '<good>', bad: 'transform failed', after: 'PONG' });
+  }, 60_000);
+
   it('a MULTI cannot be stopped on the server: it runs whole, the kill only drops its result', () => {
     const p = run(['pipeline']).pipeline!;
     expect(p.dead).toBe(true);
