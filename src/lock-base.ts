@@ -12,6 +12,10 @@ import { watchDeadlocks } from './instrument/deadlock.js';
 // The wait-for graph watches lock waits and joins from the moment locks exist.
 watchDeadlocks();
 
+// `edge` is set by each acquire just before its wait begins, the one moment the hub reads it:
+// true for a lock's wait (an edge of the wait-for graph), false for a counting semaphore's,
+// which no cycle can go through, so its wait skips the graph's check (instrument/deadlock.ts
+// tells acquire waits by their kind, not by this flag).
 export const K_ACQUIRE = hub.kind('semaphore.acquire');
 
 export const TRUE: Promise<boolean> = Promise.resolve(true);

@@ -41,9 +41,9 @@ export class Semaphore {
   #counter: number;
   readonly #waiters: Holders;
   // Holders, for run-info and the wait-for graph: the oldest in `#waiters` (see Holders),
-  // the others (rare: a counting semaphore) in a ring `#more`/`#moreSince` of n from `#head`,
-  // oldest first: holders mostly give back in the order they took, so a release finds its
-  // greenlet at the front (no scan). Two arrays keep the times unboxed doubles; grown once.
+  // the others (a counting semaphore's) in a ring `#more`/`#moreSince` of n from `#head`,
+  // oldest first, as taken: a release gives back the oldest (`#drop`). Two arrays keep the
+  // times unboxed doubles; grown once.
   #more: Array<hub.Core | null> | null = null;
   #moreSince: number[] | null = null;
   #head = 0;
@@ -130,46 +130,28 @@ export class Semaphore {
     return m;
   }
 
-  // Give back `g`'s permit if it holds one, else the oldest (any greenlet may release).
-  // `g` null: the current greenlet, looked up only when there are several holders.
-  #drop(g: hub.Core | null): void {
+  // Give back the oldest permit, whoever releases: the next oldest becomes the first holder.
+  // Finding the releasing greenlet (an AsyncLocalStorage lookup) cost more than the rest of a
+  // release, and holders mostly give back in the order they took; a Lock has one holder.
+  #drop(): void {
     const w = this.#waiters;
     if (w.holder === null) return;
     if (w.n === 0) {
       w.holder = null;
       return;
     }
-    g ??= hub.currentCore();
     const m = this.#more!;
-    const t = this.#moreSince!;
-    const mask = m.length - 1;
     const h = this.#head;
-    if (w.holder !== g) {
-      // Not the oldest: look for it in the ring; found, close the gap (order kept).
-      let i = 0;
-      while (i < w.n && m[(h + i) & mask] !== g) i++;
-      if (i < w.n) {
-        for (; i < w.n - 1; i++) {
-          m[(h + i) & mask] = m[(h + i + 1) & mask]!;
-          t[(h + i) & mask] = t[(h + i + 1) & mask]!;
-        }
-        m[(h + i) & mask] = null; // no dead greenlet kept
-        w.n--;
-        return;
-      }
-      // It holds none: the oldest permit goes back.
-    }
-    // The oldest gives back: the next oldest becomes the first holder.
     w.holder = m[h]!;
-    w.since = t[h]!;
-    m[h] = null;
-    this.#head = (h + 1) & mask;
+    w.since = this.#moreSince![h]!;
+    m[h] = null; // no dead greenlet kept
+    this.#head = (h + 1) & (m.length - 1);
     w.n--;
   }
 
-  /** @internal Release the permit of `g` (a dead owner's; null: the current greenlet's). */
-  _releaseFor(g: hub.Core | null): void {
-    this.#drop(g);
+  /** @internal Release a permit for a dead owner (a Lock's sole holder) or for `release()`. */
+  _releaseFor(_g: hub.Core | null): void {
+    this.#drop();
     const op = this.#waiters.shiftOp<boolean>();
     if (op !== null) {
       this.#take(op.flow.greenlet);
@@ -206,6 +188,8 @@ export class Semaphore {
     const h = this.#waiters.holder;
     if (h !== null && h.state === hub.State.Dead && this.#waiters.n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) return this.acquire(options);
     if (ms === NO_BLOCK) return FALSE;
+    // Only a one-permit semaphore's wait is an edge of the wait-for graph (lock-base.ts).
+    K_ACQUIRE.edge = this.#waiters.one;
     return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
   }
 

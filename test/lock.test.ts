@@ -393,7 +393,7 @@ describe('RLock', () => {
 });
 
 describe('Semaphore holders (run-info and ps read them)', () => {
-  it('lists each holder oldest first; a release gives back the releaser\'s own permit, else the oldest', async () => {
+  it('lists each holder oldest first, as taken; a release gives back the oldest permit, whoever releases', async () => {
     const sem = new Semaphore(20);
     const go = new Map<number, () => void>();
     // 12 holders: more than the first ring of 8 extra holders, so it grows while held.
@@ -411,24 +411,31 @@ describe('Semaphore holders (run-info and ps read them)', () => {
     expect(ids()).toEqual(all);
     const since = sem.holders().map((h) => h.since);
     expect(since).toEqual([...since].sort((a, b) => a - b));
-    // Out of order: one in the middle, the newest, then the oldest give back their own.
-    for (const k of [5, 11, 0]) {
-      go.get(all[k]!)!();
-      await sleep(1);
-      expect(sem.heldBy(gs[k]!)).toBe(false);
-    }
-    const left = all.filter((_, k) => ![5, 11, 0].includes(k));
-    expect(ids()).toEqual(left);
-    expect(sem.counter).toBe(20 - left.length);
-    // main holds none: the oldest permit goes back.
+    // Out of order (one in the middle, then the newest): each release gives back the oldest
+    // permit still listed, not the releaser's (the documented limit; no greenlet is looked up).
+    go.get(all[5]!)!();
+    await sleep(1);
+    expect(ids()).toEqual(all.slice(1));
+    expect(sem.heldBy(gs[0]!)).toBe(false);
+    expect(sem.heldBy(gs[5]!)).toBe(true);
+    go.get(all[11]!)!();
+    await sleep(1);
+    expect(ids()).toEqual(all.slice(2));
+    expect(sem.counter).toBe(20 - 10);
+    // main holds none: the oldest permit goes back all the same.
     sem.release();
-    expect(ids()).toEqual(left.slice(1));
-    // Taken again after the ring wrapped: appended after the others.
+    expect(ids()).toEqual(all.slice(3));
+    // Taken again after the ring wrapped: appended after the others, since now.
     await sem.acquire();
-    expect(ids()).toEqual([...left.slice(1), 0]);
+    expect(ids()).toEqual([...all.slice(3), 0]);
     expect(sem.heldBy(getCurrent())).toBe(true);
-    sem.release(); // main's own, the newest
-    expect(ids()).toEqual(left.slice(1));
+    const times = sem.holders().map((h) => h.since);
+    expect(times[times.length - 1]).toBeGreaterThanOrEqual(times[0]!);
+    // Seven more give back: the seven oldest listed go, whoever they are.
+    for (const k of [3, 4, 6, 7, 8, 9, 10]) go.get(all[k]!)!();
+    await sleep(1);
+    expect(ids()).toEqual([all[10]!, all[11]!, 0]);
+    expect(sem.counter).toBe(17);
     for (const g of gs) g.kill();
     await joinAll(gs);
   });

@@ -64,12 +64,18 @@ function callSite(): string {
   return lines.filter((l) => !own.test(l)).slice(0, 3).join(' < ');
 }
 
+// An acquire's `edge` flag is set by lock.ts for the wait about to begin (false for a
+// counting semaphore's): a wait already parked is told by its kind.
+function isEdge(k: hub.Kind): boolean {
+  return k === K_ACQUIRE || k === K_JOIN;
+}
+
 // The first unsettled edge wait among a flow's ops, or null.
 function edgeOpOf(f: hub.Flow): hub.AnyOp | null {
   const cur = f.ops;
   if (cur === null) return null;
-  if (!(cur instanceof Set)) return cur.isWait && cur.kind.edge && !cur.settled ? cur : null;
-  for (const op of cur) if (op.isWait && op.kind.edge && !op.settled) return op;
+  if (!(cur instanceof Set)) return cur.isWait && isEdge(cur.kind) && !cur.settled ? cur : null;
+  for (const op of cur) if (op.isWait && isEdge(op.kind) && !op.settled) return op;
   return null;
 }
 
