@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
-import { GreenletExit, Local, Timeout, TimeoutError, formatRunInfo, getCurrent, sleep, spawn, withTimeout, type Greenlet } from '../src/index.js';
+import { GreenletExit, Local, Timeout, TimeoutError, config, formatRunInfo, getCurrent, sleep, spawn, withTimeout, type Greenlet } from '../src/index.js';
 import { Pool } from '../src/pool/pool.js';
 
 // Map tasks run in long-lived worker greenlets (src/pool/worker.ts): what a task shares with
@@ -212,5 +212,41 @@ describe('map tasks in worker greenlets', () => {
     expect(info).toMatch(/waits on: sleep 60000ms/);
     await pool.kill();
     expect(await caught).toBeInstanceOf(GreenletExit);
+  });
+
+  it('a consumer whose wake-ups the switch interval defers keeps its workers: none is dismissed and replaced', async () => {
+    const prev = config.switchInterval;
+    config.switchInterval = 0.001; // wake-ups deferred to the next loop turn all the time
+    try {
+      const pool = new Pool(100);
+      const workers = new Set<Greenlet>();
+      let n = 0;
+      const input = Array.from({ length: 20_000 }, (_, i) => i);
+      for await (const _ of pool.imapUnordered(async (x: number) => {
+        workers.add(getCurrent());
+        await sleep(0);
+        return x;
+      }, input)) n++;
+      expect(n).toBe(20_000);
+      // Each of the 100 slots keeps its worker (a worker parked one turn used to be dismissed: 2,000+ workers).
+      expect(workers.size).toBeLessThanOrEqual(150);
+    } finally {
+      config.switchInterval = prev;
+    }
+  });
+
+  it('a consumer that stops calling leaves no worker parked: they leave and give their slots back', async () => {
+    const pool = new Pool(4);
+    const it = pool.imapUnordered(async (x: number) => {
+      await sleep(0);
+      return x;
+    }, Array.from({ length: 100 }, (_, i) => i));
+    expect((await it.next()).done).toBe(false);
+    expect(pool.size).toBeGreaterThan(0);
+    // No more next(): the workers finish their tasks, park, and are dismissed within a few loop turns.
+    for (let i = 0; i < 1_000 && pool.size > 0; i++) await sleep(0);
+    expect(pool.size).toBe(0);
+    expect(pool.freeCount()).toBe(4);
+    await it.return!();
   });
 });

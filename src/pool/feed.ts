@@ -76,6 +76,9 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
   running = 0;
   /** Workers parked for an item (not the runner). */
   readonly idle: Worker[] = [];
+  sweeps = 0;
+  /** True while in its pool's set of maps with parked workers (slots.ts `SlotLine.parked`). */
+  listed = false;
   /** The worker reserved for the item being read. */
   runner: Worker | null = null;
   /** An item read whose runner was lost meanwhile (killed during an async read): waits for one. */
@@ -225,17 +228,38 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
   }
 
   /**
-   * True if `w` may park for the next item. Parked workers last at most to the end of the
-   * loop turn (a consumer that keeps up is back within it): a consumer that stops calling,
-   * a slow head of an ordered `imap` or a dropped iterator leave no worker parked for long.
+   * True if `w` may park for the next item. A worker parked through a whole loop turn is
+   * dismissed (sweep): a consumer that keeps up is back within the turn, or the next one
+   * when its wake-up was deferred (the hub's switch interval), while a consumer that stops
+   * calling, a slow head of an ordered `imap` or a dropped iterator leave no worker parked for long.
    */
   mayPark(_w: Worker): boolean {
     if ((this.bits & (CLOSED | INPUT_DONE)) !== 0 || !this.host._park(this as unknown as Feed<unknown, unknown>)) return false;
+    this.sweepLater();
+    return true;
+  }
+
+  sweepLater(): void {
     if ((this.bits & SWEEP) === 0) {
       this.bits |= SWEEP;
       originalSetImmediate(sweepFeed, this);
     }
-    return true;
+  }
+
+  /** Dismiss the workers parked since before the last sweep (kept: those parked since). */
+  sweep(): void {
+    const last = this.sweeps++;
+    const idle = this.idle;
+    let kept = 0;
+    let gone: Worker[] | null = null;
+    for (let i = 0; i < idle.length; i++) {
+      const w = idle[i]!;
+      if (w.parkedAt < last) (gone ??= []).push(w);
+      else idle[kept++] = w;
+    }
+    idle.length = kept;
+    if (gone !== null) for (const w of gone) w.give(null);
+    if (kept > 0) this.sweepLater();
   }
 
   /** Dismiss the parked workers (the map is over, or others wait for a slot). */
@@ -356,9 +380,9 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
   abstract closed(): void;
 }
 
-function sweepFeed(f: { bits: number; dismiss(): void }): void {
+function sweepFeed(f: { bits: number; sweep(): void }): void {
   f.bits &= ~SWEEP;
-  f.dismiss();
+  f.sweep();
 }
 function readOneFeed(f: { readOne(): boolean }): void {
   f.readOne();

@@ -27,6 +27,8 @@ export class SlotNode {
 /** A map whose workers park between tasks, holding their slots. @internal */
 export interface ParkedMap {
   dismiss(): void;
+  /** True while in a line's set of parked maps (so a park costs no Set lookup). */
+  listed: boolean;
 }
 
 /** The FIFO itself. @internal */
@@ -38,7 +40,10 @@ export class SlotLine {
 
   /** Remember `f` as a map with parked workers (true: for `Pool._park`). */
   parked(f: ParkedMap): true {
-    (this.#parked ??= new Set()).add(f);
+    if (!f.listed) {
+      f.listed = true;
+      (this.#parked ??= new Set()).add(f);
+    }
     return true;
   }
 
@@ -55,6 +60,7 @@ export class SlotLine {
       for (const f of maps) {
         if (f === (n.item as unknown)) continue; // a map queues for more workers while its own park
         maps.delete(f);
+        f.listed = false;
         f.dismiss();
       }
     }

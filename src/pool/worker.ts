@@ -36,6 +36,8 @@ export interface WorkerFeed {
   /** The worker whose next task is being read (an async read in flight), if any. */
   runner: Worker | null;
   readonly idle: Worker[];
+  /** Sweeps of parked workers so far (a worker parked before the last one is dismissed at the next). */
+  readonly sweeps: number;
   /** `t`, which ran to its value (`record`), is no longer running: hand its outcome on. */
   arrival(t: Task): void;
   /** The next task for `w` now, or null (then `w.next` may be set later, while it parks). */
@@ -52,6 +54,7 @@ const IDLE: OpHandler<Task | null> = {
   start(op) {
     const w = op.data as Worker;
     w.op = op;
+    w.parkedAt = w.feed.sweeps;
     if (w.feed.runner !== w) w.feed.idle.push(w);
   },
   cancel(op) {
@@ -71,6 +74,8 @@ export class Worker implements Watcher, LocalScope {
   /** Its last task, done, to hand on at its death (so the map ends after its workers). */
   unarrived: Task | null = null;
   op: AnyOp | null = null;
+  /** The feed's sweep count when it last parked. */
+  parkedAt = 0;
   constructor(
     readonly feed: WorkerFeed,
     first: Task,
