@@ -241,5 +241,9 @@ export default defineWorkload({
     { label: `${label}: greenio / Python gevent`, metric, numerator: 'greenio', denominator: 'gevent', target: 10 },
     { label: `${label}: greenio / raw promise queue`, metric, numerator: 'greenio', denominator: 'raw', ...goals[metric] },
     { label: `${label}: greenio / raw promise queue, each side in its own AsyncLocalStorage.run (the floor)`, metric, numerator: 'greenio', denominator: 'raw_scoped' },
+    // The floor's own figure against the goal's target: what a context per side leaves of it.
+    ...(goals[metric] === undefined
+      ? []
+      : [{ label: `${label}: raw, each side in its own AsyncLocalStorage.run / raw`, metric, numerator: 'raw_scoped', denominator: 'raw', target: goals[metric]!.target, floorFor: goals[metric]!.goal }]),
   ]),
 });

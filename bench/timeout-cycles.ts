@@ -2,7 +2,10 @@
 // and cleared around an await of setImmediate) and a bare sleep(0); and around a promise
 // greenio cannot see (a setImmediate promise, unpatched), which withTimeout races against
 // its deadline so that it is always on time (README, Timeouts). `raw_scoped` is the raw
-// cycle in its own AsyncLocalStorage.run: the floor of a timeout scoped to fn's own flow.
+// cycle in its own AsyncLocalStorage.run: the floor of a timeout scoped to fn's own flow;
+// `raw_scoped_tick` the same without the timer (what a scoped timeout pays with a timer
+// shared by every Timeout, as greenio's). Floors of the goals: the raw cycle's own µs per
+// op (under ≤ 2 µs), raw / gevent (under ≥ 1.5x gevent), the scoped cycles / raw (≥ 1).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sleep, withTimeout } from '../src/index.js';
 import { defineWorkload, timeIt } from './lib.js';
@@ -44,6 +47,12 @@ export default defineWorkload({
       }, 3, 1);
       return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
     },
+    async raw_scoped_tick() {
+      const ms = await timeIt(async () => {
+        for (let i = 0; i < N; i++) await scope.run({}, tick);
+      }, 3, 1);
+      return { per_s: N / (ms / 1000), us_per_op: (ms * 1000) / N };
+    },
     async raw() {
       const ms = await timeIt(async () => {
         for (let i = 0; i < N; i++) {
@@ -62,5 +71,9 @@ export default defineWorkload({
     { label: 'greenio / raw timer+await in its own AsyncLocalStorage.run (the floor)', metric: 'per_s', numerator: 'greenio', denominator: 'raw_scoped' },
     { label: 'greenio around an unseen promise / raw timer+await', metric: 'per_s', numerator: 'greenio_unseen', denominator: 'raw' },
     { label: 'greenio / Python gevent', metric: 'per_s', numerator: 'greenio', denominator: 'gevent', target: 1.5, goal: '`withTimeout(sleep(0))` / Python gevent' },
+    { label: 'raw timer+await, µs per op', metric: 'us_per_op', numerator: 'raw', target: 2, atMost: true, floorFor: '`withTimeout(sleep(0))`, µs per op' },
+    { label: 'raw timer+await / Python gevent', metric: 'per_s', numerator: 'raw', denominator: 'gevent', target: 1.5, floorFor: '`withTimeout(sleep(0))` / Python gevent' },
+    { label: 'raw timer+await in its own AsyncLocalStorage.run / raw', metric: 'per_s', numerator: 'raw_scoped', denominator: 'raw', target: 1, floorFor: '`withTimeout(sleep(0))` / a raw timer + await' },
+    { label: 'an await of setImmediate in its own AsyncLocalStorage.run (no timer) / raw', metric: 'per_s', numerator: 'raw_scoped_tick', denominator: 'raw', target: 1, floorFor: '`withTimeout(sleep(0))` / a raw timer + await' },
   ],
 });
