@@ -44,7 +44,6 @@ function withBypass(fn: () => void): void {
 }
 
 type Cb = (err: unknown, rows?: unknown, fields?: unknown) => void;
-const NOOP = (): void => {};
 
 /** One op: a command on a connection or a pool, or a wait for a pool's connection. */
 class State {
@@ -98,13 +97,9 @@ function note(op: hub.Op): string | undefined {
   return why === null ? undefined : notCancelled(why);
 }
 
+// A wait begun by beginWait: start() runs it; settling it settles no promise of the hub's.
 const WAIT: NotedHandler = {
   note,
-  start(op) {
-    const st = op.data as State;
-    st.op = op;
-    st.runner(st);
-  },
   cancel(op, reason) {
     const st = op.data as State;
     abort(st);
@@ -118,8 +113,16 @@ const TRACKED = callbackHandler<State>(abort, note);
 /** Run `st` as an op of the current flow (a wait under the promise API). */
 function start(kind: hub.Kind, detail: string, st: State): unknown {
   if (promiseLayer > 0) {
-    // A kill rejects the wait after cancel() has handed its error to mysql2's callback.
-    hub.wait(kind, detail, WAIT, st).catch(NOOP);
+    // The greenlet awaits mysql2's own promise: the op is a wait with no promise of the
+    // hub's (no second promise and reaction per query); a kill hands its error to
+    // mysql2's callback (WAIT.cancel), which rejects that promise.
+    const op = hub.beginWait(kind, detail, WAIT, st);
+    if (op instanceof Error) {
+      process.nextTick(st.cb, op);
+      return undefined;
+    }
+    st.op = op;
+    st.runner(st);
     return st.ret;
   }
   st.op = trackOrRefuse(kind, detail, TRACKED, st, st.cb);
@@ -148,9 +151,7 @@ const kPoolState = Symbol('greenio.mysqlPoolState');
 // timer of its own worth owning, and a connection the pool opens here gives its socket
 // away at once (addCommandWrapper). Bypassed: the commands it adds are this op's.
 function runOnConn(st: State): void {
-  withBypass(() => {
-    st.ret = Reflect.apply(st.original, st.self, st.callArgs());
-  });
+  callOriginal(st);
   st.cmd = st.ret as MyCmd;
 }
 
@@ -225,11 +226,19 @@ function runPoolQuery(st: State): void {
   // op per query): a cancel before the connection comes marks the command not to start
   // (mysql2-kill.ts), and the pool gets the connection back. Outside the greenlet, as
   // `getConnection`: a connection the pool opens for it is the pool's.
-  outside(() => withBypass(() => {
-    st.ret = Reflect.apply(st.original, st.self, st.callArgs());
-  }));
+  hub.outside(callOriginal, st);
   st.cmd = st.ret as MyCmd;
   (st.ret as { [kPoolState]?: State })[kPoolState] = st;
+}
+
+// The original call, bypassed (its commands are this op's); no closure per query.
+function callOriginal(st: State): void {
+  bypass++;
+  try {
+    st.ret = Reflect.apply(st.original, st.self, st.callArgs());
+  } finally {
+    bypass--;
+  }
 }
 
 const kIssuer = Symbol('greenio.mysqlIssuer');
@@ -323,6 +332,19 @@ function inPromiseLayer(original: AnyFunction): AnyFunction {
   } }).promised;
 }
 
+// query/execute (sql, values), the hot ones: no `arguments` object per call (mysql2's own
+// tell a missing `values` by `=== undefined`, so passing it as undefined is the same call).
+function inPromiseLayer2(original: AnyFunction): AnyFunction {
+  return ({ promised(this: unknown, sql: unknown, values: unknown) {
+    promiseLayer++;
+    try {
+      return original.call(this, sql, values);
+    } finally {
+      promiseLayer--;
+    }
+  } }).promised;
+}
+
 // The promise API's methods that run a query (a transaction's statements included).
 const PROMISED = ['query', 'execute', 'prepare', 'getConnection', 'beginTransaction', 'commit', 'rollback'];
 
@@ -380,7 +402,7 @@ export const mysql2Patches: readonly ModulePatch[] = [
     patch(exports) {
       const proto = protoOf(exports);
       if (proto === undefined) return;
-      for (const m of PROMISED) if (typeof proto[m] === 'function') wrap(proto, m, inPromiseLayer, `module:${module}`);
+      for (const m of PROMISED) if (typeof proto[m] === 'function') wrap(proto, m, m === 'query' || m === 'execute' ? inPromiseLayer2 : inPromiseLayer, `module:${module}`);
     },
   })),
 ];

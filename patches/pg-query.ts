@@ -154,7 +154,7 @@ function sendCancel(c: Held): void {
 export function holdWrapper(original: AnyFunction): AnyFunction {
   return ({ _pulseQueryQueue(this: Held) {
     if ((this[kHold] ?? 0) > 0) return undefined;
-    return Reflect.apply(original, this, arguments);
+    return original.call(this); // it takes no arguments: none made per call
   } })._pulseQueryQueue;
 }
 

@@ -101,7 +101,8 @@ function runQuery(st: State): void {
 
 function clientQuery(original: AnyFunction): AnyFunction {
   return ({ query(this: Client, config: unknown, values: unknown, callback: unknown) {
-    if (bypass > 0 || config == null) return Reflect.apply(original, this, arguments);
+    // pg's query reads its parameters, never `arguments`: the pool's own call (bypass) makes none.
+    if (bypass > 0 || config == null) return original.call(this, config, values, callback);
     if (typeof (config as { submit?: unknown }).submit === 'function') return querySubmittable(original, this, arguments);
     const cb = typeof callback === 'function' ? callback : typeof values === 'function' ? values : (config as { callback?: unknown }).callback;
     const st = new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, config, typeof values === 'function' ? undefined : values, runQuery);
@@ -147,7 +148,7 @@ function runPoolConnect(st: State): void {
 
 function poolConnect(original: AnyFunction): AnyFunction {
   return ({ connect(this: Pool, cb: unknown) {
-    if (bypass > 0 || (cb !== undefined && typeof cb !== 'function')) return Reflect.apply(original, this, arguments);
+    if (bypass > 0 || (cb !== undefined && typeof cb !== 'function')) return original.call(this, cb);
     return start(K_CONNECT, 'pool', new State(typeof cb === 'function' ? (cb as AnyFunction) : null, this, original, undefined, undefined, runPoolConnect));
   } }).connect;
 }
@@ -160,11 +161,11 @@ function poolConnect(original: AnyFunction): AnyFunction {
 function runPoolQuery(st: State): void {
   bypass++;
   try {
-    Reflect.apply((st.self as Pool).connect, st.self, [(err: unknown, client?: Client) => {
+    (st.self as Pool).connect((err: unknown, client?: Client) => {
       if (err) return st.done(err);
       if (st.cancelled) return client!.release!();
       onClient(st, client!);
-    }]);
+    });
   } finally {
     bypass--;
   }
