@@ -6,7 +6,8 @@
  * reply is dropped, and a cancelled command is never (re)sent. The client's own
  * machinery (connect, handshake, reconnect) belongs to no greenlet. Limits: a pipeline
  * or MULTI/EXEC runs to completion on the server (only its result is dropped); Cluster
- * is not covered.
+ * is not covered; a reply ioredis fails to transform ends its op as `ok` (the promise
+ * rejects): the greenlet awaits ioredis's own promise, settled by ioredis's own resolve.
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';

@@ -9,8 +9,10 @@
  * AbortSignal path corrupts node-redis's queue when two queued commands are withdrawn in
  * turn; MULTI and pipelines run whole on the server (only the result is dropped); a
  * put-back item is the decoded reply (strings unless blob strings map to Buffers). A
- * command's op is settled from its queue entry, taken from node-redis's internal list
- * (`DoublyLinkedList.add`): a version without it falls back to its promise, slower.
+ * command's op holds node-redis's own promise's settlers, taken with its queue entry from
+ * node-redis's internal list (`DoublyLinkedList.add`, hub.adoptSettlers): a version
+ * without it waits on a promise of the hub's, slower. node-redis 4 is not covered: its
+ * commands run through a private `#sendCommand`, not `sendCommand`.
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
