@@ -149,18 +149,33 @@ export class Semaphore {
     w.n--;
   }
 
-  /** @internal Release a permit for a dead owner (a Lock's sole holder) or for `release()`. */
+  /** @internal Release a permit for a dead owner (a Lock's sole holder). */
   _releaseFor(_g: hub.Core | null): void {
-    this.#drop();
-    const op = this.#waiters.shiftOp<boolean>();
-    if (op !== null) {
-      this.#take(op.flow.greenlet);
-      op.resolve(true); // handed over: the counter does not move
-    } else {
-      this.#counter++;
-    }
+    this.release();
   }
 
+  // A permit handed from the oldest holder to `g` in one step: the ring turns by one (the
+  // next oldest becomes the first holder, `g` goes last, in the slot after the others or,
+  // the ring full, in the one just freed); no count moves, no growth.
+  #handOff(g: hub.Core): void {
+    const w = this.#waiters;
+    const now = switchClock.now;
+    if (w.n === 0) {
+      w.holder = g;
+      w.since = now;
+      return;
+    }
+    const m = this.#more!;
+    const t = this.#moreSince!;
+    const h = this.#head;
+    const j = (h + w.n) & (m.length - 1);
+    w.holder = m[h]!;
+    w.since = t[h]!;
+    m[h] = null;
+    m[j] = g;
+    t[j] = now;
+    this.#head = (h + 1) & (m.length - 1);
+  }
   /** Permits free now (0 while anyone waits). */
   get counter(): number {
     return this.#counter;
@@ -201,7 +216,14 @@ export class Semaphore {
    * else to the counter.
    */
   release(): void {
-    this._releaseFor(null);
+    const op = this.#waiters.shiftOp<boolean>();
+    if (op !== null) {
+      this.#handOff(op.flow.greenlet);
+      op.resolve(true); // handed over: the counter does not move
+    } else {
+      this.#drop();
+      this.#counter++;
+    }
   }
 
   /** Run `fn` holding a permit; release it however `fn` ends (returns or throws). */

@@ -393,6 +393,27 @@ describe('RLock', () => {
 });
 
 describe('Semaphore holders (run-info and ps read them)', () => {
+  it('hands a permit to a waiter through a full ring: the oldest goes, the waiter is listed last', async () => {
+    const sem = new Semaphore(9); // one first holder and a ring of 8 others, full
+    const gs = Array.from({ length: 9 }, () => spawn(() => sem.acquire().then(() => sleep(10_000))));
+    await sleep(5);
+    const waiters = [spawn(() => sem.acquire()), spawn(() => sem.acquire())];
+    await sleep(5);
+    const ids = (): number[] => sem.holders().map((h) => h.greenlet.id);
+    expect(ids()).toEqual(gs.map((g) => g.id));
+    sem.release();
+    sem.release();
+    expect(ids()).toEqual([...gs.slice(2), ...waiters].map((g) => g.id));
+    const since = sem.holders().map((h) => h.since);
+    expect(since).toEqual([...since].sort((a, b) => a - b));
+    expect(sem.counter).toBe(0);
+    for (let i = 0; i < 9; i++) sem.release();
+    expect(ids()).toEqual([]);
+    expect(sem.counter).toBe(9);
+    for (const g of [...gs, ...waiters]) g.kill();
+    await joinAll([...gs, ...waiters]);
+  });
+
   it('lists each holder oldest first, as taken; a release gives back the oldest permit, whoever releases', async () => {
     const sem = new Semaphore(20);
     const go = new Map<number, () => void>();
