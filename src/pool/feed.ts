@@ -1,15 +1,13 @@
 /**
- * The input side of `Group.map`, `imap` and `imapUnordered` (imap.ts): reads the input
- * lazily (an item only once a worker or a slot is there for it) and runs each item's task
- * in a worker greenlet (worker.ts) spawned in the caller's context (its AsyncLocalStorage
- * stores, and the caller as `parent`), a slot of the group each. Limits: at most `window`
- * tasks outstanding; running tasks are never killed, and the input's cleanup never runs
- * inside a kill or a death.
+ * The runners of `Group.map`, `imap` and `imapUnordered` (imap.ts): the input (input.ts) is
+ * read only once a runner is there for the item (a parked worker, or a slot of the group
+ * for a new one), and each item's task runs in a worker greenlet (worker.ts) spawned in the
+ * caller's context (its AsyncLocalStorage stores, and the caller as `parent`). Limits: at
+ * most `window` tasks outstanding; running tasks are never killed.
  */
-import { AsyncResource } from 'node:async_hooks';
 import type { Greenlet } from '../greenlet.js';
-import { reportCallbackError } from '../hub/index.js';
 import { originalSetImmediate } from '../internal/originals.js';
+import { CLOSED, INPUT_DONE, InputFailure, InputReader, PULLING, QUEUED } from './input.js';
 import { Task, makeTask, oneShot, startWorker, type Worker, type WorkerFeed } from './worker.js';
 
 /** What a map needs from its group: slots and membership. @internal */
@@ -38,22 +36,12 @@ export interface SlotClient {
   _slotGranted(): void;
 }
 
-type Input<T> = Iterator<T> | AsyncIterator<T>;
 export type Mapper<T, R> = (item: T) => R | Promise<R>;
 
-/** The input's own failure, delivered in its place among the outcomes. */
-export class InputFailure {
-  constructor(readonly error: unknown) {}
-}
 export type Entry = Task | InputFailure;
 export { Task };
 
-// Flags of a feed.
-export const STARTED = 1;
-export const CLOSED = 2;
-export const INPUT_DONE = 4;
-export const PULLING = 8;
-export const QUEUED = 16;
+// Flags of a feed, after its input's (input.ts).
 const GRANTED = 32;
 const FILL_SOON = 64;
 const SWEEP = 128;
@@ -61,11 +49,10 @@ const SWEEP = 128;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
- * The input side shared by every mode: slots, lazy reads, spawning in the caller's
- * context (its AsyncLocalStorage stores, and the caller as `parent`).
+ * The runners shared by every mode: slots, parked workers and their sweeps, spawning in
+ * the caller's context (its AsyncLocalStorage stores, and the caller as `parent`).
  */
-export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
-  bits = 0;
+export abstract class Feed<T, R> extends InputReader<T> implements WorkerFeed, SlotClient {
   /** Spawned and not yet consumed. */
   outstanding = 0;
   /** Tasks launched so far (the next one's index, for tracing:greenio.task). */
@@ -83,50 +70,17 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
   runner: Worker | null = null;
   /** An item read whose runner was lost meanwhile (killed during an async read): waits for one. */
   pending: Task | null = null;
-  it: Input<T> | null = null;
-  /** The caller's async context, captured at the call (cheaper than a snapshot function). */
-  readonly ctx = new AsyncResource('greenio.map');
   readonly fillSoon = (): void => {
     this.bits &= ~FILL_SOON;
     this.ctx.runInAsyncScope(fillFeed, null, this);
   };
-  readonly onPulled = (r: IteratorResult<T>): void => {
-    this.bits &= ~PULLING;
-    if ((this.bits & CLOSED) !== 0) return; // closed meanwhile: its slot went back then
-    if (r.done === true) this.inputEnded(null);
-    else this.launch(r.value);
-    this.fill();
-  };
-  readonly onPullFailed = (e: unknown): void => {
-    this.bits &= ~PULLING;
-    if ((this.bits & CLOSED) === 0) this.inputEnded(new InputFailure(e));
-  };
-
   constructor(
     readonly host: MapHost,
     readonly fn: Mapper<T, R>,
-    public source: Iterable<T> | AsyncIterable<T> | null,
+    source: Iterable<T> | AsyncIterable<T> | null,
     readonly window: number,
-  ) {}
-
-  /** Open the input and start filling (in the caller's context). */
-  begin(): void {
-    if ((this.bits & CLOSED) !== 0) return; // return() came first
-    this.bits |= STARTED;
-    this.ctx.runInAsyncScope(openFeed, null, this);
-  }
-
-  open(): void {
-    const s = this.source as Partial<AsyncIterable<T> & Iterable<T>>;
-    this.source = null;
-    try {
-      this.it = typeof s[Symbol.asyncIterator] === 'function' ? (s as AsyncIterable<T>)[Symbol.asyncIterator]() : (s as Iterable<T>)[Symbol.iterator]();
-    } catch (e) {
-      this.bits |= INPUT_DONE;
-      this.arrive(new InputFailure(e));
-      return;
-    }
-    this.fill();
+  ) {
+    super(source);
   }
 
   /**
@@ -154,28 +108,6 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
       return false;
     }
     this.bits |= GRANTED;
-    return true;
-  }
-
-  /** Read one item and launch its task; false if reading stops here (async read, end, failure). */
-  readOne(): boolean {
-    let r: IteratorResult<T> | Promise<IteratorResult<T>>;
-    try {
-      r = this.it!.next();
-    } catch (e) {
-      this.inputEnded(new InputFailure(e));
-      return false;
-    }
-    if (isPromise(r)) {
-      this.bits |= PULLING;
-      r.then(this.onPulled, this.onPullFailed);
-      return false;
-    }
-    if (r.done === true) {
-      this.inputEnded(null);
-      return false;
-    }
-    this.launch(r.value);
     return true;
   }
 
@@ -299,13 +231,10 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
     if ((this.bits & (CLOSED | INPUT_DONE)) === 0) this.fillLater();
   }
 
-  /** The input ended, or failed (`failure`): no more reads, the slot taken for one goes back. */
-  inputEnded(failure: InputFailure | null): void {
-    this.bits |= INPUT_DONE;
-    this.it = null;
+  /** No more reads: the slot taken for one goes back, and the workers waiting for one leave. */
+  inputDone(): void {
     this.giveBackSlot();
     this.releaseWorkers();
-    this.arrive(failure);
   }
 
   releaseWorkers(): void {
@@ -359,23 +288,13 @@ export abstract class Feed<T, R> implements WorkerFeed, SlotClient {
     this.pending = null;
     this.releaseWorkers();
     this.closed();
-    const it = this.it;
-    this.it = null;
-    if (it === null || typeof it.return !== 'function' || (this.bits & INPUT_DONE) !== 0) return undefined;
-    if (!now || (this.bits & PULLING) !== 0) {
-      // Never run the input's cleanup inside a kill or a death; and never make a consumer
-      // that breaks out wait behind a read the input has not finished.
-      void RESOLVED.then(() => this.ctx.runInAsyncScope(returnQuietly, null, it));
-      return undefined;
-    }
-    const r = this.ctx.runInAsyncScope(callReturn, null, it);
-    return isPromise(r) ? r : undefined;
+    return this.closeInput(now);
   }
 
   /** Record the task `launched` in input order (ordered modes). */
   abstract launched(t: Task): void;
   /** An outcome arrived: a dead task, the input's failure, or null for the input's end. */
-  abstract arrive(e: Entry | null): void;
+  abstract override arrive(e: Entry | null): void;
   /** Called once, when the feed closes: settle or drop what waits. */
   abstract closed(): void;
 }
@@ -387,23 +306,8 @@ function sweepFeed(f: { bits: number; sweep(): void }): void {
 function readOneFeed(f: { readOne(): boolean }): void {
   f.readOne();
 }
-function openFeed(f: { open(): void }): void {
-  f.open();
-}
 export function fillFeed(f: { fill(): void }): void {
   f.fill();
-}
-function callReturn(it: Input<unknown>): unknown {
-  return it.return!();
-}
-const INPUT_RETURN = { name: 'iterable return' };
-function returnQuietly(it: Input<unknown>): void {
-  try {
-    const r = it.return!();
-    if (isPromise(r)) r.then(undefined, (e: unknown) => reportCallbackError(INPUT_RETURN, e));
-  } catch (e) {
-    reportCallbackError(INPUT_RETURN, e);
-  }
 }
 
 /**
@@ -415,9 +319,5 @@ export function succeeded(g: Greenlet): boolean {
 }
 export function failureOf(g: Greenlet): unknown {
   return g.successful() ? g.value : g.exception;
-}
-
-export function isPromise<V>(x: V | Promise<V>): x is Promise<V> {
-  return typeof (x as Promise<V>)?.then === 'function';
 }
 
