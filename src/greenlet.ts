@@ -60,6 +60,7 @@ export class Greenlet<T = unknown> extends Core {
   // greenlets have at most one joiner, and 100k of them should not mean 100k arrays).
   /** @internal */ _w: WatchSlot<AnyOp | Watcher> = null;
   /** @internal FAILED | OBSERVED */ _bits = 0;
+  /** @internal The next greenlet started after this one and not yet begun (see `beginNext`). */ _nextBegin: Greenlet | null = null;
 
   constructor(fn: (...args: never[]) => T | Promise<T>, ...args: unknown[]);
   /** @internal */
@@ -150,6 +151,13 @@ export class Greenlet<T = unknown> extends Core {
     if (r !== null && r.open !== null) {
       r.open();
       r.open = null;
+    } else if (hub.enterInJobReady()) {
+      // One reaction in the starter's context; it enters the greenlet's flow itself (one
+      // context frame, where `runIn` makes two: the flow's and the starter's restored).
+      if (beginTail === null) beginHead = this;
+      else beginTail._nextBegin = this;
+      beginTail = this;
+      void RESOLVED.then(beginNext);
     } else {
       hub.runIn(this, runGreenlet, this);
     }
@@ -357,6 +365,19 @@ function runGreenlet(g: Greenlet): void {
 // runGreenlet), so the current core names it: no closure per greenlet (issue 18).
 function beginCurrent(): void {
   beginGreenlet(hub.currentCore() as Greenlet);
+}
+// Started greenlets whose first reaction has not run yet, in start order (a list through
+// the greenlets): reactions on a settled promise run in the order they were registered,
+// so each `beginNext` takes its own.
+let beginHead: Greenlet | null = null;
+let beginTail: Greenlet | null = null;
+function beginNext(): void {
+  const g = beginHead!;
+  beginHead = g._nextBegin;
+  if (beginHead === null) beginTail = null;
+  g._nextBegin = null;
+  hub.enterInJob(g); // this reaction runs in the starter's context: the greenlet's is that plus itself
+  beginGreenlet(g);
 }
 function endedOk(v: unknown): void {
   (hub.currentCore() as Greenlet)._finish(true, v);

@@ -74,6 +74,25 @@ export function outside<A extends unknown[], R>(fn: (...args: A) => R, ...args: 
   return als.exit(fn, ...args);
 }
 
+/**
+ * Make `flow` current for the rest of a promise reaction (a greenlet's first one): the
+ * context of a reaction ends with it, so nothing needs restoring, and Node >= 24 then
+ * builds one context frame where `runIn` builds two (the flow's, and the caller's again).
+ * Only once `enterInJobReady()`: on Node 20 the storage must already track promises, or
+ * the store would land on the loop's top-level resource instead of this reaction's.
+ */
+export function enterInJob(flow: Flow): void {
+  als.enterWith(flow);
+}
+
+let tracking = false;
+/** True once the storage has been entered (so it tracks promises on every Node): see `enterInJob`. */
+export function enterInJobReady(): boolean {
+  if (tracking) return true;
+  tracking = true;
+  return false;
+}
+
 /** Make `flow` the current flow for the rest of this synchronous run and what it schedules (a bare `Timeout` in main). */
 export function enterFlow(flow: Flow): void {
   als.enterWith(flow);
