@@ -13,7 +13,9 @@
 //   npx tsc -p tsconfig.build.json
 //   node --import tsx bench/clients-proc.ts pg,mysql2 [pairs=6] [ops=20000] [rounds=5]
 // Run it with another node (node_modules/node24/bin/node ...) to measure that Node.
-// `--parts`: where the cost is (see parts()). `--serve`: start the servers, print their
+// `--together`: the two processes of a pair run at the same time (each its own pool), so
+// a machine whose load swings sways both alike; on a saturated machine the ratio is then
+// close to the ratio of CPU per op. `--parts`: where the cost is (see parts()). `--serve`: start the servers, print their
 // env and wait, to run one child by hand (`... bench/clients-proc.ts --child pg p 20000 5`,
 // under --cpu-prof or valgrind).
 import { spawn as spawnProcess } from 'node:child_process';
@@ -80,7 +82,8 @@ async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close():
 /** The child: one side of one client, WARMUP untimed rounds then `rounds` timed ones. */
 async function child(lib: string, side: Side, ops: number, rounds: number): Promise<void> {
   // As a program does: patch once, before the client is loaded (an unpatched program loads no greenio).
-  const dist = '../dist/src';
+  // GREENIO_BENCH_DIST: another build's dist/src (absolute), e.g. an older commit's, to compare.
+  const dist = process.env.GREENIO_BENCH_DIST ?? '../dist/src';
   const greenio = side === 'u' ? null : ((await import(`${dist}/index.js`)) as typeof import('../src/index.js'));
   const but = side.startsWith('p-') ? { [side.slice(2)]: false } : {};
   if (side.startsWith('p')) ((await import(`${dist}/monkey.js`)) as typeof import('../src/monkey.js')).patchAll({ warnLate: false, ...but });
@@ -187,6 +190,7 @@ async function parent(): Promise<void> {
   for (const [name, v] of [['pairs', pairs], ['ops', ops], ['rounds', rounds]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   }
+  const together = process.argv.includes('--together');
   const { servers, stop } = await startServers(libs);
   if (process.argv.includes('--serve')) {
     // For profiling one child by hand: the servers' env, kept up until SIGINT.
@@ -215,10 +219,13 @@ async function parent(): Promise<void> {
       for (let k = 0; k < pairs; k++) {
         // Alternate which side goes first, so neither always follows the other.
         const res = {} as Record<'p' | 'u', { ops: number; cpu: number }>;
-        for (const side of k % 2 === 0 ? (['p', 'u'] as const) : (['u', 'p'] as const)) {
+        const order = k % 2 === 0 ? (['p', 'u'] as const) : (['u', 'p'] as const);
+        const one = async (side: 'p' | 'u'): Promise<void> => {
           const rep = await runChild(lib, side, ops, rounds, servers);
           res[side] = { ops: (ops / median(rep.ms)) * 1000, cpu: (median(rep.cpu) * 1e3) / ops };
-        }
+        };
+        if (together) await Promise.all(order.map(one));
+        else for (const side of order) await one(side);
         wall.push(res.p.ops / res.u.ops);
         cpu.push(res.u.cpu / res.p.cpu);
         opsP.push(res.p.ops);
@@ -252,7 +259,7 @@ async function parent(): Promise<void> {
   } finally {
     await stop();
   }
-  console.log(`\npatched/unpatched, each side its own process, on Node ${process.version} (target >= ${TARGET}; ${pairs} pairs of processes, each ${rounds} rounds of ${ops} ops after ${WARMUP} warm-up rounds, concurrency ${C})`);
+  console.log(`\npatched/unpatched, each side its own process${together ? ' (both at once)' : ''}, on Node ${process.version} (target >= ${TARGET}; ${pairs} pairs of processes, each ${rounds} rounds of ${ops} ops after ${WARMUP} warm-up rounds, concurrency ${C})`);
   console.log('client    wall (min-max)         target    cpu    target    greenio cpu ns/op   unpatched cpu ns/op');
   for (const r of rows) {
     console.log(
