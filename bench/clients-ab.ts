@@ -9,6 +9,10 @@
 //   node --import tsx bench/clients-ab.ts redis,ioredis,pg,mysql2 [rounds=15] [ops=20000] --dist
 // `--cpu-prof-patched <file>` writes a CPU profile of the patched rounds only; `--dist` see below.
 // On a busy machine the wall ratio swings by ±15 % from run to run; the CPU ratio less.
+// The diagnostic, not the figure: each patchAll()/unpatchAll() switch replaces prototype
+// methods and V8 drops the optimised code that depended on them (a cost no program that
+// patches once pays), and on Node 20 the unpatched rounds pay for the AsyncLocalStorage
+// the greenlets turned on. bench/clients-proc.ts (each side its own process) is the figure.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { median } from './lib.js';
