@@ -1,5 +1,6 @@
 // The price of resource tracking (holders of locks and semaphores, named primitives),
-// of the wait-for graph (a cycle check at each contended acquire and each join) and of
+// of the wait-for graph (a cycle check at each contended acquire of a lock (not of a
+// counting semaphore, which no cycle goes through) and at each join) and of
 // leak watching (a WaitTarget per Event whose wait outlives a turn): Lock, BoundedSemaphore(10),
 // Queue(1) and fresh-Event workloads. Run it on this tree and on a copy with the tracking
 // taken out, and compare (issue 19's target: >= 0.9). On a loaded machine compare
