@@ -7,9 +7,11 @@
 // `valgrind --tool=callgrind` at two N: the difference over the difference is instructions
 // per task (bench/pool-map.ts's header has the command).
 import { AsyncLocalStorage } from 'node:async_hooks';
-import pMap from 'p-map';
+import pMap, { pMapIterable } from 'p-map';
 import { sleep } from '../src/sleep.js';
 import { Group, Pool } from '../src/pool/pool.js';
+import { spawn } from '../src/greenlet.js';
+import { joinAll } from '../src/wait.js';
 import { gc, median } from './lib.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
@@ -60,10 +62,33 @@ const variants: Record<string, () => Promise<void>> = {
   p_map: () => viaPMap(plainTask),
   p_map_scoped: () => viaPMap(scopedTask),
   p_map_floor: () => viaPMap(floorTask),
+  // p-map's async-iterable form (ordered, at most `backpressure` results ahead of the consumer): imap's peer.
+  p_map_iterable: () => consume(pMapIterable(range(n), plainTask, { concurrency: SIZE, backpressure: SIZE })),
+  p_map_iterable_floor: () => consume(pMapIterable(range(n), floorTask, { concurrency: SIZE, backpressure: SIZE })),
   imap_unordered: () => consume(new Pool(SIZE).imapUnordered(task, range(n))),
   imap: () => consume(new Pool(SIZE).imap(task, range(n))),
   pool_map: async () => {
     const out = await new Pool(SIZE).map(task, range(n));
+    check(out.length, out.reduce((a, b) => a + b, 0));
+  },
+  // Group.map's peers: every task started at once (no bound), plain and each in its own ALS.run.
+  promise_all: async () => {
+    const out = await Promise.all(Array.from(range(n), plainTask));
+    check(out.length, out.reduce((a, b) => a + b, 0));
+  },
+  promise_all_floor: async () => {
+    const out = await Promise.all(Array.from(range(n), floorTask));
+    check(out.length, out.reduce((a, b) => a + b, 0));
+  },
+  // What Group.map's greenlet per item costs alone: spawn every task, then joinAll.
+  spawn_all: async () => {
+    const gs = Array.from(range(n), (i) => spawn(task, i));
+    await joinAll(gs, { raiseError: true });
+    check(gs.length, gs.reduce((a, g) => a + (g.value as number), 0));
+  },
+  // Group.map's peer with workers: a Pool as wide as the input (every item has its slot at once, as in a Group).
+  pool_n_map: async () => {
+    const out = await new Pool(n).map(task, range(n));
     check(out.length, out.reduce((a, b) => a + b, 0));
   },
   group_map: async () => {
@@ -84,7 +109,7 @@ if (side !== undefined) {
   n = N;
   for (let r = 0; r < ROUNDS; r++) await f();
 } else {
-  const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['p_map', 'p_map_scoped', 'p_map_floor', 'imap_unordered', 'imap', 'pool_map'];
+  const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['p_map', 'p_map_scoped', 'p_map_floor', 'p_map_iterable', 'p_map_iterable_floor', 'imap_unordered', 'imap', 'pool_map'];
   const times: Record<string, number[]> = {};
   for (const k of names) {
     times[k] = [];

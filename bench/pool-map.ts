@@ -2,12 +2,14 @@
 // Pool(100).imap over 100,000 tasks that each wait one event-loop turn (`sleep(0)`),
 // beside p-map and p-limit at concurrency 100 running the same task (a setImmediate
 // promise: one loop turn, as they have no greenio sleep). Tasks per second. `p_map_scoped`
-// runs each p-map task in its own AsyncLocalStorage.run: the floor of a task that carries
-// its own context, as a greenlet does (a Pool's map tasks no longer do: they run in worker
-// greenlets, src/pool/worker.ts, so they can pass it).
+// runs each p-map task in its own AsyncLocalStorage.run; `p_map_floor` also reads its store
+// back after its one wait, and `p_map_iterable` is p-map's async-iterable form (ordered, at
+// most 100 results ahead of the consumer, as imap's window): together the floor of a map
+// whose tasks carry their own context and whose results a consumer takes one by one.
+// In-process A/B and instruction counts: bench/_pool-map-ab.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pLimit from 'p-limit';
-import pMap from 'p-map';
+import pMap, { pMapIterable } from 'p-map';
 import { sleep } from '../src/sleep.js';
 import { Pool } from '../src/pool/pool.js';
 import { defineWorkload, timeIt } from './lib.js';
@@ -32,6 +34,12 @@ async function plainTask(x: number): Promise<number> {
 
 const scope = new AsyncLocalStorage<object>();
 const scopedTask = (x: number): Promise<number> => scope.run({}, plainTask, x);
+// The least a context-carrying task does: enter its own store, wait the one turn, read the store back.
+const floorTask = (x: number): Promise<number> =>
+  scope.run({ x }, async () => {
+    await turn();
+    return (scope.getStore() as { x: number }).x;
+  });
 
 function check(count: number, total: number): void {
   if (count !== N || total !== (N * (N - 1)) / 2) throw new Error(`lost tasks: ${count} results, sum ${total}`);
@@ -79,6 +87,27 @@ export default defineWorkload({
       });
       return { per_s: N / (ms / 1000) };
     },
+    async p_map_floor() {
+      const ms = await timeIt(async () => {
+        const out = await pMap(range(N), floorTask, { concurrency: SIZE });
+        let total = 0;
+        for (const v of out) total += v;
+        check(out.length, total);
+      });
+      return { per_s: N / (ms / 1000) };
+    },
+    async p_map_iterable() {
+      const ms = await timeIt(async () => {
+        let total = 0;
+        let count = 0;
+        for await (const v of pMapIterable(range(N), floorTask, { concurrency: SIZE, backpressure: SIZE })) {
+          total += v;
+          count++;
+        }
+        check(count, total);
+      });
+      return { per_s: N / (ms / 1000) };
+    },
     async p_limit() {
       const ms = await timeIt(async () => {
         const limit = pLimit(SIZE);
@@ -97,6 +126,8 @@ export default defineWorkload({
     { label: 'imapUnordered / Python gevent', metric: 'per_s', numerator: 'imap_unordered', denominator: 'gevent_unordered', target: 5 },
     { label: 'imapUnordered / p-map', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map', target: 1, goal: '`Pool(100).imapUnordered` / p-map' },
     { label: 'imapUnordered / p-map, each task in its own AsyncLocalStorage.run (the floor)', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map_scoped' },
+    { label: 'imapUnordered / p-map, each task in its own store, read back after its wait (the floor)', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map_floor' },
+    { label: 'imap (ordered) / pMapIterable, each task in its own store (its floor)', metric: 'per_s', numerator: 'imap_ordered', denominator: 'p_map_iterable' },
     { label: 'imapUnordered / p-limit', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_limit' },
     { label: 'imap (ordered) / Python gevent', metric: 'per_s', numerator: 'imap_ordered', denominator: 'gevent_ordered' },
     { label: 'imap (ordered) / p-map', metric: 'per_s', numerator: 'imap_ordered', denominator: 'p_map' },
