@@ -19,7 +19,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const N = Number(process.env.N ?? 100_000);
 const works = (process.argv[2] ?? 'begin,wait,sleep0').split(',');
 const BASE = process.env.BASE ?? 'HEAD';
-const BEFORE = (process.env.BEFORE ?? 'src/hub/channels.ts,src/hub/ops.ts').split(',');
+const BEFORE = (process.env.BEFORE ?? 'src/hub/channels.ts,src/hub/ops.ts').split(',').filter(Boolean);
 const ENTRY = `
 import * as hub from './src/hub/index.js';
 import { spawn, sleep } from './src/index.js';
@@ -69,13 +69,15 @@ const cpuNs = () => {
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// Instructions per op (callgrind, all threads): (I(n2) - I(n1)) / (n2 - n1) for each copy.
+// Instructions per op (callgrind; V8 --single-threaded, or its background GC and compiler
+// threads make counts differ by thousands per op between identical copies):
+// (I(n2) - I(n1)) / (n2 - n1) for each copy.
 function counted(file, work) {
   const [n1, n2] = (process.env.SIZES ?? '2000,12000').split(',').map(Number);
   const at = (n) => {
     const out = join(dir, 'cg.out');
     const env = { ...process.env, ONE: file, WORK: work, COUNT_N: String(n) };
-    const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, '--expose-gc', import.meta.filename], { encoding: 'utf8', env });
+    const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--expose-gc', import.meta.filename], { encoding: 'utf8', env });
     const m = /Collected : (\d+)/.exec(r.stderr);
     if (r.status !== 0 || m === null) throw new Error(`callgrind failed: ${r.stderr.slice(-800)}`);
     return Number(m[1]);
