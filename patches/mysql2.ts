@@ -226,10 +226,17 @@ function runPoolQuery(st: State): void {
   // op per query): a cancel before the connection comes marks the command not to start
   // (mysql2-kill.ts), and the pool gets the connection back. Outside the greenlet, as
   // `getConnection`: a connection the pool opens for it is the pool's.
-  hub.outside(callOriginal, st);
+  hub.runIn(NOBODY, callOriginal, st);
   st.cmd = st.ret as MyCmd;
   (st.ret as { [kPoolState]?: State })[kPoolState] = st;
 }
+
+// No greenlet's flow: what a call run in it starts belongs to nobody (hub.outside's
+// meaning). Not hub.outside itself on the hot path: on Node 20 AsyncLocalStorage.exit()
+// disables the storage and enables it again, so with greenio's the only one it turns the
+// process's async hooks off and on at every call (a pool query cost ~2x the CPU);
+// run(undefined) only sets the store.
+const NOBODY = undefined as unknown as hub.Flow;
 
 // The original call, bypassed (its commands are this op's); no closure per query.
 function callOriginal(st: State): void {
