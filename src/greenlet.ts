@@ -7,17 +7,17 @@
  */
 import * as hub from './hub/index.js';
 import { Core, Rare, State, type AnyOp, type OpHandler } from './hub/index.js';
-import { endChannel, spawnChannel, startChannel } from './hub/index.js';
+import { endChannel, spawnChannel } from './hub/index.js';
 import { config } from './internal/config.js';
 import { originalSetImmediate } from './internal/originals.js';
 import { clearTimer, setTimer } from './internal/clock.js';
 import { reportCallbackError } from './hub/index.js';
-import { greenletTracing, traceGreenletRun } from './hub/index.js'; // tracing:greenio.greenlet (hub/channels.ts)
 import { checkError, checkFunction, checkMs, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { kAddWatcher, kRemoveWatcher, slotAdd, slotRemove, type Watcher, type WatchSlot } from './hub/index.js';
 import { GreenletExit } from './errors.js';
 import { FAILED, GET_HANDLER, JOIN_HANDLER, OBSERVED, isQuietTimeoutOf, notifyWatcher, reportAbandonedKill, reportUnjoined, spawnSite, unwrapOwnError, watchStuckAtExit } from './greenlet-end.js';
 import { Links, type LinkMode } from './greenlet-links.js';
+import { queueBegin, runGreenlet } from './greenlet-start.js';
 import { Timeout, TimeoutError } from './timeout.js';
 
 const K_JOIN = hub.kind('join');
@@ -60,7 +60,7 @@ export class Greenlet<T = unknown> extends Core {
   // greenlets have at most one joiner, and 100k of them should not mean 100k arrays).
   /** @internal */ _w: WatchSlot<AnyOp | Watcher> = null;
   /** @internal FAILED | OBSERVED */ _bits = 0;
-  /** @internal The next greenlet started after this one and not yet begun (see `beginNext`). */ _nextBegin: Greenlet | null = null;
+  /** @internal The next greenlet started after this one and not yet begun (greenlet-start.ts). */ _nextBegin: Greenlet | null = null;
 
   constructor(fn: (...args: never[]) => T | Promise<T>, ...args: unknown[]);
   /** @internal */
@@ -154,10 +154,7 @@ export class Greenlet<T = unknown> extends Core {
     } else if (hub.enterInJobReady()) {
       // One reaction in the starter's context; it enters the greenlet's flow itself (one
       // context frame, where `runIn` makes two: the flow's and the starter's restored).
-      if (beginTail === null) beginHead = this;
-      else beginTail._nextBegin = this;
-      beginTail = this;
-      void RESOLVED.then(beginNext);
+      queueBegin(this);
     } else {
       hub.runIn(this, runGreenlet, this);
     }
@@ -351,61 +348,6 @@ hub.configure({
   // A blocking call's own `{ timeout }` throws a TimeoutError naming an internal Timeout.
   timeoutError: (ms) => new TimeoutError(new Timeout(ms)),
 });
-
-// Called inside `hub.runIn(g, ...)` where the greenlet was created, so every promise
-// reaction below (and so the whole body) runs in the greenlet's context. Plain promise
-// reactions rather than an async function: a parked greenlet then holds two small
-// closures instead of a suspended generator with its registers (bench/parked-memory.ts).
-function runGreenlet(g: Greenlet): void {
-  const gate = (g.x as GreenletRare | null)?.gate ?? RESOLVED;
-  void gate.then(beginCurrent);
-}
-
-// A promise reaction runs in the context it was registered in, here the greenlet's (see
-// runGreenlet), so the current core names it: no closure per greenlet (issue 18).
-function beginCurrent(): void {
-  beginGreenlet(hub.currentCore() as Greenlet);
-}
-// Started greenlets whose first reaction has not run yet, in start order (a list through
-// the greenlets): reactions on a settled promise run in the order they were registered,
-// so each `beginNext` takes its own.
-let beginHead: Greenlet | null = null;
-let beginTail: Greenlet | null = null;
-function beginNext(): void {
-  const g = beginHead!;
-  beginHead = g._nextBegin;
-  if (beginHead === null) beginTail = null;
-  g._nextBegin = null;
-  hub.enterInJob(g); // this reaction runs in the starter's context: the greenlet's is that plus itself
-  beginGreenlet(g);
-}
-function endedOk(v: unknown): void {
-  (hub.currentCore() as Greenlet)._finish(true, v);
-}
-function endedWith(e: unknown): void {
-  (hub.currentCore() as Greenlet)._finish(false, e);
-}
-
-function beginGreenlet(g: Greenlet): void {
-  if (g.state !== State.Scheduled) return; // killed before it ran
-  g.state = State.Running;
-  g.startedAt = Math.floor(performance.now());
-  if (startChannel.hasSubscribers) startChannel.publish({ greenlet: g });
-  let r: unknown;
-  try {
-    const fn = g._fn!; // called as a plain function: `this` is undefined, as for any call
-    r = greenletTracing.hasSubscribers ? traceGreenletRun(g, fn, g.args) : fn(...(g.args as never[]));
-  } catch (e) {
-    g._finish(false, e);
-    return;
-  }
-  if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function') {
-    // Registered in the greenlet's context, as runGreenlet's: endedOk/endedWith find it there.
-    Promise.resolve(r).then(endedOk, endedWith);
-  } else {
-    g._finish(true, r);
-  }
-}
 
 function startLaterNow(g: Greenlet): void {
   g._rare.laterTimer = null;
