@@ -46,7 +46,8 @@ describe('tracing:greenio.* TracingChannels', () => {
       return item;
     });
     parent.name = 'parent';
-    await sleep(30); // the sleeper is asleep, the parent waits on the queue
+    // Until the sleeper is asleep (so the parent waits on the queue), however slow the machine.
+    while (!log.some(([, ev, c]) => ev === 'start' && c.name === 'sleeper' && c.kind === 'sleep')) await sleep(1);
     q.put('x');
     await parent.join();
     off();

@@ -100,7 +100,8 @@ describe('greenio/otel', () => {
       await sleep(5);
       return q.get();
     });
-    await sleep(30);
+    // Until the consumer waits on the queue, however slow the machine: its get is a wait.
+    while (!/getters=1/.test(q.describe())) await sleep(1);
     q.put(7);
     await g.join();
     const span = exporter.getFinishedSpans().find((s) => gid(s) === g.id)!;
