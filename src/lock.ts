@@ -42,7 +42,8 @@ export class Semaphore {
   readonly #waiters: Holders;
   // Holders, for run-info and the wait-for graph: the oldest in `#waiters` (see Holders),
   // the others (a counting semaphore's) in a ring `#more`/`#moreSince` of n from `#head`,
-  // oldest first, as taken: a release gives back the oldest (`#drop`). Two arrays keep the
+  // oldest first, as taken: holders mostly give back in the order they took, so a release
+  // finds its greenlet at the front (no scan; `#drop`). Two arrays keep the
   // times unboxed doubles; grown once.
   #more: Array<hub.Core | null> | null = null;
   #moreSince: number[] | null = null;
@@ -130,28 +131,66 @@ export class Semaphore {
     return m;
   }
 
-  // Give back the oldest permit, whoever releases: the next oldest becomes the first holder.
-  // Finding the releasing greenlet (an AsyncLocalStorage lookup) cost more than the rest of a
-  // release, and holders mostly give back in the order they took; a Lock has one holder.
-  #drop(): void {
+  // Give back `g`'s permit if it holds one, else the oldest (any greenlet may release).
+  // `g` null: the current greenlet, looked up only when there are several holders (an
+  // AsyncLocalStorage read, the larger part of a release: a Lock never pays it).
+  #drop(g: hub.Core | null): void {
     const w = this.#waiters;
     if (w.holder === null) return;
     if (w.n === 0) {
       w.holder = null;
       return;
     }
+    g ??= hub.currentCore();
     const m = this.#more!;
+    const t = this.#moreSince!;
+    const mask = m.length - 1;
     const h = this.#head;
+    if (w.holder !== g) {
+      // Not the oldest: look for it in the ring; found, close the gap (order kept).
+      let i = 0;
+      while (i < w.n && m[(h + i) & mask] !== g) i++;
+      if (i < w.n) {
+        for (; i < w.n - 1; i++) {
+          m[(h + i) & mask] = m[(h + i + 1) & mask]!;
+          t[(h + i) & mask] = t[(h + i + 1) & mask]!;
+        }
+        m[(h + i) & mask] = null; // no dead greenlet kept
+        w.n--;
+        return;
+      }
+      // It holds none: the oldest permit goes back.
+    }
+    // The oldest gives back: the next oldest becomes the first holder.
     w.holder = m[h]!;
-    w.since = this.#moreSince![h]!;
-    m[h] = null; // no dead greenlet kept
-    this.#head = (h + 1) & (m.length - 1);
+    w.since = t[h]!;
+    m[h] = null;
+    this.#head = (h + 1) & mask;
     w.n--;
   }
 
-  /** @internal Release a permit for a dead owner (a Lock's sole holder). */
-  _releaseFor(_g: hub.Core | null): void {
-    this.release();
+  /** @internal Release the permit of `g` (a dead owner's; null: the current greenlet's). */
+  _releaseFor(g: hub.Core | null): void {
+    this.#release(g);
+  }
+
+  // Give `g`'s permit (null: the caller's) to the first waiter, else back to the counter.
+  #release(g: hub.Core | null): void {
+    const op = this.#waiters.shiftOp<boolean>();
+    if (op === null) {
+      this.#drop(g);
+      this.#counter++;
+      return;
+    }
+    const w = this.#waiters;
+    // The only holder, or the oldest (holders mostly give back in the order they took):
+    // the ring turns by one. Otherwise the releaser's own permit leaves the list.
+    if (w.n === 0 || w.holder === (g ??= hub.currentCore())) this.#handOff(op.flow.greenlet);
+    else {
+      this.#drop(g);
+      this.#take(op.flow.greenlet);
+    }
+    op.resolve(true); // handed over: the counter does not move
   }
 
   // A permit handed from the oldest holder to `g` in one step: the ring turns by one (the
@@ -216,14 +255,7 @@ export class Semaphore {
    * else to the counter.
    */
   release(): void {
-    const op = this.#waiters.shiftOp<boolean>();
-    if (op !== null) {
-      this.#handOff(op.flow.greenlet);
-      op.resolve(true); // handed over: the counter does not move
-    } else {
-      this.#drop();
-      this.#counter++;
-    }
+    this.#release(null);
   }
 
   /** Run `fn` holding a permit; release it however `fn` ends (returns or throws). */

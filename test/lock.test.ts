@@ -393,6 +393,31 @@ describe('RLock', () => {
 });
 
 describe('Semaphore holders (run-info and ps read them)', () => {
+  it('a holder that is not the oldest hands its own permit to a waiter: it leaves the list, the waiter is listed last', async () => {
+    const sem = new Semaphore(3);
+    const go: Array<() => void> = [];
+    const gs = Array.from({ length: 3 }, () => spawn(async () => {
+      await sem.acquire();
+      await new Promise<void>((r) => go.push(r));
+      sem.release();
+    }));
+    await sleep(5);
+    const waiter = spawn(() => sem.acquire());
+    await sleep(5);
+    const ids = (): number[] => sem.holders().map((h) => h.greenlet.id);
+    expect(ids()).toEqual(gs.map((g) => g.id));
+    go[1]!(); // the middle holder releases, a waiter is there
+    await gs[1]!.join();
+    expect(ids()).toEqual([gs[0]!.id, gs[2]!.id, waiter.id]);
+    expect(sem.heldBy(gs[1]!)).toBe(false);
+    expect(sem.heldBy(gs[0]!)).toBe(true);
+    expect(sem.counter).toBe(0);
+    go[0]!();
+    go[2]!();
+    await joinAll([gs[0]!, gs[2]!, waiter]);
+    expect(ids()).toEqual([waiter.id]);
+  });
+
   it('hands a permit to a waiter through a full ring: the oldest goes, the waiter is listed last', async () => {
     const sem = new Semaphore(9); // one first holder and a ring of 8 others, full
     const gs = Array.from({ length: 9 }, () => spawn(() => sem.acquire().then(() => sleep(10_000))));
@@ -414,7 +439,7 @@ describe('Semaphore holders (run-info and ps read them)', () => {
     await joinAll([...gs, ...waiters]);
   });
 
-  it('lists each holder oldest first, as taken; a release gives back the oldest permit, whoever releases', async () => {
+  it('lists each holder oldest first; a release gives back the releaser\'s own permit, else the oldest', async () => {
     const sem = new Semaphore(20);
     const go = new Map<number, () => void>();
     // 12 holders: more than the first ring of 8 extra holders, so it grows while held.
@@ -432,31 +457,24 @@ describe('Semaphore holders (run-info and ps read them)', () => {
     expect(ids()).toEqual(all);
     const since = sem.holders().map((h) => h.since);
     expect(since).toEqual([...since].sort((a, b) => a - b));
-    // Out of order (one in the middle, then the newest): each release gives back the oldest
-    // permit still listed, not the releaser's (the documented limit; no greenlet is looked up).
-    go.get(all[5]!)!();
-    await sleep(1);
-    expect(ids()).toEqual(all.slice(1));
-    expect(sem.heldBy(gs[0]!)).toBe(false);
-    expect(sem.heldBy(gs[5]!)).toBe(true);
-    go.get(all[11]!)!();
-    await sleep(1);
-    expect(ids()).toEqual(all.slice(2));
-    expect(sem.counter).toBe(20 - 10);
-    // main holds none: the oldest permit goes back all the same.
+    // Out of order: one in the middle, the newest, then the oldest give back their own.
+    for (const k of [5, 11, 0]) {
+      go.get(all[k]!)!();
+      await sleep(1);
+      expect(sem.heldBy(gs[k]!)).toBe(false);
+    }
+    const left = all.filter((_, k) => ![5, 11, 0].includes(k));
+    expect(ids()).toEqual(left);
+    expect(sem.counter).toBe(20 - left.length);
+    // main holds none: the oldest permit goes back.
     sem.release();
-    expect(ids()).toEqual(all.slice(3));
-    // Taken again after the ring wrapped: appended after the others, since now.
+    expect(ids()).toEqual(left.slice(1));
+    // Taken again after the ring wrapped: appended after the others.
     await sem.acquire();
-    expect(ids()).toEqual([...all.slice(3), 0]);
+    expect(ids()).toEqual([...left.slice(1), 0]);
     expect(sem.heldBy(getCurrent())).toBe(true);
-    const times = sem.holders().map((h) => h.since);
-    expect(times[times.length - 1]).toBeGreaterThanOrEqual(times[0]!);
-    // Seven more give back: the seven oldest listed go, whoever they are.
-    for (const k of [3, 4, 6, 7, 8, 9, 10]) go.get(all[k]!)!();
-    await sleep(1);
-    expect(ids()).toEqual([all[10]!, all[11]!, 0]);
-    expect(sem.counter).toBe(17);
+    sem.release(); // main's own, the newest
+    expect(ids()).toEqual(left.slice(1));
     for (const g of gs) g.kill();
     await joinAll(gs);
   });

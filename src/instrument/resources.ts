@@ -5,9 +5,9 @@
  * themselves (two field writes per acquire) and are found, weakly, through the WaitTarget
  * of their first contended wait (leaks.ts); a Pool lists itself; named primitives are kept
  * as WeakRefs; the rest are found through the waits of live greenlets. Limits: an unnamed
- * Queue, Event, or Lock nobody ever waited on is not listed; a counting
- * Semaphore's holders are the greenlets that took its permits, and a release gives back
- * the oldest, whoever releases (lock.ts); a Group's or Pool's members are its holders (since
+ * Queue, Event, or Lock nobody ever waited on is not listed; a
+ * Semaphore's holders are the greenlets that acquired it (a release by another greenlet
+ * gives back one of the others' permits); a Group's or Pool's members are its holders (since
  * each started), a Pool's slot waiters its waiters; a Pool cannot be named.
  */
 import * as hub from '../hub/index.js';

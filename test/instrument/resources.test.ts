@@ -53,7 +53,7 @@ describe('resources', () => {
     expect(text).toMatch(/waited on by Greenlet-\d+ \(wantsIt\) \[#\d+\] \(semaphore\.acquire\) for/);
   });
 
-  it('a counting Semaphore lists each holder; a release gives back the oldest permit', async () => {
+  it('a counting Semaphore lists each holder; a release gives back the releaser\'s permit', async () => {
     const sem = new Semaphore(3, { name: 'api' });
     const gs = [0, 1, 2].map(() => spawn(async () => {
       await sem.acquire();
