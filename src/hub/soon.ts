@@ -3,7 +3,7 @@
  * main greenlet's context, with one microtask per batch. A callback that throws is
  * reported on stderr and does not stop the others (gevent's link semantics).
  */
-import { als } from './flows.js';
+import { NO_FLOW, als } from './flows.js';
 
 type Callback = (arg: never) => unknown;
 let fns: Callback[] = [];
@@ -20,7 +20,7 @@ export function runSoon<A>(fn: (arg: A) => unknown, arg: A): void {
 }
 
 function drain(): void {
-  als.exit(drainNow);
+  als.run(NO_FLOW, drainNow); // not exit(): see outside() in flows.ts
 }
 
 function drainNow(): void {
