@@ -6,9 +6,8 @@
 // SIDE=<variant>: run that variant alone (warm-up, a collection, then ROUNDS rounds), for
 // `valgrind --tool=callgrind` at two N: the difference over the difference is instructions
 // per task (bench/pool-map.ts's header has the command).
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pMap, { pMapIterable } from 'p-map';
-import { sleep } from '../src/sleep.js';
+import { floorTask, plainTask, range, scopedTask, task } from './_pool-map-tasks.js';
 import { Group, Pool } from '../src/pool/pool.js';
 import { spawn } from '../src/greenlet.js';
 import { joinAll } from '../src/wait.js';
@@ -17,27 +16,6 @@ import { gc, median } from './lib.js';
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 let n = Number(process.env.N ?? 20_000);
 const SIZE = 100;
-
-function* range(k: number): Generator<number> {
-  for (let i = 0; i < k; i++) yield i;
-}
-async function task(x: number): Promise<number> {
-  await sleep(0);
-  return x;
-}
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-async function plainTask(x: number): Promise<number> {
-  await turn();
-  return x;
-}
-const scope = new AsyncLocalStorage<object>();
-const scopedTask = (x: number): Promise<number> => scope.run({}, plainTask, x);
-// The floor of a context-carrying map: each task enters its own store and reads it back after its one wait.
-const floorTask = (x: number): Promise<number> =>
-  scope.run({ x }, async () => {
-    await turn();
-    return (scope.getStore() as { x: number }).x;
-  });
 
 function check(count: number, total: number): void {
   if (count !== n || total !== (n * (n - 1)) / 2) throw new Error(`lost tasks: ${count} results, sum ${total}`);

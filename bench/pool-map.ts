@@ -7,39 +7,14 @@
 // most 100 results ahead of the consumer, as imap's window): together the floor of a map
 // whose tasks carry their own context and whose results a consumer takes one by one.
 // In-process A/B and instruction counts: bench/_pool-map-ab.ts.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pLimit from 'p-limit';
 import pMap, { pMapIterable } from 'p-map';
-import { sleep } from '../src/sleep.js';
+import { floorTask, plainTask, range, scopedTask, task } from './_pool-map-tasks.js';
 import { Pool } from '../src/pool/pool.js';
 import { defineWorkload, timeIt } from './lib.js';
 
 const N = Number(process.env.N ?? 100_000);
 const SIZE = 100;
-
-function* range(n: number): Generator<number> {
-  for (let i = 0; i < n; i++) yield i;
-}
-
-async function task(x: number): Promise<number> {
-  await sleep(0);
-  return x;
-}
-
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-async function plainTask(x: number): Promise<number> {
-  await turn();
-  return x;
-}
-
-const scope = new AsyncLocalStorage<object>();
-const scopedTask = (x: number): Promise<number> => scope.run({}, plainTask, x);
-// The least a context-carrying task does: enter its own store, wait the one turn, read the store back.
-const floorTask = (x: number): Promise<number> =>
-  scope.run({ x }, async () => {
-    await turn();
-    return (scope.getStore() as { x: number }).x;
-  });
 
 function check(count: number, total: number): void {
   if (count !== N || total !== (N * (N - 1)) / 2) throw new Error(`lost tasks: ${count} results, sum ${total}`);
