@@ -102,6 +102,7 @@ export default defineWorkload({
     { label: 'imapUnordered / p-map', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map', target: 1, goal: '`Pool(100).imapUnordered` / p-map' },
     { label: 'imapUnordered / p-map, each task in its own AsyncLocalStorage.run (the floor)', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map_scoped' },
     { label: 'imapUnordered / p-map, each task in its own store, read back after its wait (the floor)', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_map_floor' },
+    { label: 'p-map, each task in its own store, read back after its wait / p-map', metric: 'per_s', numerator: 'p_map_floor', denominator: 'p_map', target: 1, floorFor: '`Pool(100).imapUnordered` / p-map' },
     { label: 'imap (ordered) / pMapIterable, each task in its own store (its floor)', metric: 'per_s', numerator: 'imap_ordered', denominator: 'p_map_iterable' },
     { label: 'imapUnordered / p-limit', metric: 'per_s', numerator: 'imap_unordered', denominator: 'p_limit' },
     { label: 'imap (ordered) / Python gevent', metric: 'per_s', numerator: 'imap_ordered', denominator: 'gevent_ordered' },
