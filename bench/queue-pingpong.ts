@@ -10,6 +10,7 @@ import { joinAll, spawn } from '../src/index.js';
 import { Queue } from '../src/queue.js';
 import { Channel } from '../src/channel.js';
 import { defineWorkload, timeIt, type Ratio } from './lib.js';
+import { RawChannel, RawQueue } from './_prim-works.mjs';
 
 const M = Number(process.env.M ?? 1_000_000);
 const RT = Math.floor(M / 5);
@@ -51,85 +52,8 @@ async function greenRoundTrip(a: Pipe, b: Pipe): Promise<void> {
   await joinAll([pinger, ponger], { raiseError: true });
 }
 
-// ---- The raw baseline: what a careful hand-written promise queue costs, nothing more.
-
-const DONE: Promise<void> = Promise.resolve();
-
-/** A growable ring buffer (Array#shift would make the unbounded case quadratic). */
-class Ring<T> {
-  buf: (T | undefined)[] = new Array<T | undefined>(16).fill(undefined);
-  head = 0;
-  length = 0;
-  push(x: T): void {
-    if (this.length === this.buf.length) {
-      const next = new Array<T | undefined>(this.buf.length * 2).fill(undefined);
-      for (let i = 0; i < this.length; i++) next[i] = this.buf[(this.head + i) % this.buf.length];
-      this.buf = next;
-      this.head = 0;
-    }
-    this.buf[(this.head + this.length++) % this.buf.length] = x;
-  }
-  shift(): T | undefined {
-    if (this.length === 0) return undefined;
-    const x = this.buf[this.head];
-    this.buf[this.head] = undefined;
-    this.head = (this.head + 1) % this.buf.length;
-    this.length--;
-    return x;
-  }
-}
-
-class RawQueue<T> {
-  items = new Ring<T>();
-  getters = new Ring<(v: T) => void>();
-  putters = new Ring<{ item: T; done: () => void }>();
-  constructor(readonly max: number) {}
-  put(item: T): Promise<void> {
-    const g = this.getters.shift();
-    if (g !== undefined) {
-      g(item);
-      return DONE;
-    }
-    if (this.max === 0 || this.items.length < this.max) {
-      this.items.push(item);
-      return DONE;
-    }
-    return new Promise((done) => this.putters.push({ item, done }));
-  }
-  get(): Promise<T> {
-    if (this.items.length > 0) {
-      const x = this.items.shift() as T;
-      const p = this.putters.shift();
-      if (p !== undefined) {
-        this.items.push(p.item);
-        p.done();
-      }
-      return Promise.resolve(x);
-    }
-    return new Promise((resolve) => this.getters.push(resolve));
-  }
-}
-
-class RawChannel<T> {
-  getters = new Ring<(v: T) => void>();
-  putters = new Ring<{ item: T; done: () => void }>();
-  put(item: T): Promise<void> {
-    const g = this.getters.shift();
-    if (g !== undefined) {
-      g(item);
-      return DONE;
-    }
-    return new Promise((done) => this.putters.push({ item, done }));
-  }
-  get(): Promise<T> {
-    const p = this.putters.shift();
-    if (p !== undefined) {
-      p.done();
-      return Promise.resolve(p.item);
-    }
-    return new Promise((resolve) => this.getters.push(resolve));
-  }
-}
+// ---- The raw baseline (bench/_prim-works.mjs, shared with the in-process harnesses): a careful
+// hand-written promise queue and channel, nothing more.
 
 // Set by the raw_scoped variant: each side then runs inside its own context.
 let scope: AsyncLocalStorage<object> | null = null;
