@@ -7,35 +7,21 @@
  * must hand the settlers over (or ask for `ownPromise`) before its synchronous run ends.
  */
 import type { Kind } from './kinds.js';
-import { Op, link, type OpHandler } from './ops.js';
-import { als, main } from './flows.js';
-import { takePending } from './interrupts.js';
-import { ioStartChannel } from './channels.js';
-import { detailOwner } from './weak-detail.js';
-
-// Stands in for the settlers until the client's are adopted: the op counts as a wait from
-// its start (the greenlet is in a greenio wait), before the client has made its promise.
-function unset(): void {}
+import type { Op, OpHandler } from './ops.js';
+import { beginOp } from './switch.js';
 
 /**
  * Begin a wait in the current flow whose promise is not the hub's: the caller then starts
  * the operation, and hands over the settlers of the promise it returns to the greenlet
  * (`adoptSettlers`), or asks for the hub's own (`ownPromise`) when the client has none to
  * give. If an interrupt is pending (a kill, a fired Timeout), no op is made and its error
- * is returned instead: do not start the operation, reject with it.
+ * is returned instead: do not start the operation, reject with it. The op counts as a wait
+ * from its start (the greenlet is in a greenio wait), before the client has made its promise.
  * `handler.start` is not called (the caller starts); `handler.cancel` is, on an interrupt,
  * before the adopted `reject` receives the interrupt's error.
  */
 export function beginWait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown): Op<T> | Error {
-  const flow = als.getStore() ?? main;
-  const err = takePending(flow);
-  if (err !== null) return err;
-  const op = new Op<T>(k, detail, flow, handler, data);
-  op.res = unset;
-  op.rej = unset;
-  link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail: detailOwner(detail) });
-  return op;
+  return beginOp(k, detail, handler, data, true);
 }
 
 /**

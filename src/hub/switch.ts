@@ -36,8 +36,7 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   execOp = op;
   const p = new Promise<T>(exec);
   execOp = null;
-  link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail: detailOwner(detail) });
+  opened(op);
   if (k.edge && edgeHook !== null) {
     // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError).
     const refused = edgeHook(op);
@@ -98,12 +97,33 @@ const closureHandler: OpHandler<unknown> = {
  * instead: the caller must not start the operation, and refuses the call with it.
  */
 export function begin<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown): Op<T> | Error {
+  return beginOp(k, detail, handler, data, false);
+}
+
+// Stands in for a wait's settlers until its owner sets them (adopt.ts): an op whose `res`
+// is set when linked counts as a wait of its greenlet.
+function unset(): void {}
+
+/**
+ * `begin`, or with `asWait` the start of a wait whose promise is not the hub's (adopt.ts:
+ * the caller sets `op.res`/`op.rej` before anything can settle it).
+ */
+export function beginOp<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data: unknown, asWait: boolean): Op<T> | Error {
   const flow = als.getStore() ?? main;
   const err = takePending(flow);
   if (err !== null) return err;
   const op = new Op<T>(k, detail, flow, handler, data);
+  if (asWait) {
+    op.res = unset;
+    op.rej = unset;
+  }
+  return opened(op);
+}
+
+// Linked into its flow and announced on `greenio:io:start`: every op begins here.
+function opened<T>(op: Op<T>): Op<T> {
   link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail: detailOwner(detail) });
+  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: op.flow.greenlet, op, kind: op.kind.name, detail: detailOwner(op.detail) });
   return op;
 }
 
@@ -113,10 +133,7 @@ export function begin<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?:
  * checked for with `pendingInterrupt()`, a timer), in `flow` (default: the current one).
  */
 export function track<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, flow: Flow = als.getStore() ?? main): Op<T> {
-  const op = new Op<T>(k, detail, flow, handler, data);
-  link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: flow.greenlet, op, kind: k.name, detail: detailOwner(detail) });
-  return op;
+  return opened(new Op<T>(k, detail, flow, handler, data));
 }
 
 /**
