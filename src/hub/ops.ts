@@ -13,6 +13,7 @@ import { detailOwner } from './weak-detail.js';
 import { originalSetImmediate } from '../internal/originals.js';
 import { wakeMustWait } from './fairness.js';
 import { FlowSet } from './flowset.js';
+import { OpList } from './oplist.js';
 
 /**
  * How an op starts and how it is aborted. `cancel` returns `true` when it handed the
@@ -77,6 +78,9 @@ export class Op<T = unknown> {
   bits = 0;
   /** `performance.now()` when it began. */
   readonly since: number;
+  /** Its neighbours in its flow's `OpList` (null when it is the flow's only op or ended). */
+  lprev: AnyOp | null = null;
+  lnext: AnyOp | null = null;
 
   constructor(
     readonly kind: Kind,
@@ -184,7 +188,7 @@ export function opsBegun(): number {
 export class Flow {
   /** @internal An interrupt that found nothing to interrupt: the next wait in this flow throws it. */
   pending: Error | null = null;
-  /** @internal Its ops in flight: none, one, or a Set (in order of creation). */
+  /** @internal Its ops in flight: none, one, or a Set (an `OpList`, in order of creation). */
   ops: AnyOp | Set<AnyOp> | null = null;
   /** @internal */
   greenlet!: Core;
@@ -316,7 +320,7 @@ export function link(op: AnyOp): void {
   } else if (cur instanceof Set) {
     cur.add(op);
   } else {
-    flow.ops = new Set([cur, op]);
+    flow.ops = new OpList<AnyOp>(cur, op);
   }
   op.kind.active++;
   if (op.res !== null) g.waitCount++;
