@@ -27,16 +27,23 @@ const sites = new WeakMap<hub.AnyOp, string>();
 export const deadlocks: Array<{ at: number; cycle: DeadlockEdge[] }> = [];
 const reported = new Set<string>();
 
+// A lock's waiters-and-holders record (lock-base.ts's Holders), as its waits carry it.
+interface HoldersView {
+  holder: hub.Core | null;
+  n: number;
+  readonly one: boolean;
+}
+
 /**
  * What an edge wait waits for: the holder of an exclusive lock, or the joined greenlet. A
  * lock's wait carries its holders' record as `op.data` (lock.ts's Holders): read there,
  * not through the lock, which its wait's detail holds only weakly (a deref per wait costs).
+ * A counting semaphore's record (`one` false) has no sole holder: its wait ends here.
  */
 function target(op: hub.AnyOp): hub.Core | null {
   if (op.kind === K_JOIN) return op.detail instanceof hub.Core ? op.detail : null;
-  const h = op.data as { soleHolder?: () => hub.Core | null } | null;
-  if (h === null || typeof h !== 'object' || typeof h.soleHolder !== 'function') return null;
-  return h.soleHolder();
+  const h = op.data as HoldersView | null;
+  return h !== null && typeof h === 'object' && h.one === true && h.n === 0 ? h.holder : null;
 }
 
 // A wait whose call site was not kept (its greenlet held only unnamed locks nobody had
@@ -64,8 +71,7 @@ function callSite(): string {
   return lines.filter((l) => !own.test(l)).slice(0, 3).join(' < ');
 }
 
-// An acquire's `edge` flag is set by lock.ts for the wait about to begin (false for a
-// counting semaphore's): a wait already parked is told by its kind.
+// Acquire waits and joins (a counting semaphore's acquire too: `target` finds no holder).
 function isEdge(k: hub.Kind): boolean {
   return k === K_ACQUIRE || k === K_JOIN;
 }
