@@ -6,6 +6,8 @@
 // calls of the unpatched originals in one process (the load calls whichever set its mode
 // names), so a busy machine slows each alike; per op: median
 // main-thread CPU ns (process.threadCpuUsage, Node >= 23.9; else the process's CPU) and wall.
+// Each mode's GC time per op is measured apart too (v8.GCProfiler, started and stopped around
+// each mode's run): it was where the patch's hidden cost went (bench/PROFILE.md, FS18).
 // Run: node --import tsx bench/_patch-ab.ts [stat_cb stat_promise echo]   (ROUNDS=9 N=20000)
 import events from 'node:events';
 import fs from 'node:fs';
@@ -15,6 +17,7 @@ import { median } from './lib.js';
 import { floorOnce, floorPstat, floorRun, floorStat } from './_floor.js';
 import { PAYLOAD, startEchoServer } from './_loopback-echo.js';
 import net from 'node:net';
+import v8 from 'node:v8';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const N = Number(process.env.N ?? 20_000);
@@ -81,27 +84,33 @@ for (const work of works) {
   const cpu: Record<string, number[]> = {};
   const wall: Record<string, number[]> = {};
   const sys: Record<string, number[]> = {};
+  const gcNs: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS + 1; r++) {
     for (const mode of MODES) {
       const s0 = sysNs();
       const c0 = cpuNs();
       const w0 = performance.now();
+      const gp = new v8.GCProfiler();
+      gp.start();
       await load(work, mode, port);
+      const gcUs = gp.stop().statistics.reduce((t, e) => t + e.cost, 0);
       const c = (cpuNs() - c0) / ops;
       const w = ((performance.now() - w0) * 1e6) / ops;
       if (r === 0) continue; // warm-up round
       (cpu[mode] ??= []).push(c);
       (wall[mode] ??= []).push(w);
       (sys[mode] ??= []).push((sysNs() - s0) / ops);
+      (gcNs[mode] ??= []).push((gcUs * 1000) / ops);
     }
   }
   const base = median(cpu.unpatched!);
   const baseWall = median(wall.unpatched!);
-  const row: Record<string, unknown> = { node: process.version, work, ops, rounds: ROUNDS, cpu_ns_per_op_unpatched: Math.round(base), wall_ns_per_op_unpatched: Math.round(baseWall) };
+  const row: Record<string, unknown> = { node: process.version, work, ops, rounds: ROUNDS, cpu_ns_per_op_unpatched: Math.round(base), wall_ns_per_op_unpatched: Math.round(baseWall), gc_ns_per_op_unpatched: Math.round(median(gcNs.unpatched!)) };
   for (const mode of MODES.slice(1)) {
     row[mode] = {
       added_cpu_ns: Math.round(median(cpu[mode]!) - base),
       added_sys_ns: Math.round(median(sys[mode]!) - median(sys.unpatched!)),
+      added_gc_ns: Math.round(median(gcNs[mode]!) - median(gcNs.unpatched!)),
       cpu_ratio: Math.round((base / median(cpu[mode]!)) * 1000) / 1000,
       wall_ratio: Math.round((baseWall / median(wall[mode]!)) * 1000) / 1000,
     };
