@@ -242,6 +242,8 @@ export class Semaphore {
     const h = this.#waiters.holder;
     if (h !== null && h.state === hub.State.Dead && this.#waiters.n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) return this.acquire(options);
     if (ms === NO_BLOCK) return FALSE;
+    // Only a one-permit semaphore's wait is an edge of the wait-for graph (lock-base.ts).
+    K_ACQUIRE.edge = this.#waiters.one;
     return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
   }
 
