@@ -122,7 +122,16 @@ function chainTo(me: hub.Core, first: hub.Core, record: hub.AnyOp[] | null): boo
 function onEdge(op: hub.AnyOp): Error | null {
   // What it waits for first: a counting semaphore's wait (no sole holder) ends here, cheaply.
   const first = target(op);
-  if (first === null || config.deadlock === 'off') return null;
+  // A lock whose holder is alive, not this greenlet, and in no wait (running, or handed the
+  // lock and ready to run, the common case of a contended lock): no cycle can close through
+  // it, and nothing is kept. Kept small so the hub's call stays cheap; the rest is apart.
+  if (first === null || (first.waitCount === 0 && op.kind === K_ACQUIRE && first !== op.flow.greenlet && first.state !== hub.State.Dead)) return null;
+  return checkEdge(op, first);
+}
+
+// The rest of the check: a holder that waits too, a join, a dead holder, a lock held by its waiter.
+function checkEdge(op: hub.AnyOp, first: hub.Core): Error | null {
+  if (config.deadlock === 'off') return null;
   const me = op.flow.greenlet;
   if (me.isMain || first.isMain) return null;
   if (first.state === hub.State.Dead) {
