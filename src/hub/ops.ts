@@ -94,6 +94,23 @@ export class Op<T = unknown> {
     opCount++;
   }
 
+  /**
+   * Make a finished op a new one (switch.ts reuses a hand-off's op: see `recycle` there):
+   * the same fields the constructor sets, so the object keeps its shape.
+   */
+  renew(kind: Kind, detail: unknown, flow: Flow, handler: OpHandler<T> | null, data: unknown): this {
+    const m = this as { -readonly [K in keyof Op<T>]: Op<T>[K] };
+    m.kind = kind;
+    m.detail = detail;
+    this.flow = flow;
+    m.handler = handler;
+    this.data = data;
+    this.bits = 0;
+    m.since = switchClock.now = kind.resource ? exactNow() : hubNow();
+    opCount++;
+    return this;
+  }
+
   /** True once completed, failed, cancelled or timed out. */
   get settled(): boolean {
     return (this.bits & SETTLED) !== 0;
@@ -109,8 +126,8 @@ export class Op<T = unknown> {
     const bits = this.bits;
     if ((bits & SETTLED) !== 0) return;
     if (this.res !== null && wakeMustWait()) {
-      // Settled now (nothing may cancel it), woken on the next loop turn.
-      this.bits = bits | SETTLED;
+      // Settled now (nothing may cancel it), woken on the next loop turn: held till then.
+      this.bits = bits | SETTLED | HELD;
       originalSetImmediate(deferredResolve, this, value);
       return;
     }
@@ -145,6 +162,8 @@ export const SETTLED = 1;
 export const TIMED = 2;
 /** Set while its own timeout settles it through `handler.timeout`: that end is a timeout, not a result. */
 export const OWN_TIMEOUT = 4;
+/** Referenced beyond the hub's records and its primitive's list (a deferred wake, a subscriber): never reused. */
+export const HELD = 8;
 
 /**
  * How an op ended, as `greenio:io:end` reports it: completed, failed, aborted by a kill,
