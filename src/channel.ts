@@ -9,7 +9,7 @@ import { nameFromOptions, nameOf } from './instrument/resources.js';
 import { waitDetail, type WaitTarget } from './instrument/leaks.js';
 import type { OpHandler } from './hub/index.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
-import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
+import { GET_WAIT, NO_BLOCK, PUT_WAIT, WaitList, handOver, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
 
 const K_GET = hub.kind('queue.get');
 const K_PUT = hub.kind('queue.put');
@@ -74,7 +74,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (this._shut) return Promise.reject(new QueueShutDown());
     const getter = this._getters.take();
     if (getter !== undefined) {
-      getter.resolve(item);
+      handOver(getter, item);
       return RESOLVED;
     }
     if (ms === NO_BLOCK) return Promise.reject(new QueueFull());
@@ -86,7 +86,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (this._shut) throw new QueueShutDown();
     const getter = this._getters.take();
     if (getter === undefined) throw new QueueFull();
-    getter.resolve(item);
+    handOver(getter, item);
   }
 
   /**
@@ -98,8 +98,9 @@ export class Channel<T> implements AsyncIterable<T> {
     const ms = options === undefined ? undefined : parseWait(options);
     const putter = this._putters.take();
     if (putter !== undefined) {
-      putter.resolve(undefined);
-      return Promise.resolve(putter.data as T);
+      const item = putter.data as T;
+      handOver(putter, undefined);
+      return Promise.resolve(item);
     }
     if (this._shut) return Promise.reject(new QueueShutDown());
     if (ms === NO_BLOCK) return Promise.reject(new QueueEmpty());
@@ -110,8 +111,9 @@ export class Channel<T> implements AsyncIterable<T> {
   getNowait(): T {
     const putter = this._putters.take();
     if (putter === undefined) throw this._shut ? new QueueShutDown() : new QueueEmpty();
-    putter.resolve(undefined);
-    return putter.data as T;
+    const item = putter.data as T;
+    handOver(putter, undefined);
+    return item;
   }
 
   /**

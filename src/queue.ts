@@ -14,7 +14,7 @@ import { Heap, pythonCompare } from './internal/pyorder.js';
 import { checkBoolean, checkFunction, checkOptions, checkTimeout, expected } from './internal/validate.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
 import { waitDetail, type WaitTarget } from './instrument/leaks.js';
-import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
+import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, handOver, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
 
 export type { QueueWaitOptions };
 
@@ -230,8 +230,9 @@ export class Queue<T> implements AsyncIterable<T> {
   _handOff(item: T): boolean {
     const w = this._getters;
     for (let op = w.take(); op !== undefined; op = w.take()) {
-      op.resolve(item);
-      if (op.handler !== PEEK_WAIT) {
+      const peeks = op.handler === PEEK_WAIT;
+      handOver(op, item);
+      if (!peeks) {
         this._tasks++;
         return true;
       }
@@ -258,14 +259,14 @@ export class Queue<T> implements AsyncIterable<T> {
         continue;
       }
       this._tasks++;
-      op.resolve(undefined);
+      handOver(op, undefined);
     }
   }
 
   /** @internal */
   _wakeJoiners(): void {
     const j = this._joiners;
-    if (j !== null) for (let op = j.take(); op !== undefined; op = j.take()) op.resolve(true);
+    if (j !== null) for (let op = j.take(); op !== undefined; op = j.take()) handOver(op, true);
   }
 }
 

@@ -6,9 +6,9 @@
  * unwound by a kill: greenlet.ts abandons it (see DESIGN.md).
  */
 import type { Kind } from './kinds.js';
-import { ioStartChannel } from './channels.js';
+import { ioEndChannel, ioStartChannel } from './channels.js';
 import { setTimer } from '../internal/clock.js';
-import { Op, OWN_TIMEOUT, SETTLED, TIMED, link, opTimers, opsBegun, setup, type AnyOp, type Flow, type OpHandler } from './ops.js';
+import { HELD, Op, OWN_TIMEOUT, SETTLED, TIMED, link, opTimers, opsBegun, setup, type AnyOp, type Flow, type OpHandler } from './ops.js';
 import { als, main } from './flows.js';
 import { takePending } from './interrupts.js';
 import { wakesSoFar } from './fairness.js';
@@ -32,13 +32,15 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
   const flow = als.getStore() ?? main;
   const err = takePending(flow);
   if (err !== null) return Promise.reject(err);
-  const op = new Op<T>(k, detail, flow, handler, data);
+  const op: Op<T> = spare.length > 0 ? spare.pop()!.renew(k, detail, flow, handler, data) : new Op<T>(k, detail, flow, handler, data);
   execOp = op;
   const p = new Promise<T>(exec);
   execOp = null;
   opened(op);
   if (k.edge && edgeHook !== null) {
-    // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError).
+    // A wait-for edge (a lock, a join): the deadlock check may refuse it (DeadlockError),
+    // or keep it in its graph.
+    op.bits |= HELD;
     const refused = edgeHook(op);
     if (refused !== null) {
       op.reject(refused);
@@ -46,7 +48,7 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
     }
   }
   if (timeoutMs !== undefined) {
-    op.bits |= TIMED;
+    op.bits |= TIMED | HELD;
     opTimers.set(op, { handle: setTimer(onOpTimeout, timeoutMs, op), ms: timeoutMs });
   }
   if (handler.start !== undefined) {
@@ -57,6 +59,25 @@ export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: 
     }
   }
   return p;
+}
+
+// Ops of finished hand-offs, kept for the next waits (issue 18: an op and its clock reading
+// were a fifth of what a Channel hand-off allocated). Few: a hand-off has one op in flight.
+const spare: AnyOp[] = [];
+
+/**
+ * A primitive is done with `op`: it took it off its wait list and resolved it (a hand-off).
+ * Unless something else may still hold it (a deferred wake, a subscriber that was given it,
+ * a deadlock edge, its own timer), it serves a later wait instead of a new allocation. The
+ * caller must not touch `op` afterwards.
+ */
+export function recycle(op: AnyOp): void {
+  if ((op.bits & (HELD | SETTLED)) !== SETTLED || spare.length >= 8 || ioEndChannel.hasSubscribers) return;
+  op.res = null;
+  op.rej = null;
+  op.data = undefined;
+  op.flow = main;
+  spare.push(op);
 }
 
 let edgeHook: ((op: AnyOp) => Error | null) | null = null;
@@ -123,7 +144,10 @@ export function beginOp<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data
 // Linked into its flow and announced on `greenio:io:start`: every op begins here.
 function opened<T>(op: Op<T>): Op<T> {
   link(op);
-  if (ioStartChannel.hasSubscribers) ioStartChannel.publish({ greenlet: op.flow.greenlet, op, kind: op.kind.name, detail: detailOwner(op.detail) });
+  if (ioStartChannel.hasSubscribers) {
+    op.bits |= HELD; // a subscriber may keep it
+    ioStartChannel.publish({ greenlet: op.flow.greenlet, op, kind: op.kind.name, detail: detailOwner(op.detail) });
+  }
   return op;
 }
 

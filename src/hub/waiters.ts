@@ -5,6 +5,7 @@
  * cancelling is O(1); the list is compacted once tombstones outnumber live waiters.
  */
 import type { AnyOp, OpHandler } from './ops.js';
+import { recycle } from './switch.js';
 import { QueueEmpty, QueueFull, QueueShutDown } from '../errors.js';
 import { Deque } from '../internal/deque.js';
 import { checkBoolean, checkOptions, checkTimeout } from '../internal/validate.js';
@@ -50,6 +51,15 @@ export class WaitList {
     for (let op = this.take(); op !== undefined; op = this.take()) out.push(op);
     return out;
   }
+}
+
+/**
+ * Complete a waiter taken off its list with `value`, and let the hub reuse its op: the
+ * caller reads what it needs of the op (its item) before, and never touches it after.
+ */
+export function handOver(op: AnyOp, value: unknown): void {
+  op.resolve(value);
+  recycle(op);
 }
 
 function isWaiting(op: AnyOp): boolean {
