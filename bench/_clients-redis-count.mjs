@@ -3,7 +3,8 @@
 // unpatched vs patched (patchAll(), greenlets), for node-redis and ioredis: each side runs
 // under `valgrind --tool=callgrind` at two sizes after the same warm-up, and prints
 // (I(n2) - I(n1)) / (n2 - n1), repeatable on a loaded machine unlike timings. Limits:
-// the socket's batching under valgrind is not the batching at full speed; build first
+// the socket's batching under valgrind is not the batching at full speed (node runs
+// --single-threaded: no background compiler or GC thread, so counts repeat); build first
 // (`npx tsc -p tsconfig.build.json`: it loads dist/). Run:
 //   node bench/_clients-redis-count.mjs [node binary]   (LIBS=redis,ioredis SIZES=4000,16000 WARM=20000)
 // DIST=<dir> loads greenio from another build (e.g. `tsc --outDir`, to compare two versions).
@@ -21,6 +22,10 @@ async function work(lib, mode, n, warm, url) {
   const { patchAll } = await import(join(dist, 'src/monkey.js'));
   const { spawn: gspawn, joinAll } = await import(join(dist, 'src/index.js'));
   if (mode === 'patched') patchAll({ warnLate: false });
+  // MODES=...,floor: unpatched loops, each in its own AsyncLocalStorage.run (the floor);
+  // greenlets: greenlets, nothing patched.
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  const scope = new AsyncLocalStorage();
   let c;
   let close;
   if (lib === 'ioredis') {
@@ -38,7 +43,11 @@ async function work(lib, mode, n, warm, url) {
     const loop = async (w) => {
       for (let i = 0; i < per; i++) await (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`));
     };
-    if (mode === 'patched') await joinAll(Array.from({ length: C }, (_, w) => gspawn(loop, w)), { raiseError: true });
+    const scoped = async (w) => {
+      for (let i = 0; i < per; i++) await (i % 2 === 0 ? c.set(`k${scope.getStore().w}`, String(i)) : c.get(`k${w}`));
+    };
+    if (mode === 'patched' || mode === 'greenlets') await joinAll(Array.from({ length: C }, (_, w) => gspawn(loop, w)), { raiseError: true });
+    else if (mode === 'floor') await Promise.all(Array.from({ length: C }, (_, w) => scope.run({ w }, scoped, w)));
     else await Promise.all(Array.from({ length: C }, (_, w) => loop(w)));
   };
   await round(warm);
@@ -85,7 +94,7 @@ async function drive() {
     const url = `redis://127.0.0.1:${port}`;
     const count = (lib, mode, n) => {
       const out = join(dir, 'callgrind.out');
-      const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, import.meta.filename, 'work', lib, mode, String(n), String(warm), url], { encoding: 'utf8', cwd: root });
+      const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, '--single-threaded', import.meta.filename, 'work', lib, mode, String(n), String(warm), url], { encoding: 'utf8', cwd: root });
       const m = /Collected : (\d+)/.exec(r.stderr);
       if (r.status !== 0 || m === null) throw new Error(`callgrind failed (${lib} ${mode} ${n}):\n${r.stderr.slice(-1500)}`);
       return Number(m[1]);
@@ -94,6 +103,7 @@ async function drive() {
     for (const lib of libs) {
       const perOp = (mode) => (count(lib, mode, n2) - count(lib, mode, n1)) / (n2 - n1);
       // ONLY=patched or ONLY=unpatched counts one side (to compare two builds' patched sides).
+      for (const extra of (process.env.MODES ?? '').split(',').filter(Boolean)) console.log(JSON.stringify({ node: version, client: lib, mode: extra, instr_per_op: Math.round(perOp(extra)) }));
       const unpatched = process.env.ONLY === 'patched' ? 0 : perOp('unpatched');
       const patched = process.env.ONLY === 'unpatched' ? 0 : perOp('patched');
       console.log(JSON.stringify({ node: version, client: lib, sizes: [n1, n2], warm, instr_per_op: { unpatched: Math.round(unpatched), patched: Math.round(patched), greenio: Math.round(patched - unpatched) }, ratio: Math.round((unpatched / patched) * 1000) / 1000 }));

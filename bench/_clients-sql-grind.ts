@@ -4,21 +4,25 @@
 // the totals over the difference of N is the steady-state cost per query, whatever the load:
 //   SIDE=p valgrind --tool=callgrind node --import tsx bench/_clients-sql-grind.ts pg 1000
 // (MARK=1 prints a line before and after the measured round, for --trace-opt/--trace-deopt.)
+// Add node's --single-threaded (no background compiler or GC thread: counts repeat). With
+// GREENIO_BENCH_SERVERS (printed by `bench/clients-proc.ts --serve`) it uses those servers
+// instead of starting its own; DIST=<dir>/src loads another build of greenio (to compare).
 import { startPostgres } from '../test/servers/postgres.js';
 import { startMariaDB } from '../test/servers/mariadb.js';
 
 // greenio as users run it, compiled by tsc (`npx tsc -p tsconfig.build.json` first).
-const dist = '../dist/src';
+const dist = process.env.DIST ?? '../dist/src';
 const { patchAll } = (await import(`${dist}/monkey.js`)) as typeof import('../src/monkey.js');
 const { spawn, joinAll } = (await import(`${dist}/index.js`)) as typeof import('../src/index.js');
 const [lib, n] = process.argv.slice(2);
 const N = Number(n ?? 1000);
 const patched = process.env.SIDE !== 'u';
 if (patched) patchAll({ warnLate: false });
+const given = (JSON.parse(process.env.GREENIO_BENCH_SERVERS ?? '{}') as Record<string, { config?: { host: string; port: number; user: string; database: string } }>)[lib!];
 let op: (i: number) => Promise<unknown>;
 let stop: () => Promise<void>;
 if (lib === 'pg') {
-  const server = await startPostgres();
+  const server = given?.config ? { config: given.config, stop: async () => {} } : await startPostgres();
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({ ...server.config, max: 20 });
   op = async (i) => {
@@ -26,7 +30,7 @@ if (lib === 'pg') {
   };
   stop = async () => { await pool.end(); await server.stop(); };
 } else {
-  const server = await startMariaDB();
+  const server = given?.config ? { config: given.config, stop: async () => {} } : await startMariaDB();
   const mysql = ((await import('mysql2/promise')) as unknown as { default: typeof import('mysql2/promise') }).default;
   const pool = mysql.createPool({ ...server.config, connectionLimit: 20 });
   op = async (i) => {
