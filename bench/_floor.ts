@@ -67,6 +67,19 @@ export function floorOnce(once: typeof events.once): typeof events.once {
   return ((e: NodeJS.EventEmitter, name: string) => owned(once(e, name), name)) as typeof events.once;
 }
 
+/**
+ * `fn` after `ns` of busy JavaScript per call: the floor over it is a wrapper doing as much
+ * per call as greenio's own code (~300 ns), without greenio (bench/PROFILE.md, FS18).
+ */
+export function busyFirst<F extends (...a: never[]) => unknown>(fn: F, ns: number): F {
+  const ms = ns / 1e6;
+  return ((...a: Parameters<F>) => {
+    const t = performance.now();
+    while (performance.now() - t < ms);
+    return fn(...a);
+  }) as F;
+}
+
 /** Install the floor wrappers on `fs` and `events` (live ESM bindings included). */
 export async function installFloor(): Promise<void> {
   const fsm = (await import('node:fs')).default;

@@ -8,13 +8,13 @@
 // main-thread CPU ns (process.threadCpuUsage, Node >= 23.9; else the process's CPU) and wall.
 // Each mode's GC time per op is measured apart too (v8.GCProfiler, started and stopped around
 // each mode's run): it was where the patch's hidden cost went (bench/PROFILE.md, FS18).
-// Run: node --import tsx bench/_patch-ab.ts [stat_cb stat_promise echo]   (ROUNDS=9 N=20000)
+// Run: node --import tsx bench/_patch-ab.ts [stat_cb stat_promise echo]   (ROUNDS=9 N=20000 [WORK_NS=300])
 import events from 'node:events';
 import fs from 'node:fs';
 import { spawn } from '../src/index.js';
 import { patchAll } from '../src/monkey.js';
 import { median } from './lib.js';
-import { floorOnce, floorPstat, floorRun, floorStat } from './_floor.js';
+import { busyFirst, floorOnce, floorPstat, floorRun, floorStat } from './_floor.js';
 import { PAYLOAD, startEchoServer } from './_loopback-echo.js';
 import net from 'node:net';
 import v8 from 'node:v8';
@@ -31,8 +31,11 @@ const cpuNs = (): number => {
 // Its system part apart: a slower main thread can make libuv's threads sleep and need waking.
 const sysNs = (): number => (threadCpu ? threadCpu.call(process) : process.cpuUsage()).system * 1000;
 
-type Mode = 'unpatched' | 'floor' | 'patched' | 'greenlets';
-const MODES: Mode[] = ['unpatched', 'floor', 'patched', 'greenlets'];
+type Mode = 'unpatched' | 'floor' | 'floor_work' | 'patched' | 'greenlets';
+// WORK_NS=300: also `floor_work`, the floor plus that much busy JavaScript before each call
+// (what greenio's own per-op code costs): does the same work without greenio cost as much?
+const WORK_MS = Number(process.env.WORK_NS ?? 0) / 1e6;
+const MODES: Mode[] = WORK_MS > 0 ? ['unpatched', 'floor', 'floor_work', 'patched', 'greenlets'] : ['unpatched', 'floor', 'patched', 'greenlets'];
 
 // What each mode calls. Captured once (patchAll() once, before the rounds): wrappers made
 // per round would start cold in the JIT each time, which a real program never does.
@@ -46,6 +49,8 @@ const bare: Calls = { stat: fs.stat, pstat: fs.promises.stat, once: events.once,
 
 // The floor (bench/_floor.ts): a bare wrapper of each call the load makes.
 const floor: Calls = { stat: floorStat(bare.stat), pstat: floorPstat(bare.pstat), once: floorOnce(bare.once), write: bare.write };
+const busy = <F extends (...a: never[]) => unknown>(f: F): F => busyFirst(f, WORK_MS * 1e6);
+const floorWork: Calls = { stat: floorStat(busy(bare.stat)), pstat: floorPstat(busy(bare.pstat)), once: floorOnce(busy(bare.once)), write: bare.write };
 patchAll({ warnLate: false });
 const patched: Calls = { stat: fs.stat, pstat: fs.promises.stat, once: events.once, write: net.Socket.prototype.write };
 
@@ -62,7 +67,7 @@ async function echoClient(c: Calls, port: number, trips: number): Promise<void> 
 }
 
 async function load(work: string, mode: Mode, port: number): Promise<void> {
-  const c = mode === 'floor' ? floor : mode === 'unpatched' ? bare : patched;
+  const c = mode === 'floor' ? floor : mode === 'floor_work' ? floorWork : mode === 'unpatched' ? bare : patched;
   const C = work === 'echo' ? 10 : 64;
   const statCb = (): Promise<void> => new Promise((res, rej) => c.stat(FILE, (e) => (e ? rej(e) : res())));
   const statP = async (): Promise<void> => void (await c.pstat(FILE));
@@ -73,7 +78,7 @@ async function load(work: string, mode: Mode, port: number): Promise<void> {
       for (let i = 0; i < N / C; i++) await once();
     };
   const run = mode === 'greenlets' ? (fn: () => Promise<void>) => spawn(fn).get() as Promise<void>
-    : mode === 'floor' ? floorRun
+    : mode === 'floor' || mode === 'floor_work' ? floorRun
     : (fn: () => Promise<void>) => fn();
   await Promise.all(Array.from({ length: C }, () => run(body)));
 }
