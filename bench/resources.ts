@@ -9,6 +9,8 @@
 // of the two totals divided by the difference of cycles (see its header; node
 // --single-threaded, and its JavaScript and builtins counted apart from the collector's
 // and compiler's work, which land unevenly in the difference: README "Inspecting a live process").
+// Against the tree the issue was filed on (f490064, before any tracking), the same loads run
+// from bench/_resources-then.ts with ROOT naming either tree's src/ (driver: _resources-then.mjs).
 import { spawn } from '../src/greenlet.js';
 import { BoundedSemaphore, Lock } from '../src/lock.js';
 import { Queue } from '../src/queue.js';
