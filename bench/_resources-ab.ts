@@ -11,6 +11,7 @@ import * as hub from '../src/hub/index.js';
 import { NO_BLOCK, ParkedList, parkedHandler, parseWait, type OpHandler, type Parked, type QueueWaitOptions } from '../src/hub/index.js';
 import { BoundedSemaphore, Event, Lock, Queue, joinAll, sleep, spawn } from '../src/index.js';
 import { gc, median } from './lib.js';
+import { lockCycles, queueItems, type Sem } from './_resource-loads.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const CYCLES = Number(process.env.CYCLES ?? 100_000);
@@ -107,22 +108,11 @@ function wake(item: Parked): void {
   (item as hub.AnyOp).resolve(true);
 }
 
-type Sem = { acquire(): Promise<boolean>; release(): void };
+const K = { spawn, joinAll, sleep };
 async function cycles(make: () => Sem, yieldInside: boolean): Promise<number> {
   const lock = make();
-  const per = cyclesNow / G;
   const t0 = performance.now();
-  const gs = new Array(G);
-  for (let i = 0; i < G; i++) {
-    gs[i] = spawn(async () => {
-      for (let j = 0; j < per; j++) {
-        await lock.acquire();
-        if (yieldInside) await sleep(0);
-        lock.release();
-      }
-    });
-  }
-  await joinAll(gs, { raiseError: true });
+  await lockCycles(K, lock, cyclesNow, G, yieldInside);
   return cyclesNow / ((performance.now() - t0) / 1000);
 }
 
@@ -130,14 +120,7 @@ async function queue(make: () => Queue<number | null>): Promise<number> {
   const q = make();
   const m = cyclesNow * 2;
   const t0 = performance.now();
-  const producer = spawn(async () => {
-    for (let i = 0; i < m; i++) await q.put(i);
-    await q.put(null);
-  });
-  const consumer = spawn(async () => {
-    while ((await q.get()) !== null);
-  });
-  await joinAll([producer, consumer], { raiseError: true });
+  await queueItems(K, q, m);
   return m / ((performance.now() - t0) / 1000);
 }
 

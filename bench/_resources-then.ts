@@ -11,14 +11,9 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { gc, median } from './lib.js';
+import { lockCycles, queueItems, type Q, type Sem, type Toolkit } from './_resource-loads.js';
 
-type Sem = { acquire(): Promise<boolean>; release(): void };
-type Q = { put(x: number | null): Promise<void>; get(): Promise<number | null> };
-type G = { join(): Promise<unknown> };
-interface Greenio {
-  spawn(fn: () => Promise<void>): G;
-  joinAll(gs: G[], o: { raiseError: boolean }): Promise<unknown>;
-  sleep(ms: number): Promise<void>;
+interface Greenio extends Toolkit<unknown> {
   Lock: new () => Sem;
   BoundedSemaphore: new (n: number) => Sem;
   Queue: new (n: number) => Q;
@@ -26,47 +21,16 @@ interface Greenio {
 
 const root = resolve(process.env.ROOT ?? 'src');
 const g = (await import(pathToFileURL(`${root}/index.ts`).href)) as Greenio;
-const { spawn, joinAll, sleep } = g;
 const N = 100;
 let cyclesNow = 0;
 
-async function cycles(make: () => Sem, yieldInside: boolean): Promise<void> {
-  const lock = make();
-  const per = cyclesNow / N;
-  const gs = new Array<G>(N);
-  for (let i = 0; i < N; i++) {
-    gs[i] = spawn(async () => {
-      for (let j = 0; j < per; j++) {
-        await lock.acquire();
-        if (yieldInside) await sleep(0);
-        lock.release();
-      }
-    });
-  }
-  await joinAll(gs, { raiseError: true });
-}
-
-// One cycle: an item put and got through Queue(1) (as bench/_resources-ab.ts's queue1, whose
-// cycles are items: twice CYCLES of them there).
-async function queue(): Promise<void> {
-  const q = new g.Queue(1);
-  const m = cyclesNow;
-  const producer = spawn(async () => {
-    for (let i = 0; i < m; i++) await q.put(i);
-    await q.put(null);
-  });
-  const consumer = spawn(async () => {
-    while ((await q.get()) !== null);
-  });
-  await joinAll([producer, consumer], { raiseError: true });
-}
-
 const loads: Record<string, () => Promise<void>> = {
-  lock_nosleep: () => cycles(() => new g.Lock(), false),
-  lock_sleep: () => cycles(() => new g.Lock(), true),
-  sem_nosleep: () => cycles(() => new g.BoundedSemaphore(10), false),
-  sem_sleep: () => cycles(() => new g.BoundedSemaphore(10), true),
-  queue1: () => queue(),
+  lock_nosleep: () => lockCycles(g, new g.Lock(), cyclesNow, N, false),
+  lock_sleep: () => lockCycles(g, new g.Lock(), cyclesNow, N, true),
+  sem_nosleep: () => lockCycles(g, new g.BoundedSemaphore(10), cyclesNow, N, false),
+  sem_sleep: () => lockCycles(g, new g.BoundedSemaphore(10), cyclesNow, N, true),
+  // One cycle: an item through Queue(1) (bench/_resources-ab.ts's queue1 counts twice CYCLES items).
+  queue1: () => queueItems(g, new g.Queue(1), cyclesNow),
 };
 
 const ROUNDS = Number(process.env.ROUNDS ?? 1);

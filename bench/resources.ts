@@ -18,41 +18,21 @@ import { Event } from '../src/event.js';
 import { sleep } from '../src/sleep.js';
 import { joinAll } from '../src/wait.js';
 import { defineWorkload, timeIt, type Metrics } from './lib.js';
+import { lockCycles, queueItems, type Sem } from './_resource-loads.js';
 
 const CYCLES = Number(process.env.CYCLES ?? 100_000);
 const G = 100;
-const PER = CYCLES / G;
 
-async function cycles(make: () => { acquire(): Promise<boolean>; release(): void }, yieldInside: boolean): Promise<Metrics> {
-  const ms = await timeIt(async () => {
-    const lock = make();
-    const worker = async (): Promise<void> => {
-      for (let i = 0; i < PER; i++) {
-        await lock.acquire();
-        if (yieldInside) await sleep(0);
-        lock.release();
-      }
-    };
-    const gs = new Array(G);
-    for (let i = 0; i < G; i++) gs[i] = spawn(worker);
-    await joinAll(gs, { raiseError: true });
-  });
+const K = { spawn, joinAll, sleep };
+
+async function cycles(make: () => Sem, yieldInside: boolean): Promise<Metrics> {
+  const ms = await timeIt(async () => lockCycles(K, make(), CYCLES, G, yieldInside));
   return { cycles_per_s: CYCLES / (ms / 1000), ms };
 }
 
 async function queue(): Promise<Metrics> {
   const M = CYCLES * 2;
-  const ms = await timeIt(async () => {
-    const q = new Queue<number | null>(1);
-    const producer = spawn(async () => {
-      for (let i = 0; i < M; i++) await q.put(i);
-      await q.put(null);
-    });
-    const consumer = spawn(async () => {
-      while ((await q.get()) !== null);
-    });
-    await joinAll([producer, consumer], { raiseError: true });
-  });
+  const ms = await timeIt(async () => queueItems(K, new Queue<number | null>(1), M));
   return { cycles_per_s: M / (ms / 1000), ms };
 }
 
