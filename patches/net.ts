@@ -43,6 +43,19 @@ function remote(sock: Socket): string {
   return sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : '';
 }
 
+/**
+ * Set on a socket a client integration writes its protocol on (patches/mysql2.ts): its
+ * writes are part of the client's own op (the query), not `net write` ops of main.
+ */
+export const kClientWrites = Symbol('greenio.clientWrites');
+
+function writeWrapper(original: AnyFunction): AnyFunction {
+  const tracked = callbackWrapper({ kind: K_WRITE, detail: detailOfSocket })(original);
+  return ({ write(this: Socket & { [kClientWrites]?: true }) {
+    return Reflect.apply(this[kClientWrites] === true ? original : tracked, this, arguments);
+  } }).write;
+}
+
 function onConnection(this: Server, sock: Socket): void {
   trackHandle(sock, remote(sock), SOCKET);
 }
@@ -77,7 +90,7 @@ function listenWrapper(original: AnyFunction): AnyFunction {
 const METHODS: readonly (readonly [Convention, 'Socket' | 'Server', string, (o: AnyFunction) => AnyFunction])[] = [
   ['handle', 'Socket', 'connect', connectWrapper],
   ['handle', 'Server', 'listen', listenWrapper],
-  ['callback', 'Socket', 'write', callbackWrapper({ kind: K_WRITE, detail: detailOfSocket })],
+  ['callback', 'Socket', 'write', writeWrapper],
   ['callback', 'Socket', 'end', callbackWrapper({ kind: K_END, detail: detailOfSocket })],
 ];
 
