@@ -17,6 +17,7 @@ import { sqlText } from './pg-sql-text.js';
 import { killCommand, whyNotKillable, type MyCmd, type MyConn, type SideFactory } from './mysql2-kill.js';
 import { addEmitterCommand, isEmitterCommand } from './mysql2-emitter.js';
 import { trackHandshake } from './mysql2-connect.js';
+import { kClientWrites } from './net.js';
 
 const K_QUERY = hub.kind('mysql.query');
 const K_EXECUTE = hub.kind('mysql.execute');
@@ -197,8 +198,12 @@ function addCommandWrapper(side: SideFactory) {
   return (original: AnyFunction): AnyFunction => ({ addCommand(this: MyConn & { [kOwned]?: boolean }) {
     if (this[kOwned] !== true) {
       this[kOwned] = true;
-      const op = (this.stream as Record<symbol, hub.AnyOp | undefined> | undefined)?.[kOp];
+      const stream = this.stream as Record<symbol, unknown> | undefined;
+      const op = stream?.[kOp] as hub.AnyOp | undefined;
       if (op !== undefined) hub.adopt(op, hub.main);
+      // mysql2 writes each packet with a callback: without this, each would be a
+      // `net write` op of main beside the query's own op (and a host:port string per write).
+      if (stream != null && typeof stream === 'object') stream[kClientWrites] = true;
       if (bypass === 0 && arguments[0]?.constructor?.name === 'ClientHandshake') trackHandshake(this as never, arguments[0]);
     }
     const cmd = arguments[0] as Added | undefined;
