@@ -274,10 +274,10 @@ interface GreenletEnd {
  * What greenlet.ts publishes at a greenlet's death: `greenio:greenlet:end`, and the
  * error/asyncStart/asyncEnd of its traced run (if its start was traced).
  */
-export const endChannel = {
+class EndChannel {
   get hasSubscribers(): boolean {
     return endPlain.hasSubscribers || greenletTracing.hasSubscribers;
-  },
+  }
   publish(m: GreenletEnd): void {
     if (endPlain.hasSubscribers) endPlain.publish(m);
     const ctx = greenletContexts.get(m.greenlet);
@@ -292,8 +292,9 @@ export const endChannel = {
     }
     greenletTracing.asyncStart.publish(ctx);
     greenletTracing.asyncEnd.publish(ctx);
-  },
-};
+  }
+}
+export const endChannel = new EndChannel();
 
 /** `greenio:greenlet:spawn` and `greenio:greenlet:start` (plain channels). */
 export const spawnChannel = spawnPlain;
@@ -390,10 +391,10 @@ if (watchSubscribers([ioStartPlain, ioEndPlain, ...waitEvents.all(), ...clientEv
 }
 
 /** What the hub publishes when an op begins: `greenio:io:start`, and start/end of its tracing channel. */
-export const ioStartChannel = {
+class IoStartChannel { // not a literal: V8 keeps one with getters as a dictionary (a LoadIC per op)
   get hasSubscribers(): boolean {
     return startWatched && (ioStartPlain.hasSubscribers || opTracingOn());
-  },
+  }
   publish(m: IoStart): void {
     if (ioStartPlain.hasSubscribers) ioStartPlain.publish(m);
     const ev = eventsOf(m.kind);
@@ -404,20 +405,21 @@ export const ioStartChannel = {
     ev.start.publish(ctx);
     // The call that began the op has returned its promise (or its callback is registered).
     ev.end.publish(ctx);
-  },
-};
+  }
+}
+export const ioStartChannel = new IoStartChannel();
 
 /**
  * What the hub publishes when an op ends: `greenio:io:end`, and error/asyncStart/asyncEnd of
  * its trace. An op published whole (`whole`: an abandoned await) asks `wholeWanted` first.
  */
-export const ioEndChannel = {
+class IoEndChannel {
   get hasSubscribers(): boolean {
     return (endWatched && ioEndPlain.hasSubscribers) || tracedOps !== 0;
-  },
+  }
   get wholeWanted(): boolean {
     return ioEndPlain.hasSubscribers || opTracingOn();
-  },
+  }
   publish(m: IoEnd): void {
     if (ioEndPlain.hasSubscribers) ioEndPlain.publish(m);
     let ctx = tracedOps === 0 ? undefined : opContexts.get(m.op);
@@ -442,5 +444,6 @@ export const ioEndChannel = {
     }
     ev.asyncStart.publish(ctx);
     ev.asyncEnd.publish(ctx);
-  },
-};
+  }
+}
+export const ioEndChannel = new IoEndChannel();
