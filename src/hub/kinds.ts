@@ -55,9 +55,39 @@ export function kind(name: string, options?: KindOptions | boolean): Kind {
   return k;
 }
 
-/** Every kind seen so far, in order of first use. */
+// Twins by the index they share with their kind (see `twinKind`).
+const twins = new Map<number, Kind[]>();
+
+/**
+ * A second `Kind` for waits of `k`'s name that differ from `k`'s in `edge` only (a counting
+ * semaphore's acquire beside a lock's): the same name and index (so a greenlet's IO rows
+ * merge), its own totals, which `allKinds()` adds to `k`'s. The hub reads a fixed flag per
+ * wait, so no caller sets a shared one before each wait.
+ */
+export function twinKind(k: Kind, edge: boolean): Kind {
+  const t: Kind = { name: k.name, index: k.index, resource: k.resource, killOnly: k.killOnly, count: 0, totalMs: 0, maxMs: 0, active: 0, dropped: 0, edge };
+  const list = twins.get(k.index);
+  if (list === undefined) twins.set(k.index, [t]);
+  else list.push(t);
+  return t;
+}
+
+/** Every kind seen so far, in order of first use (a kind with twins: a snapshot of the sums). */
 export function allKinds(): readonly Kind[] {
-  return kindList;
+  if (twins.size === 0) return kindList;
+  return kindList.map((k) => {
+    const ts = twins.get(k.index);
+    if (ts === undefined) return k;
+    const s = { ...k };
+    for (const t of ts) {
+      s.count += t.count;
+      s.totalMs += t.totalMs;
+      if (t.maxMs > s.maxMs) s.maxMs = t.maxMs;
+      s.active += t.active;
+      s.dropped += t.dropped;
+    }
+    return s;
+  });
 }
 
 /** Add one op of `k` lasting `ms` to the kind's and the greenlet's totals. */
