@@ -16,6 +16,8 @@ import { join } from 'node:path';
 const [mode, ...loads] = process.argv.slice(2);
 const NODE = process.env.NODE ?? 'node_modules/.bin/node';
 const trees = { then: process.env.THEN ?? '/tmp/old19/src', now: process.env.NOW ?? 'src' };
+// SIDES=now (or then): count one tree only (cg), e.g. the other's figure is already known.
+const SIDES = (process.env.SIDES ?? 'then,now').split(',');
 const env = { ...process.env, GREENIO_SWITCH_INTERVAL: '1000000000' };
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,7 +62,7 @@ if (mode === 'cpu') {
   const dir = mkdtempSync(join(tmpdir(), 'cg19-'));
   for (const load of loads) {
     const r = {};
-    for (const side of ['then', 'now']) {
+    for (const side of SIDES) {
       const c = [C1, C2].map((n) => {
         const file = join(dir, `${side}.${load}.${n}.out`);
         run(trees[side], load, { SIDE: 'count', CYCLES: String(n) }, ['--tool=callgrind', '--dump-instr=no', `--callgrind-out-file=${file}`]);
@@ -68,7 +70,8 @@ if (mode === 'cpu') {
       });
       r[side] = { js: Math.round((c[1].js - c[0].js) / (C2 - C1)), all: Math.round((c[1].total - c[0].total) / (C2 - C1)) };
     }
-    console.log(JSON.stringify({ load, node: execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim(), C1, C2, then: r.then, now: r.now, then_over_now_js: Math.round((r.then.js / r.now.js) * 100) / 100, then_over_now_all: Math.round((r.then.all / r.now.all) * 100) / 100 }));
+    const both = r.then !== undefined && r.now !== undefined;
+    console.log(JSON.stringify({ load, node: execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim(), C1, C2, then: r.then, now: r.now, then_over_now_js: both ? Math.round((r.then.js / r.now.js) * 100) / 100 : null, then_over_now_all: both ? Math.round((r.then.all / r.now.all) * 100) / 100 : null }));
   }
   if (process.env.KEEP !== '1') rmSync(dir, { recursive: true, force: true });
   else console.log(dir);

@@ -12,13 +12,14 @@ import { watchDeadlocks } from './instrument/deadlock.js';
 // The wait-for graph watches lock waits and joins from the moment locks exist.
 watchDeadlocks();
 
-// `edge` is set by each acquire just before its wait begins, the one moment the hub reads it
-// (synchronously, in the same call): true for a lock's wait (an edge of the wait-for graph),
-// false for a counting semaphore's, which no cycle can go through, so its wait skips the
-// graph's check (instrument/deadlock.ts tells acquire waits by their kind, not by this flag).
-// Kept over a fixed flag: letting the check turn a counting semaphore's wait away cost about
-// 85 instructions a wait on Node 26 (a call the hub cannot inline), a store costs one.
+// Two kinds of one name and shared totals (hub/kinds.ts `twinKind`): a lock's acquire is an
+// edge of the wait-for graph (instrument/deadlock.ts marks it so when it loads), a counting
+// semaphore's is not (no cycle goes through it), so its wait skips the graph's check. Each
+// lock's waiters carry theirs (`Holders.kind`): a fixed flag the hub reads, where letting
+// the check turn a counting semaphore's wait away cost about 85 instructions a wait on Node
+// 26 (a call the hub cannot inline).
 export const K_ACQUIRE = hub.kind('semaphore.acquire');
+export const K_ACQUIRE_MANY = hub.twinKind(K_ACQUIRE, false);
 
 export const TRUE: Promise<boolean> = Promise.resolve(true);
 export const FALSE: Promise<boolean> = Promise.resolve(false);
@@ -49,8 +50,11 @@ export class Holders extends ParkedList {
   holder: hub.Core | null = null;
   since = 0; // switchClock.now when `holder` took it
   n = 0; // extra holders (a counting semaphore's, kept by the lock)
+  /** The kind of its waits: an edge of the wait-for graph for one permit only. */
+  readonly kind: hub.Kind;
   constructor(readonly one: boolean) {
     super();
+    this.kind = one ? K_ACQUIRE : K_ACQUIRE_MANY;
   }
   /** The one holder of an exclusive lock, or null: the wait-for edge. */
   soleHolder(): hub.Core | null {

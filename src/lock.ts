@@ -14,7 +14,7 @@ import { switchClock } from './internal/clock.js';
 import { nameFromOptions, nameOf, type Holder } from './instrument/resources.js';
 import { reclaimFromDead } from './instrument/deadlock.js';
 import { waitDetail, type WaitTarget } from './instrument/leaks.js';
-import { ACQUIRE, FALSE, Holders, K_ACQUIRE, TRUE, holding, type AcquireOptions, type LockOptions } from './lock-base.js';
+import { ACQUIRE, FALSE, Holders, TRUE, holding, type AcquireOptions, type LockOptions } from './lock-base.js';
 
 export type { AcquireOptions, LockOptions } from './lock-base.js';
 
@@ -190,7 +190,9 @@ export class Semaphore {
       this.#drop(g);
       this.#take(op.flow.greenlet);
     }
-    op.resolve(true); // handed over: the counter does not move
+    // Handed over (the counter does not move); its op then serves a later wait unless
+    // something may still hold it (a Lock's wait-for edge, a timer, a deferred wake).
+    hub.handOver(op, true);
   }
 
   // A permit handed from the oldest holder to `g` in one step: the ring turns by one (the
@@ -242,9 +244,9 @@ export class Semaphore {
     const h = this.#waiters.holder;
     if (h !== null && h.state === hub.State.Dead && this.#waiters.n === 0 && this._releaseOnOwnerDeath === true && reclaimFromDead(this, h)) return this.acquire(options);
     if (ms === NO_BLOCK) return FALSE;
-    // Only a one-permit semaphore's wait is an edge of the wait-for graph (lock-base.ts).
-    K_ACQUIRE.edge = this.#waiters.one;
-    return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
+    // Only a one-permit semaphore's wait is an edge of the wait-for graph (its kind: lock-base.ts).
+    const w = this.#waiters;
+    return hub.wait<boolean>(w.kind, (this.#target ??= waitDetail(this, nameOf(this), w)), ACQUIRE, w, ms);
   }
 
   /** @internal A dead holder's Lock is released for it (a Semaphore's permit is not). */

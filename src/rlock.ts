@@ -99,7 +99,6 @@ export class RLock {
       return TRUE;
     }
     if (ms === NO_BLOCK) return FALSE;
-    K_ACQUIRE.edge = true; // an edge of the wait-for graph (lock-base.ts)
     return hub.wait<boolean>(K_ACQUIRE, (this.#target ??= waitDetail(this, nameOf(this), this.#waiters)), ACQUIRE, this.#waiters, ms);
   }
 

@@ -9,6 +9,7 @@ import { opText } from '../src/hub/index.js';
 import { sleep } from '../src/sleep.js';
 import { Timeout, withTimeout } from '../src/timeout.js';
 import { joinAll } from '../src/wait.js';
+import { stats } from '../src/instrument/stats.js';
 
 /** Acquire ops in flight in the whole process: 0 means no waiter is left registered. */
 const inFlight = () => hub.kind('semaphore.acquire').active;
@@ -230,6 +231,37 @@ describe('Semaphore', () => {
     sem.release();
     await g.join();
     sem.release();
+  });
+
+  it('a Lock\'s and a counting semaphore\'s waits are one kind in stats, counted together; handed-over ops serve later waits as fresh ones', async () => {
+    const before = stats().io['semaphore.acquire']?.count ?? 0;
+    const lock = new Lock();
+    const sem = new Semaphore(2);
+    let waits = 0;
+    const cycles = async (l: Semaphore): Promise<void> => {
+      for (let i = 0; i < 3; i++) {
+        if (l.locked()) waits++; // this acquire waits
+        await l.acquire();
+        await sleep(0);
+        l.release();
+      }
+    };
+    const gs = [...Array.from({ length: 4 }, () => spawn(() => cycles(lock))), ...Array.from({ length: 5 }, () => spawn(() => cycles(sem)))];
+    const seen: string[] = [];
+    for (let turn = 0; turn < 6; turn++) {
+      await sleep(0);
+      // What waits now, as run-info names it, and the kind's active count agree.
+      const parked = gs.flatMap((g) => hub.opsOf(g).filter((op) => !op.settled && op.kind.name === 'semaphore.acquire'));
+      expect(stats().io['semaphore.acquire']!.active).toBe(parked.length);
+      for (const op of parked) seen.push(opText(op).replace(/\d+ waiting/, 'n waiting'));
+    }
+    await joinAll(gs, { raiseError: true });
+    const after = stats().io['semaphore.acquire']!;
+    expect(waits).toBeGreaterThan(6);
+    expect(after.count - before).toBe(waits);
+    expect(after.active).toBe(0);
+    expect(new Set(seen)).toEqual(new Set(['semaphore.acquire <Lock counter=0, n waiting>', 'semaphore.acquire <Semaphore counter=0, n waiting>']));
+    expect([lock.locked(), sem.counter, sem.holders()]).toEqual([false, 2, []]);
   });
 
   it('bad input throws TypeError/RangeError quoting the value', () => {
