@@ -230,10 +230,30 @@ function runPoolQuery(st: State): void {
   // The pool's wait for a connection is part of this op, not one of its own (a second
   // op per query): a cancel before the connection comes marks the command not to start
   // (mysql2-kill.ts), and the pool gets the connection back. Outside the greenlet, as
-  // `getConnection`: a connection the pool opens for it is the pool's.
-  hub.runIn(NOBODY, callOriginal, st);
+  // `getConnection`, when the pool may open a connection for it (the connection is then
+  // the pool's); else in place: a free connection or a queued wait is handed over on a
+  // later tick and opens nothing, and on Node 24+ each run() copies the context (~0.7 KB).
+  if (mayOpen(st.self as PoolFields)) hub.runIn(NOBODY, callOriginal, st);
+  else callOriginal(st);
   st.cmd = st.ret as MyCmd;
   (st.ret as { [kPoolState]?: State })[kPoolState] = st;
+}
+
+/** mysql2's pool fields getConnection decides by (lib/base/pool.js). */
+interface PoolFields {
+  _closed?: unknown;
+  _freeConnections?: { length?: unknown };
+  _allConnections?: { length?: unknown };
+  config?: { connectionLimit?: unknown };
+}
+
+/** Whether `getConnection` on `pool` may open a connection now (true when unsure). */
+function mayOpen(pool: PoolFields): boolean {
+  const free = pool._freeConnections?.length;
+  const all = pool._allConnections?.length;
+  const limit = pool.config?.connectionLimit;
+  if (typeof free !== 'number' || typeof all !== 'number' || typeof limit !== 'number') return true;
+  return pool._closed !== true && free === 0 && (limit === 0 || all < limit);
 }
 
 // No greenlet's flow: what a call run in it starts belongs to nobody (hub.outside's
@@ -278,7 +298,7 @@ const READ_ONLY = [1290, 1792, 1836]; // mysql2's pool destroys a connection tha
 /** pool.execute as one op: get a connection, execute, give it back (as mysql2 does). */
 function runPoolExecute(st: State): void {
   const pool = st.self as Pool;
-  outside(() => withBypass(() => pool.getConnection((err, conn) => {
+  const get = (): void => withBypass(() => pool.getConnection((err, conn) => {
     if (err) return st.done(err);
     if (st.cancelled) return conn!.release();
     st.conn = conn!;
@@ -297,7 +317,9 @@ function runPoolExecute(st: State): void {
       conn!.release();
       st.done(e);
     }
-  })));
+  }));
+  if (mayOpen(pool as PoolFields)) outside(get);
+  else get();
 }
 
 function poolExecute(side: SideFactory) {
@@ -310,7 +332,7 @@ function poolExecute(side: SideFactory) {
 }
 
 function runGetConnection(st: State): void {
-  outside(st.original, st.self, (err: unknown, conn?: MyConn & { release(): void }) => {
+  const cb = (err: unknown, conn?: MyConn & { release(): void }): void => {
     // A connection handed over after its greenlet gave up waiting goes back.
     if (st.cancelled) return conn?.release();
     if (st.op!.isWait || st.op!.end()) {
@@ -322,7 +344,9 @@ function runGetConnection(st: State): void {
     } else {
       conn?.release();
     }
-  });
+  };
+  if (mayOpen(st.self as PoolFields)) outside(st.original, st.self, cb);
+  else Reflect.apply(st.original, st.self, [cb]);
 }
 
 function poolGetConnection(original: AnyFunction): AnyFunction {
