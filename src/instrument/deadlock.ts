@@ -120,13 +120,19 @@ function chainTo(me: hub.Core, first: hub.Core, record: hub.AnyOp[] | null): boo
  * greenlets from what it waits for; reaching its own greenlet again is a cycle.
  */
 function onEdge(op: hub.AnyOp): Error | null {
-  // What it waits for first: a counting semaphore's wait (no sole holder) ends here, cheaply.
+  if (op.kind === K_ACQUIRE) {
+    // A lock's wait (a counting semaphore's has a kind of its own, no edge: lock-base.ts),
+    // its holders' record in `op.data`, exclusive. Held by one greenlet alive, not this one,
+    // and in no wait (running, or handed the lock and ready to run: the common case of a
+    // contended lock): no cycle can close through it, and nothing is kept. Kept small so
+    // the hub's call stays cheap; the rest is apart.
+    const h = op.data as HoldersView;
+    const first = h.n === 0 ? h.holder : null;
+    if (first === null || (first.waitCount === 0 && first !== op.flow.greenlet && first.state !== hub.State.Dead)) return null;
+    return checkEdge(op, first);
+  }
   const first = target(op);
-  // A lock whose holder is alive, not this greenlet, and in no wait (running, or handed the
-  // lock and ready to run, the common case of a contended lock): no cycle can close through
-  // it, and nothing is kept. Kept small so the hub's call stays cheap; the rest is apart.
-  if (first === null || (first.waitCount === 0 && op.kind === K_ACQUIRE && first !== op.flow.greenlet && first.state !== hub.State.Dead)) return null;
-  return checkEdge(op, first);
+  return first === null ? null : checkEdge(op, first);
 }
 
 // The rest of the check: a holder that waits too, a join, a dead holder, a lock held by its waiter.
