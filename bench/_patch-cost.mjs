@@ -58,7 +58,7 @@ function bundle(name, ref, part) {
 
 function instructions(file, work, n, mode) {
   const outFile = join(dir, 'callgrind.out');
-  const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, node, '--expose-gc', file, work, String(n), mode], { encoding: 'utf8', cwd: root });
+  const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, node, '--single-threaded', '--expose-gc', file, work, String(n), mode], { encoding: 'utf8', cwd: root });
   const m = /Collected : (\d+)/.exec(r.stderr);
   if (r.status !== 0 || m === null) throw new Error(`callgrind failed (${work} ${n} ${mode}):\n${r.stderr.slice(-1500)}`);
   return Number(m[1]);

@@ -51,13 +51,13 @@ const CALLBACK: OpHandler<unknown> = {
 /** Wrap an error-first-callback function (`fs.stat(path, cb)`). */
 export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => AnyFunction {
   const { kind, onLate, withSignal, cleanup, detail } = spec;
+  if (withSignal === undefined && detail === undefined && cleanup !== true) return (original) => plainCallbackWrapper(kind, onLate, original);
   return (original) =>
     ({ wrapper(this: unknown) {
       const n = arguments.length;
       const cb = n > 0 ? (arguments[n - 1] as unknown) : undefined;
       if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
-      // The hot path allocates the op and one closure: the arguments object itself is
-      // reused (its last slot swapped for the wrapped callback).
+      // The arguments object itself is reused (its last slot swapped for the wrapped callback).
       let args: ArrayLike<unknown> & { [i: number]: unknown } = arguments;
       let data: AnyFunction | CallbackState = cb as AnyFunction;
       if (withSignal !== undefined) {
@@ -74,13 +74,7 @@ export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => 
         process.nextTick(cb as AnyFunction, op);
         return undefined;
       }
-      args[args.length - 1] = function (this: unknown, err: unknown) {
-        if (!op.end()) {
-          if (onLate !== undefined && err == null) onLate(...Array.prototype.slice.call(arguments, 1));
-          return undefined;
-        }
-        return Reflect.apply(cb as AnyFunction, this, arguments);
-      };
+      args[args.length - 1] = completion(op, cb as AnyFunction, onLate);
       try {
         return Reflect.apply(original, this, args);
       } catch (e) {
@@ -88,6 +82,71 @@ export function callbackWrapper(spec: CallbackSpec): (original: AnyFunction) => 
         throw e;
       }
     } }).wrapper;
+}
+
+/** The callback given to the original: ends the op, then calls the user's (or drops a late result). */
+function completion(op: AnyOp, cb: AnyFunction, onLate: CallbackSpec['onLate']): AnyFunction {
+  // Fixed parameters for the usual (err) and (err, value) calls: no arguments object, no
+  // Reflect.apply (issue 18: greenio's own JS per call is what the patched fs.stat pays).
+  return function (this: unknown, err: unknown, value: unknown) {
+    const n = arguments.length;
+    if (!op.end()) {
+      if (onLate !== undefined && err == null) onLate(...Array.prototype.slice.call(arguments, 1));
+      return undefined;
+    }
+    if (n === 2) return cb.call(this, err, value);
+    if (n === 1) return cb.call(this, err);
+    return Reflect.apply(cb, this, arguments);
+  };
+}
+
+/**
+ * The wrapper of a plain spec (no signal, detail or cleanup: `fs.stat`, `fs.open`): fixed
+ * parameters for calls of one to four arguments, so V8 makes no arguments object and calls
+ * the original directly; other arities take the generic path (arguments forwarded as is).
+ */
+function plainCallbackWrapper(kind: Kind, onLate: CallbackSpec['onLate'], original: AnyFunction): AnyFunction {
+  // Forwarded with Reflect.apply(slow, this, arguments): V8 then makes no arguments object
+  // in the wrapper (passing `arguments` to a function would make one on every call).
+  function slow(this: unknown): unknown {
+    const self = this;
+    const args = arguments;
+    const n = args.length;
+    const cb = n > 0 ? (args[n - 1] as unknown) : undefined;
+    if (typeof cb !== 'function') return Reflect.apply(original, self, args);
+    const op = hub.begin(kind, args[0], CALLBACK, cb);
+    if (op instanceof Error) {
+      process.nextTick(cb as AnyFunction, op);
+      return undefined;
+    }
+    const list = Array.prototype.slice.call(args) as unknown[];
+    list[n - 1] = completion(op, cb as AnyFunction, onLate);
+    try {
+      return Reflect.apply(original, self, list);
+    } catch (e) {
+      op.end();
+      throw e;
+    }
+  }
+  return ({ wrapper(this: unknown, a: unknown, b: unknown, c: unknown, d: unknown) {
+    const n = arguments.length;
+    const cb = n === 2 ? b : n === 3 ? c : n === 4 ? d : n === 1 ? a : undefined;
+    if (n === 0 || n > 4 || typeof cb !== 'function') return Reflect.apply(slow, this, arguments);
+    // Under a pending kill or Timeout the call does not start: its callback gets the error
+    // on the next tick.
+    const op = hub.begin(kind, a, CALLBACK, cb);
+    if (op instanceof Error) {
+      process.nextTick(cb as AnyFunction, op);
+      return undefined;
+    }
+    const done = completion(op, cb as AnyFunction, onLate);
+    try {
+      return n === 2 ? original.call(this, a, done) : n === 3 ? original.call(this, a, b, done) : n === 4 ? original.call(this, a, b, c, done) : original.call(this, done);
+    } catch (e) {
+      op.end();
+      throw e;
+    }
+  } }).wrapper;
 }
 
 export interface PromiseSpec {
@@ -148,6 +207,9 @@ function promiseHandler(spec: PromiseSpec): OpHandler<unknown> {
 export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => AnyFunction {
   const { kind, withSignal, detail, cleanup, bypass, abortSelf } = spec;
   const handler = promiseHandler(spec);
+  if (withSignal === undefined && detail === undefined && cleanup !== true && bypass === undefined && abortSelf === undefined) {
+    return (original) => plainPromiseWrapper(kind, handler, original);
+  }
   return (original) =>
     ({ wrapper(this: unknown) {
       if (bypass !== undefined && bypass(arguments)) return Reflect.apply(original, this, arguments);
@@ -166,6 +228,27 @@ export function promiseWrapper(spec: PromiseSpec): (original: AnyFunction) => An
       const data: Promise<unknown> | PromiseState = ac === null && abortSelf === undefined ? p : { p, ac, self: this };
       return hub.wait(kind, detail === undefined ? arguments[0] : detail(arguments, this), handler, data);
     } }).wrapper;
+}
+
+/**
+ * The wrapper of a plain spec (`fsp.stat`): fixed parameters for calls of up to four
+ * arguments, so V8 makes no arguments object; other arities are forwarded whole.
+ */
+function plainPromiseWrapper(kind: Kind, handler: OpHandler<unknown>, original: AnyFunction): AnyFunction {
+  function slow(this: unknown): unknown {
+    const pending = hub.pendingInterrupt();
+    if (pending !== null) return Promise.reject(pending);
+    const p: unknown = Reflect.apply(original, this, arguments);
+    return p instanceof Promise ? hub.wait(kind, arguments[0], handler, p) : p;
+  }
+  return ({ wrapper(this: unknown, a: unknown, b: unknown, c: unknown, d: unknown) {
+    const n = arguments.length;
+    if (n > 4) return Reflect.apply(slow, this, arguments);
+    const pending = hub.pendingInterrupt();
+    if (pending !== null) return Promise.reject(pending);
+    const p: unknown = n === 1 ? original.call(this, a) : n === 2 ? original.call(this, a, b) : n === 0 ? original.call(this) : n === 3 ? original.call(this, a, b, c) : original.call(this, a, b, c, d);
+    return p instanceof Promise ? hub.wait(kind, a, handler, p) : p;
+  } }).wrapper;
 }
 
 /** Options of `trackHandle`. */

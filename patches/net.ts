@@ -51,7 +51,12 @@ export const kClientWrites = Symbol('greenio.clientWrites');
 
 function writeWrapper(original: AnyFunction): AnyFunction {
   const tracked = callbackWrapper({ kind: K_WRITE, detail: detailOfSocket })(original);
-  return ({ write(this: Socket & { [kClientWrites]?: true }) {
+  // A write without a callback (every packet of an echo) is the original called directly:
+  // fixed parameters, no arguments object (issue 18: greenio's JS per message).
+  return ({ write(this: Socket & { [kClientWrites]?: true }, a: unknown, b: unknown) {
+    const n = arguments.length;
+    if (n === 1) return original.call(this, a);
+    if (n === 2 && typeof b !== 'function') return original.call(this, a, b);
     return Reflect.apply(this[kClientWrites] === true ? original : tracked, this, arguments);
   } }).write;
 }
