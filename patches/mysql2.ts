@@ -263,11 +263,12 @@ function mayOpen(pool: PoolFields): boolean {
 // run(undefined) only sets the store.
 const NOBODY = undefined as unknown as hub.Flow;
 
-// The original call, bypassed (its commands are this op's); no closure per query.
+// The original call, bypassed (its commands are this op's); no closure nor array per query.
 function callOriginal(st: State): void {
+  const a = st.args;
   bypass++;
   try {
-    st.ret = Reflect.apply(st.original, st.self, st.callArgs());
+    st.ret = typeof a[1] === 'function' ? st.original.call(st.self, a[0], st.done) : st.original.call(st.self, a[0], a[1], st.done);
   } finally {
     bypass--;
   }
