@@ -3,7 +3,7 @@
 // (process.cpuUsage: a busy machine's descheduling is not counted, GC is). Floors are variants
 // too: `raw`, `floor` (the raw work, each task in its own AsyncLocalStorage.run), `dfloor`
 // (spawn only: the floor's task started a microtask later, as spawn starts one). Works: _prim-works.mjs.
-//   node --expose-gc bench/_prim-ab.mjs <spawn|chan|rt|wt|sleep> <rounds> <N> <dir|raw|floor|dfloor>...
+//   node --expose-gc bench/_prim-ab.mjs <spawn|chan|rt|wt|sleep|sleep16> <rounds> <N> <dir|raw|floor|dfloor>...
 // e.g. `cp -r dist /tmp/base` before a change, then `... wt 15 20000 /tmp/base dist floor raw`.
 import { worksFor } from './_prim-works.mjs';
 

@@ -4,7 +4,7 @@
 // raw / floor (in its own AsyncLocalStorage.run) / dfloor (floor started a reaction later).
 // Works: _prim-works.mjs.
 //   for n in 5000 25000; do valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//     node --single-threaded --expose-gc bench/_prim-count.mjs <dir|raw|floor|dfloor> <spawn|chan|rt|wt|sleep> $n; done
+//     node --single-threaded --expose-gc bench/_prim-count.mjs <dir|raw|floor|dfloor> <spawn|chan|rt|wt|sleep|sleep16> $n; done
 import { worksFor } from './_prim-works.mjs';
 
 const [target, work, nArg] = process.argv.slice(2);

@@ -128,6 +128,11 @@ export function rawWorks(mode) {
     sleep: async (n) => {
       for (let i = 0; i < n; i++) await run(tick);
     },
+    // 16 tasks each yielding a loop turn at a time (n yields in all), each in its own context.
+    sleep16: async (n) => {
+      const body = async () => { for (let i = 0; i < n >> 4; i++) await tick(); };
+      await Promise.all(Array.from({ length: 16 }, () => run(body)));
+    },
   };
 }
 
@@ -158,6 +163,11 @@ export function greenWorks(m) {
     },
     sleep: async (n) => {
       for (let i = 0; i < n; i++) await sleep(0);
+    },
+    // 16 greenlets each looping on sleep(0) (n sleeps in all): the op reuse of a woken sleep.
+    sleep16: async (n) => {
+      const body = async () => { for (let i = 0; i < n >> 4; i++) await sleep(0); };
+      await joinAll(Array.from({ length: 16 }, () => spawn(body)));
     },
   };
 }
