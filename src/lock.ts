@@ -98,19 +98,22 @@ export class Semaphore {
   }
 
   // The time of the last switch point (hub-kept): a clock call per acquire would cost more
-  // than the rest of it. Nothing is listed: the instrument finds a lock through its target.
+  // than the rest of it. That point may be older than `g` itself (a greenlet taking a free
+  // lock first thing after a spell with no op anywhere): `g`'s start bounds it. Nothing is
+  // listed: the instrument finds a lock through its target.
   #take(g: hub.Core): void {
     const w = this.#waiters;
+    const since = switchClock.now > g.startedAt ? switchClock.now : g.startedAt;
     if (w.holder === null) {
       w.holder = g;
-      w.since = switchClock.now;
+      w.since = since;
       return;
     }
     let m = this.#more;
     if (m === null || w.n === m.length) m = this.#grow();
     const j = (this.#head + w.n++) & (m.length - 1);
     m[j] = g;
-    this.#moreSince![j] = switchClock.now;
+    this.#moreSince![j] = since;
   }
 
   // A ring twice as big (a power of two, from 8), its holders moved to the front in order.

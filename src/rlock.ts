@@ -95,7 +95,8 @@ export class RLock {
     if (this.#owner === null) {
       this.#owner = this.#waiters.holder = me;
       this.#count = 1;
-      this.#since = switchClock.now;
+      // The last switch point, bounded by the taker's start (see Lock's #take).
+      this.#since = switchClock.now > me.startedAt ? switchClock.now : me.startedAt;
       return TRUE;
     }
     if (ms === NO_BLOCK) return FALSE;

@@ -53,6 +53,34 @@ describe('resources', () => {
     expect(text).toMatch(/waited on by Greenlet-\d+ \(wantsIt\) \[#\d+\] \(semaphore\.acquire\) for/);
   });
 
+  it('a free lock taken first thing by a new greenlet after a spell with no op is held since that greenlet started', async () => {
+    const lock = new Lock({ name: 'fresh' });
+    const rl = new RLock({ name: 'fresh-r' });
+    const sem = new Semaphore(3, { name: 'fresh-s' });
+    // One second with no greenio op anywhere (a raw timer, not sleep()): the hub's last
+    // switch point is that old when the greenlet takes the free locks.
+    await new Promise<void>((r) => setTimeout(r, 1000));
+    const g = spawn(async function takesAll() {
+      await lock.acquire();
+      await rl.acquire();
+      await sem.acquire();
+      await sem.acquire(); // a second permit: the holders' ring, not the first slot
+      await sleep(10_000);
+    });
+    live = [g];
+    await new Promise<void>((r) => setImmediate(r));
+    const s = json();
+    const held = ['fresh', 'fresh-r', 'fresh-s'].flatMap((n) => s.resources.find((x) => x.name === n)!.holders);
+    expect(held.map((h) => h.greenlet)).toEqual([g.id, g.id, g.id, g.id]);
+    const up = s.greenlets.find((x) => x.id === g.id)!.upMs!;
+    // Held no longer than the greenlet has lived (up to its start's whole-ms rounding),
+    // and nowhere near the quiet second before it.
+    for (const h of held) {
+      expect(h.forMs).toBeLessThanOrEqual(up + 1);
+      expect(h.forMs).toBeLessThan(700);
+    }
+  });
+
   it('a counting Semaphore lists each holder; a release gives back the releaser\'s permit', async () => {
     const sem = new Semaphore(3, { name: 'api' });
     const gs = [0, 1, 2].map(() => spawn(async () => {
