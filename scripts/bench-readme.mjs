@@ -34,11 +34,19 @@ const targetText = (qs) => {
 const out = [START, ''];
 const dates = [...new Set(data.workloads.map((w) => (w.date ?? data.date).slice(0, 10)))].sort();
 const sizes = Object.entries(data.sizes ?? {}).map(([k, v]) => `${k}=${v} `).join('');
-out.push(`Figures from \`${sizes}ROUNDS=${data.rounds} npm run bench\` on ${dates.join(', ')}: ${data.machine?.cpus ?? '?'} cores` +
-  `${data.machine?.cpu ? ` (${data.machine.cpu})` : ''}, load average ${data.machine?.loadavg?.[0] ?? '?'} at the end of the run;` +
+// Workloads merged from separate runs may differ in rounds: the most common count is named,
+// the others per workload; the load average is the last run's (the workload named).
+const roundsOf = new Map(data.workloads.map((w) => [w.workload, w.rounds ?? data.rounds]));
+const counts = new Map();
+for (const r of roundsOf.values()) counts.set(r, (counts.get(r) ?? 0) + 1);
+const mainRounds = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? data.rounds;
+const otherRounds = [...roundsOf.entries()].filter(([, r]) => r !== mainRounds).map(([w, r]) => `${w}: ROUNDS=${r}`);
+const lastRun = data.workloads.reduce((a, w) => ((w.date ?? '') > (a?.date ?? '') ? w : a), null)?.workload;
+out.push(`Figures from \`${sizes}ROUNDS=${mainRounds} npm run bench\`${otherRounds.length ? ` (${otherRounds.join(', ')})` : ''} on ${dates.join(', ')}: ${data.machine?.cpus ?? '?'} cores` +
+  `${data.machine?.cpu ? ` (${data.machine.cpu})` : ''}, load average ${data.machine?.loadavg?.[0] ?? '?'} at the end of the last run${lastRun ? ` (${lastRun}, its own processes included)` : ''};` +
   ' medians; Python gevent measured in the same run. ✓ / ✗: the goal met or not on that Node. A goal\'s floor (↳) is the least work with the same guarantees (e.g. the raw code in its own `AsyncLocalStorage.run`) against the same target: where the floor misses the target, so must any implementation that keeps those guarantees.' +
   ((data.machine?.loadavg?.[0] ?? 0) > (data.machine?.cpus ?? Infinity)
-    ? ' **The machine was busy (more runnable processes than cores) while this ran: single figures move by 2x or more; rerun on a quiet machine before drawing conclusions.**'
+    ? ' **The load average exceeded the cores at the end of the last run: where that was other work, not the workload\'s own processes, single figures move by 2x or more; rerun on a quiet machine before drawing conclusions.**'
     : ''), '');
 out.push('#### Issue 18\'s goals', '', `| goal | ${head.join(' | ')} | goal |`, `|---|${head.map(() => '---|').join('')}---|`);
 // Goals from the workloads' ratios (so latest.json files of separate runs can be joined).
