@@ -7,11 +7,19 @@
 import * as fs from 'node:fs';
 import { lookup } from './originals.js';
 
-/** The watched thread's time on a CPU and, where the OS says, waiting for one (ms). */
+/**
+ * The watched thread's time on a CPU and, where the OS says, waiting for one; and its
+ * event loop's time idle in its poll for events (ms).
+ */
 export interface ThreadTimes {
   cpu: number;
   wait: number | null;
+  idle: number;
 }
+
+// libuv's count of the loop's time in its poll (Node turns the metric on at start): an idle
+// loop asleep there, or woken and not yet back on a CPU, is not the program holding it.
+const idleMs = (): number => performance.nodeTiming.idleTime;
 
 export interface ThreadClock {
   read(): ThreadTimes;
@@ -32,7 +40,7 @@ export function threadClock(): ThreadClock {
   const buf = Buffer.alloc(96);
   const parse = (fd: number): ThreadTimes | null => {
     const m = /^(\d+) (\d+) /.exec(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)));
-    return m === null ? null : { cpu: Number(m[1]) / 1e6, wait: Number(m[2]) / 1e6 };
+    return m === null ? null : { cpu: Number(m[1]) / 1e6, wait: Number(m[2]) / 1e6, idle: idleMs() };
   };
   if (process.platform === 'linux') {
     let fd = -1;
@@ -42,7 +50,7 @@ export function threadClock(): ThreadClock {
       if (last !== null) {
         const open = fd;
         // An unreadable line (never seen) repeats the last one: no time passes, no false stall.
-        return { read: () => (last = parse(open) ?? last!), close: () => closeSync(open) };
+        return { read: () => (last = parse(open) ?? { ...last!, idle: idleMs() }), close: () => closeSync(open) };
       }
     } catch {
       // No procfs or no schedstat (a kernel without CONFIG_SCHED_INFO): CPU time only.
@@ -54,7 +62,7 @@ export function threadClock(): ThreadClock {
   return {
     read: () => {
       const u = usage();
-      return { cpu: (u.user + u.system) / 1000, wait: null };
+      return { cpu: (u.user + u.system) / 1000, wait: null, idle: idleMs() };
     },
     close: () => {},
   };
@@ -66,11 +74,17 @@ export function threadClock(): ThreadClock {
  * code, where a blocking call such as `execSync` or a `*Sync` read returns) and the thread
  * did not spend most of the stall waiting for a CPU: asleep elsewhere (module loading, a
  * GC waiting for its helper threads, a page fault) or on a machine that busy, it waits for
- * the machine, not the program. Where the wait is unknown, only CPU time counts.
+ * the machine, not the program. Nor does the loop's own time in its poll count: a
+ * descheduled idle loop computes its poll timeout from a stale clock and sleeps on in the
+ * poll after its timers are due (the window's idle time is subtracted whole, part of it
+ * before the beat was due: that errs towards not blaming). Where the wait is unknown, only
+ * CPU time counts.
  */
 export function heldMs(lateMs: number, from: ThreadTimes, to: ThreadTimes, inProgram: boolean): number {
   const cpu = Math.min(lateMs, to.cpu - from.cpu);
   if (!inProgram || to.wait === null || from.wait === null) return cpu;
   const wait = to.wait - from.wait;
-  return wait * 2 >= lateMs ? cpu : Math.max(cpu, lateMs - wait);
+  if (wait * 2 >= lateMs) return cpu;
+  const asleep = lateMs - cpu - wait - Math.max(0, to.idle - from.idle);
+  return cpu + Math.max(0, asleep);
 }
