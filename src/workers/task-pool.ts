@@ -9,11 +9,12 @@ import type { AnyOp, Kind, OpHandler } from '../hub/index.js';
 import { Future, FutureState, type FutureOwner } from './future.js';
 import { originalClearTimeout, originalSetImmediate, originalSetTimeout } from '../internal/originals.js';
 import { checkInt, checkIterable, checkOptions, checkTimeout } from '../internal/validate.js';
-import { DONE, ERR, OK, PENDING, RING_MASK, SKIPPED, checkArgs, decodeError, prepareArgs, tag, type Transferable } from './task-codec.js';
+import { ERR, OK, SKIPPED, checkArgs, decodeError, prepareArgs } from './task-codec.js';
 import { TaskDefs, describeTask } from './task-defs.js';
 import { mapTasks } from './task-map.js';
 import { TaskQueue } from './task-queue.js';
 import { Slot, type Backend } from './worker-slot.js';
+import { IdleSweep } from './idle-sweep.js';
 import { CancelledError, PoolClosedError, QueueFull } from '../errors.js';
 
 /** The options both pools take. */
@@ -46,7 +47,7 @@ export class TaskPool implements FutureOwner {
   readonly #closeQ: AnyOp[] = [];
   #finished = false;
   #gone = false;
-  #idleTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #sweep: IdleSweep;
   #forceTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #kClose: Kind;
 
@@ -59,6 +60,7 @@ export class TaskPool implements FutureOwner {
     if (mq !== undefined && mq !== Infinity) checkInt('maxQueue', mq, 0);
     this.#q = new TaskQueue(mq ?? Infinity, backend.name);
     this.#kClose = hub.kind(`${backend.name.toLowerCase()}.close`);
+    this.#sweep = new IdleSweep(this.idleTimeout, this.#slots, (s) => this.#retire(s, false));
   }
 
   /** Tasks waiting for a worker. */
@@ -159,53 +161,9 @@ export class TaskPool implements FutureOwner {
   }
 
   #send(s: Slot, n: number): void {
-    const msg: unknown[] = [s.seq];
-    const first = s.dq.length;
-    const ring = s.ring;
-    let xfer: Transferable[] | undefined;
-    while (n-- > 0 && this.queued > 0) {
-      const f = this.#q.take();
-      const seq = s.seq++;
-      f._state = FutureState.Dispatched;
-      f._slot = s;
-      f._seq = seq;
-      if (ring !== null) Atomics.store(ring, seq & RING_MASK, tag(seq, PENDING));
-      msg.push(f._def, f._args);
-      if (f._xfer !== undefined) (xfer ??= []).push(...f._xfer);
-      s.dq.push(f);
-    }
-    if (s.defsSent < this.#defs.msgs.length) {
-      s.w.send({ d: this.#defs.msgs.slice(s.defsSent) });
-      s.defsSent = this.#defs.msgs.length;
-    }
-    if (!s.refd) {
-      s.refd = true;
-      s.w.ref();
-    }
-    try {
-      s.w.send(msg, xfer);
-    } catch {
-      this.#sendOneByOne(s, first);
-    }
-  }
-
-  // postMessage refused the batch (a transfer list it could not honour): send the tasks
-  // one by one, so that only the culprit fails, with a TypeError.
-  #sendOneByOne(s: Slot, first: number): void {
-    const fs = s.dq.splice(first) as Future[];
-    s.seq = fs[0]!._seq;
-    for (const f of fs) {
-      const seq = (f._seq = s.seq);
-      if (s.ring !== null) Atomics.store(s.ring, seq & RING_MASK, tag(seq, PENDING));
-      try {
-        s.w.send([seq, f._def, f._args], f._xfer);
-        s.seq++;
-        s.dq.push(f);
-      } catch (e) {
-        f._slot = null;
-        f._settle(FutureState.Failed, new TypeError(`The task's arguments cannot be sent to a worker thread: ${e instanceof Error ? e.message : String(e)}`));
-      }
-    }
+    const fs: Future[] = [];
+    while (n-- > 0 && this.queued > 0) fs.push(this.#q.take());
+    s.hand(fs, this.#defs.msgs);
   }
 
   // --- Replies and exits ----------------------------------------------------------------
@@ -218,21 +176,7 @@ export class TaskPool implements FutureOwner {
       if (crash !== undefined) s.crash = decodeError(crash);
       return;
     }
-    const seq = m[0] as number;
-    let f: Future | undefined;
-    // Replies come in task order; entries moved to another worker are passed over.
-    while (s.head < s.dq.length) {
-      const g = s.dq[s.head];
-      s.dq[s.head++] = undefined;
-      if (g !== undefined && g._slot === s && g._seq === seq) {
-        f = g;
-        break;
-      }
-    }
-    if (s.head === s.dq.length) {
-      s.dq.length = 0;
-      s.head = 0;
-    }
+    const f = s.answered(m[0] as number);
     const code = m[1] as number;
     if (f !== undefined && code !== SKIPPED) {
       f._slot = null;
@@ -260,17 +204,13 @@ export class TaskPool implements FutureOwner {
     s.dying = true;
     const back: Future[] = [];
     const lost: Future[] = [];
-    for (let i = s.head; i < s.dq.length; i++) {
-      const f = s.dq[i];
-      if (f === undefined || f._slot !== s || f.done()) continue;
+    for (const f of s.release()) {
       f._slot = null;
       // A task it never claimed goes to another worker, unless this one never started
       // (every worker would fail the same way: fail the tasks rather than loop).
       if (s.replies > 0 && s.revoke(f._seq)) back.push(f);
       else lost.push(f);
     }
-    s.dq.length = 0;
-    s.head = 0;
     if (back.length > 0) this.#q.requeue(back);
     for (const f of lost) f._settle(FutureState.Failed, s.exitError(this.backend.name, code, signal));
     if (lost.length === 0 && s.crash !== undefined) {
@@ -306,13 +246,9 @@ export class TaskPool implements FutureOwner {
     if (s.ring !== null) {
       // Take back the tasks queued behind it on that worker, then look again: once
       // nothing is left to claim, a task still claimed is the one running.
-      const back: Future[] = [];
-      for (let i = s.head; i < s.dq.length; i++) {
-        const g: Future | undefined = s.dq[i];
-        if (g !== undefined && g !== f && g._slot === s && !g.done() && s.revoke(g._seq)) back.push(g);
-      }
+      const back = s.revokeAllBut(f);
       if (back.length > 0) this.#q.requeue(back);
-      if (Atomics.load(s.ring, f._seq & RING_MASK) === tag(f._seq, DONE)) {
+      if (s.finished(f)) {
         this.#pump(); // its result is on the way; the others may go anywhere
         return;
       }
@@ -324,7 +260,7 @@ export class TaskPool implements FutureOwner {
 
   isRunning(f: Future): boolean {
     const s = f._slot as Slot | null;
-    return s === null || s.ring === null || Atomics.load(s.ring, f._seq & RING_MASK) !== tag(f._seq, PENDING);
+    return s === null || s.claimed(f);
   }
 
   label(f: Future): string {
@@ -342,31 +278,8 @@ export class TaskPool implements FutureOwner {
   }
 
   #idle(s: Slot): void {
-    if (s.refd) {
-      s.refd = false;
-      s.w.unref(); // an idle pool never keeps the process alive
-    }
-    s.idleSince = performance.now();
+    this.#sweep.idle(s, this.closed);
     if (this.closed) this.#checkClosed();
-    else if (this.#idleTimer === null && this.idleTimeout !== Infinity) this.#armIdle(this.idleTimeout);
-  }
-
-  #armIdle(ms: number): void {
-    this.#idleTimer = originalSetTimeout(() => this.#sweep(), ms);
-    this.#idleTimer.unref();
-  }
-
-  #sweep(): void {
-    this.#idleTimer = null;
-    const now = performance.now();
-    let next = Infinity;
-    for (const s of this.#slots) {
-      if (s.dying || s.inflight > 0) continue;
-      const left = s.idleSince + this.idleTimeout - now;
-      if (left <= 1) this.#retire(s, false);
-      else next = Math.min(next, left);
-    }
-    if (next !== Infinity) this.#armIdle(next);
   }
 
   /** Refuse new tasks, let queued and running ones finish, then stop every worker. */
@@ -410,9 +323,9 @@ export class TaskPool implements FutureOwner {
     }
     if (this.#slots.size > 0) return; // each exit calls back here
     this.#finished = true;
-    if (this.#idleTimer !== null) originalClearTimeout(this.#idleTimer);
+    this.#sweep.stop();
     if (this.#forceTimer !== null) originalClearTimeout(this.#forceTimer);
-    this.#idleTimer = this.#forceTimer = null;
+    this.#forceTimer = null;
     // Node closes a worker's or child's handle after its exit event, in a later phase of
     // the loop: resolve once it is gone, so that close() leaves no handle behind.
     originalSetImmediate(() => originalSetImmediate(() => {
