@@ -4,30 +4,25 @@
  * it, and it is closed when the handler is done, as in gevent. `stop()` stops accepting,
  * waits for handlers, then kills the rest. Limits: TCP only (no TLS, no Unix sockets); an
  * event-style handler must return a promise of its end (e.g. `once(socket, 'close')`).
+ * This file starts, serves forever and stops; a connection's greenlet is in
+ * server-connection.ts.
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
 import * as hub from './hub/index.js';
 import type { AnyOp, Op, OpHandler } from './hub/index.js';
-import { Greenlet, getCurrent, spawn } from './greenlet.js';
+import { Greenlet, spawn } from './greenlet.js';
+import { acceptLoop, serveConnection, type RemoteAddress, type Served } from './server-connection.js';
 import { Pool } from './pool/pool.js';
 import { joinAll } from './wait.js';
 import { originalSetImmediate } from './internal/originals.js';
 import { checkInt, checkOptions, checkTimeout, expected } from './internal/validate.js';
-import { kOp } from './internal/symbols.js';
 import { GreenioError, GreenletExit } from './errors.js';
 
 const K_START = hub.kind('server.start');
-const K_ACCEPT = hub.kind('server.accept');
 const K_STOP = hub.kind('server.stop');
 const K_SERVE = hub.kind('server.serveForever');
-const K_CONN = hub.kind('server.connection', true);
 
-/** Where a connection comes from (`socket.remoteAddress` and friends). */
-export interface RemoteAddress {
-  address: string;
-  port: number;
-  family: string;
-}
+export type { RemoteAddress };
 
 /** Serves one connection; the connection is closed when it is done. */
 export type StreamHandler = (socket: Socket, address: RemoteAddress) => unknown;
@@ -61,7 +56,7 @@ const noop = (): void => {};
  * console.log(server.address?.port);
  * await server.stop();
  */
-export class StreamServer {
+export class StreamServer implements Served {
   /** The function that serves each connection. */
   readonly handler: StreamHandler;
   readonly #host: string | undefined;
@@ -299,70 +294,12 @@ function describeAddress(a: AddressInfo | null): string {
   return a === null ? '' : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-// One greenlet per connection. The socket is the greenlet's: a kill destroys it (the
-// reason reaches the handler's reads), and it is closed once the handler is done.
-async function serveConnection(server: StreamServer, sock: Socket): Promise<void> {
-  server._live.set(sock, getCurrent());
-  // Under the net patch the accepted socket is already tracked (by whoever listened):
-  // hand that op to this greenlet rather than tracking the socket twice.
-  const patched = (sock as unknown as Record<symbol, hub.AnyOp | undefined>)[kOp];
-  if (patched !== undefined && !patched.settled) {
-    hub.adopt(patched);
-  } else {
-    const op = hub.track<void>(K_CONN, sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : '', CONN, sock);
-    sock.once('close', () => op.end());
-  }
-  let ok = false;
-  try {
-    await server.handler(sock, { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, family: sock.remoteFamily ?? '' });
-    ok = true;
-  } finally {
-    if (sock.destroyed) {
-      // nothing to close
-    } else if (ok) {
-      sock.end(() => sock.destroy()); // flush what the handler wrote, then close
-    } else {
-      sock.destroy();
-    }
-    server._done(sock);
-  }
-}
-
-// With a pool: hands queued connections to the pool, one by one, as slots free up.
-async function acceptLoop(server: StreamServer, pool: Pool): Promise<void> {
-  for (;;) {
-    const sock = await hub.wait<Socket>(K_ACCEPT, server, ACCEPT, server);
-    if (sock.destroyed) continue; // the client gave up while it waited
-    let g: Greenlet;
-    try {
-      g = await pool.spawn(serveConnection, server, sock);
-    } catch (e) {
-      sock.destroy(); // stopped while it waited for a slot: it is never served
-      throw e;
-    }
-    server._live.set(sock, g);
-  }
-}
-
 const START: OpHandler<void> = {
   start(op) {
     (op.data as StreamServer)._listen(op);
   },
   cancel(op) {
     (op.data as StreamServer)._abortStart();
-  },
-};
-
-const ACCEPT: OpHandler<Socket> = {
-  start(op) {
-    const s = op.data as StreamServer;
-    const next = s._pending.shift();
-    if (next !== undefined) op.resolve(next);
-    else s._acceptOp = op;
-  },
-  cancel(op) {
-    const s = op.data as StreamServer;
-    if (s._acceptOp === op) s._acceptOp = null;
   },
 };
 
@@ -392,14 +329,5 @@ const SERVE: OpHandler<void> = {
     const i = s._stopOps.indexOf(op);
     if (i >= 0) s._stopOps.splice(i, 1);
     s._beginStop(DEFAULT_STOP_TIMEOUT); // the greenlet serving forever was killed: stop serving
-  },
-};
-
-const CONN: OpHandler<void> = {
-  cancel(op, reason) {
-    const sock = op.data as Socket;
-    if (sock.destroyed) return false;
-    sock.destroy(reason); // our no-op 'error' listener keeps this from crashing
-    return sock.listenerCount('error') > 1;
   },
 };
