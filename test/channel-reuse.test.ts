@@ -81,6 +81,52 @@ describe('Channel and Queue: a hand-off op reused for a later wait', () => {
     for (const op of waits) expect(op.settled).toBe(true);
   });
 
+  it('an op given to a greenio:io:end subscriber alone is never reused: each end it saw keeps its op', async () => {
+    const ended: Array<{ op: AnyOp; kind: string; flow: unknown }> = [];
+    const onEnd = (m: unknown) => {
+      const { op } = m as { op: AnyOp };
+      ended.push({ op, kind: op.kind.name, flow: op.flow });
+    };
+    diagnostics.subscribe('greenio:io:end', onEnd);
+    try {
+      const q = new Queue<number>(1);
+      const ch = new Channel<number>();
+      // Alternate two kinds of wait, so a reused op would read as another kind or greenlet.
+      await joinAll([
+        spawn(async () => { for (let i = 0; i < 50; i++) { await ch.put(i); await q.put(i); } }),
+        spawn(async () => { for (let i = 0; i < 50; i++) { await ch.get(); await q.get(); } }),
+      ], { raiseError: true });
+    } finally {
+      diagnostics.unsubscribe('greenio:io:end', onEnd);
+    }
+    const waits = ended.filter((e) => e.kind.startsWith('queue.'));
+    expect(waits.length).toBeGreaterThanOrEqual(50);
+    expect(new Set(waits.map((e) => e.op)).size).toBe(waits.length);
+    for (const e of waits) {
+      expect(e.op.kind.name).toBe(e.kind);
+      expect(e.op.flow).toBe(e.flow);
+      expect(e.op.settled).toBe(true);
+    }
+  });
+
+  it('a wait made in the context of a greenlet that died of an error rejects with that error at once, leaving no waiter', async () => {
+    const ch = new Channel<number>();
+    const boom = new Error('boom');
+    let later!: Promise<number>;
+    let ready!: () => void;
+    const go = new Promise<void>((r) => (ready = r));
+    const g = spawn(async () => {
+      // Runs on in the greenlet's context after its death, as a promise chain it did not await.
+      later = go.then(() => ch.get());
+      throw boom;
+    });
+    await g.join();
+    await handOffs(new Channel<number>(), 20); // spare ops ready (the join's op, an edge, is never one)
+    ready();
+    await expect(later).rejects.toBe(boom);
+    expect(ch._waiterCount).toBe(0);
+  });
+
   it('round trips over two Queue(1) stay in order when wake-ups are deferred to the next turn', async () => {
     const interval = config.switchInterval;
     config.switchInterval = 0; // every 64th wake-up waits for the loop: a deferred op is held, not reused

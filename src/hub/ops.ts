@@ -345,6 +345,7 @@ export function finish(op: AnyOp, outcome: number, error?: unknown): void {
   k.active--;
   account(k, g, ms);
   if (ioEndChannel.hasSubscribers) {
+    op.bits |= HELD; // the subscriber may keep it: never reused (switch.ts `recycle`)
     // A client op an interrupt could not stop on the server says so (patches/client-ops.ts).
     const note = outcome >= KILLED ? op.handler?.note?.(op) : undefined;
     ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: detailOwner(op.detail), durationMs: ms, outcome: OUTCOMES[outcome], note, error });

@@ -6,7 +6,7 @@
  * unwound by a kill: greenlet.ts abandons it (see DESIGN.md).
  */
 import type { Kind } from './kinds.js';
-import { ioEndChannel, ioStartChannel } from './channels.js';
+import { ioStartChannel } from './channels.js';
 import { setTimer } from '../internal/clock.js';
 import { HELD, Op, OWN_TIMEOUT, SETTLED, TIMED, link, opTimers, opsBegun, setup, type AnyOp, type Flow, type OpHandler } from './ops.js';
 import { als, main } from './flows.js';
@@ -30,6 +30,36 @@ function exec(res: (v: never) => void, rej: (e: unknown) => void): void {
  */
 export function wait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, timeoutMs?: number): Promise<T> {
   const flow = als.getStore() ?? main;
+  const g = flow.greenlet;
+  const x = g.x;
+  // The common wait written out (issue 18: a Channel hand-off's or a Queue(1) round trip's
+  // wait; Node 24's profile showed takePending, opened and link as calls of their own): a
+  // greenlet's root flow with no op in flight and nothing pending, a spare op, no own
+  // timeout, no wait-for edge. Anything else takes the general path, which does the same.
+  if (flow !== g || flow.ops !== null || flow.pending !== null || (x !== null && x.exitError !== null) || timeoutMs !== undefined || k.edge || spare.length === 0) {
+    return waitAny(flow, k, detail, handler, data, timeoutMs);
+  }
+  const op = spare.pop()!.renew(k, detail, flow, handler, data) as Op<T>;
+  execOp = op;
+  const p = new Promise<T>(exec);
+  execOp = null;
+  // `opened(op)`: link's first-op case; a wait's `res` is set, so it counts as a wait of g.
+  flow.ops = op;
+  k.active++;
+  g.waitCount++;
+  if (ioStartChannel.hasSubscribers) publishStart(op);
+  if (handler.start !== undefined) {
+    try {
+      handler.start(op);
+    } catch (e) {
+      op.reject(e);
+    }
+  }
+  return p;
+}
+
+/** `wait` in any case, in `flow` (the current one). */
+function waitAny<T>(flow: Flow, k: Kind, detail: unknown, handler: OpHandler<T>, data: unknown, timeoutMs: number | undefined): Promise<T> {
   const err = takePending(flow);
   if (err !== null) return Promise.reject(err);
   const op: Op<T> = spare.length > 0 ? spare.pop()!.renew(k, detail, flow, handler, data) : new Op<T>(k, detail, flow, handler, data);
@@ -72,7 +102,8 @@ const spare: AnyOp[] = [];
  * caller must not touch `op` afterwards.
  */
 export function recycle(op: AnyOp): void {
-  if ((op.bits & (HELD | SETTLED)) !== SETTLED || spare.length >= 8 || ioEndChannel.hasSubscribers) return;
+  // An op given to an `io:end` subscriber was marked HELD by `finish`.
+  if ((op.bits & (HELD | SETTLED)) !== SETTLED || spare.length >= 8) return;
   op.res = null;
   op.rej = null;
   op.data = undefined;
@@ -144,11 +175,13 @@ export function beginOp<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data
 // Linked into its flow and announced on `greenio:io:start`: every op begins here.
 function opened<T>(op: Op<T>): Op<T> {
   link(op);
-  if (ioStartChannel.hasSubscribers) {
-    op.bits |= HELD; // a subscriber may keep it
-    ioStartChannel.publish({ greenlet: op.flow.greenlet, op, kind: op.kind.name, detail: detailOwner(op.detail) });
-  }
+  if (ioStartChannel.hasSubscribers) publishStart(op);
   return op;
+}
+
+function publishStart(op: AnyOp): void {
+  op.bits |= HELD; // a subscriber may keep it
+  ioStartChannel.publish({ greenlet: op.flow.greenlet, op, kind: op.kind.name, detail: detailOwner(op.detail) });
 }
 
 /**
