@@ -65,7 +65,7 @@ export function submit(original: AnyFunction, client: PgClient, config: unknown,
   const qlen = client._queryQueue.length;
   const slen = client._sentQueryQueue?.length ?? 0;
   const active = activeOf(client);
-  Reflect.apply(original, client, [config, values, done]);
+  original.call(client, config, values, done);
   const now = activeOf(client);
   if (now !== active && now != null) s.query = now;
   else if (client._queryQueue.length > qlen) s.query = client._queryQueue[client._queryQueue.length - 1];

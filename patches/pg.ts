@@ -41,7 +41,9 @@ class State {
     const op = this.op!;
     if (this.cb === null) {
       if (err) op.reject(err);
-      else op.resolve(res);
+      // Nobody touches the op after this (a cancelled op's answer stops above): the hub
+      // reuses it for a later wait, as a Channel's hand-off does.
+      else hub.handOver(op, res);
     } else if (op.end()) {
       this.cb(err, res);
     }
