@@ -17,216 +17,103 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { batchRunsWhole, describeCommand, detachedFlow, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, SENT_RUNS_WHOLE, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
+import { batchRunsWhole, describeCommand, detachedFlow, inDetached, isBlocking, K_REDIS, SENT_RUNS_WHOLE, unblockDetached } from './redis-common.js';
+import { blockingDone, dropLate, sendingBlocking, unblock, type Client, type IdInfo, type Sent } from './redis-conn.js';
+import { batch, plainWrapper } from './redis-plain.js';
 import type { NotedHandler } from './client-ops.js';
 
 const OWNER = 'module:@redis/client/dist/lib/client/index.js';
 
-interface Client {
-  _self?: Client;
-  duplicate(overrides?: object): Client;
-  /** Connected and not closing (node-redis 4/5). */
-  isReady?: boolean;
-  connect(): Promise<unknown>;
-  destroy(): void;
-  sendCommand(args: unknown[], options?: object): Promise<unknown>;
-  on(event: string, fn: (...a: unknown[]) => void): unknown;
-  once(event: string, fn: () => void): unknown;
-  [kConn]?: ConnInfo;
-}
-
-/** Per client: which connection it is on (counted at each connect) and that one's id. */
-interface ConnInfo {
-  epoch: number;
-  /** Closed for good ('end'): its close unblocked whatever was blocked. */
-  ended: boolean;
-  /** Its blocking commands awaiting a reply, in the order they were sent. */
-  blocking: Set<CommandOp>;
-  id: IdInfo | null;
-  side: Promise<Client> | null;
-}
-interface IdInfo {
-  epoch: number;
-  id: number | null;
-  ready: Promise<IdInfo>;
-}
-
-const kConn = Symbol('greenio.redisConn');
-
+/**
+ * One command in flight: the op's data and (through `describe`) its detail. Kept small:
+ * a plain command sent at once needs no more; `Blocking` carries what its unblock and
+ * put-back need, `Deferred` what a send on the op's start needs.
+ */
 class CommandOp {
   replied = false;
   op: hub.Op<unknown> = null as unknown as hub.Op<unknown>;
-  idInfo: IdInfo | null = null;
-  /** True once its queue entry settles the op and the op node-redis's promise (see `addWrapper`). */
-  entry = false;
   constructor(
-    readonly client: Client,
     readonly args: readonly unknown[],
     readonly blocking: boolean,
-    readonly send: AnyFunction,
-    /** The client (or the proxy node-redis made) sendCommand was called on, and its options. */
-    readonly self: Client,
-    readonly options: object | undefined,
   ) {}
   describe(): string {
     return describeCommand(String(this.args[0]), this.args.slice(1));
   }
 }
 
+/** A command that can block its connection on the server: ended by `CLIENT UNBLOCK` if cancelled (redis-conn.ts). */
+class Blocking extends CommandOp implements Sent {
+  idInfo: IdInfo | null = null;
+  constructor(
+    args: readonly unknown[],
+    readonly client: Client,
+    /** node-redis's own `sendCommand`. */
+    readonly send: AnyFunction,
+  ) {
+    super(args, true);
+  }
+}
+
+/** A command sent when its op starts (see `direct`): node-redis's `sendCommand`, the client (or proxy) it was called on, its options. */
+class Deferred {
+  constructor(
+    readonly s: CommandOp,
+    readonly send: AnyFunction,
+    readonly self: Client,
+    readonly options: object | undefined,
+  ) {}
+}
+
+// Queued or written, a command that does not block is sent and runs (see the header).
+const noteOf = (s: CommandOp): string | undefined => (s.blocking ? undefined : SENT_RUNS_WHOLE);
+function cancelOf(s: CommandOp): false {
+  if (s.blocking) unblockDetached(() => unblock(s as Blocking));
+  return false;
+}
+
+/** A command sent at once, its op settled from its queue entry (no `start`: the wrapper sends). */
 const HANDLER: NotedHandler<unknown> = {
-  // Queued or written, a command that does not block is sent and runs (see the header).
-  note: (op) => ((op.data as CommandOp).blocking ? undefined : SENT_RUNS_WHOLE),
+  note: (op) => noteOf(op.data as CommandOp),
+  cancel: (op) => cancelOf(op.data as CommandOp),
+};
+
+/** A command with a timeout, or PING: sent when the op starts, settled from node-redis's promise. */
+const DEFERRED: NotedHandler<unknown> = {
+  note: (op) => noteOf((op.data as Deferred).s),
   start(op) {
-    const s = op.data as CommandOp;
+    const d = op.data as Deferred;
+    const s = d.s;
     s.op = op;
-    // A command with a timeout, or PING: settled from node-redis's promise.
-    send(s, op.flow, null).then((v) => replied(s, v), (e: unknown) => failed(s, e));
+    send(s, op.flow, null, d.send, d.self, d.options).then((v) => replied(s, v), (e: unknown) => failed(s, e));
   },
-  cancel(op) {
-    const s = op.data as CommandOp;
-    if (s.blocking) unblockDetached(() => unblock(s));
-    return false;
-  },
+  cancel: (op) => cancelOf((op.data as Deferred).s),
 };
 
 function replied(s: CommandOp, v: unknown): void {
   s.replied = true;
-  if (s.blocking) connOf(s.client).blocking.delete(s);
-  if (s.op.settled) late(s, v);
-  else s.op.resolve(v);
+  const op = s.op;
+  if (s.blocking) {
+    blockingDone(s as Blocking);
+    if (op.settled) return dropLate(s as Blocking, v);
+  }
+  if (op.settled) K_REDIS.dropped++;
+  else op.resolve(v);
 }
 
 function failed(s: CommandOp, e: unknown): void {
   s.replied = true;
-  if (s.blocking) connOf(s.client).blocking.delete(s);
+  if (s.blocking) blockingDone(s as Blocking);
   s.op.reject(e);
-}
-
-function late(s: CommandOp, reply: unknown): void {
-  K_REDIS.dropped++;
-  if (!s.blocking || reply === null) return;
-  const restore = restoreCommands(String(s.args[0]), s.args.slice(1), reply);
-  if (restore === null) return;
-  const what = String(s.args[0]).toUpperCase();
-  const cmds = restore.map((cmd) => cmd.map((a) => (typeof a === 'number' ? String(a) : a)));
-  runDetached(() => {
-    // The killed greenlet's `finally` often closes its client at once: then the items go
-    // back through a short-lived client of greenio's own (the same server and options).
-    if (s.client.isReady === false) return restoreElsewhere(s.client, cmds, what, null);
-    for (const cmd of cmds) {
-      (Reflect.apply(s.send, s.client, [cmd]) as Promise<unknown>).catch((e: unknown) => restoreElsewhere(s.client, [cmd], what, e));
-    }
-  });
-}
-
-/** Send `cmds` in order on a short-lived duplicate of `client`; said, not thrown, if that fails too. */
-function restoreElsewhere(client: Client, cmds: unknown[][], what: string, first: unknown): void {
-  let tmp: Client;
-  try {
-    tmp = client.duplicate();
-  } catch (e) {
-    warnLost(what, first ?? e);
-    return;
-  }
-  tmp.on('error', () => {}); // its failure is said below, as the item's
-  void (async () => {
-    try {
-      await tmp.connect();
-      for (const cmd of cmds) await tmp.sendCommand(cmd);
-    } catch (e) {
-      warnLost(what, e);
-    } finally {
-      tmp.destroy();
-    }
-  })();
-}
-
-async function unblock(s: CommandOp): Promise<void> {
-  if (s.replied || s.idInfo === null) return;
-  const conn = connOf(s.client);
-  const info = await s.idInfo.ready;
-  // Reconnected or closed: the old connection's close unblocked it (and a side connection
-  // made now would outlive the client: its 'end' has passed).
-  if (info.id === null || info.epoch !== conn.epoch || conn.ended) return;
-  const side = await sideOf(s.client, conn);
-  await unblockLoop(
-    s,
-    info.id,
-    // The client closed meanwhile (its side connection goes with it): the close unblocked the command.
-    (n) => side.sendCommand(['CLIENT', 'UNBLOCK', String(n)]).catch((e: unknown) => (conn.ended ? 1 : Promise.reject(e))),
-    () => !conn.ended && info.epoch === conn.epoch,
-    () => conn.blocking.values().next().value === s,
-  );
-}
-
-function connOf(client: Client): ConnInfo {
-  let c = client[kConn];
-  if (c === undefined) {
-    const made: ConnInfo = { epoch: 0, ended: false, blocking: new Set(), id: null, side: null };
-    c = made;
-    client[kConn] = made;
-    client.on('connect', () => {
-      made.epoch++;
-      made.id = null;
-      made.ended = false;
-    });
-    client.on('end', () => {
-      made.ended = true;
-    });
-  }
-  return c;
-}
-
-function sideOf(client: Client, conn: ConnInfo): Promise<Client> {
-  if (conn.side === null) {
-    const side = client.duplicate();
-    side.on('error', () => {}); // its failures show as the unblock's; the client reports its own
-    conn.side = side.connect().then(
-      () => side,
-      (e: unknown) => {
-        conn.side = null; // the next cancel tries again
-        throw e;
-      },
-    );
-    const made = conn.side;
-    client.once('end', () => {
-      if (conn.side === made) conn.side = null;
-      // Once its connect has settled: destroyed while connecting, it would connect anyway.
-      made.then(() => side.destroy(), () => {});
-    });
-  }
-  return conn.side;
-}
-
-// The connection's id, asked just before the first blocking command on it (a blocked
-// connection cannot be asked): queued ahead of that command, so on the same connection.
-function ensureId(client: Client, send: AnyFunction): IdInfo {
-  const conn = connOf(client);
-  if (conn.id !== null) return conn.id;
-  const info: IdInfo = { epoch: conn.epoch, id: null, ready: null as unknown as Promise<IdInfo> };
-  const p = runDetached(() => Reflect.apply(send, client, [['CLIENT', 'ID']]) as Promise<unknown>);
-  info.ready = p.then(
-    (id) => {
-      info.id = Number(id);
-      info.epoch = conn.epoch;
-      return info;
-    },
-    () => {
-      if (conn.id === info) conn.id = null;
-      return info;
-    },
-  );
-  conn.id = info;
-  return info;
 }
 
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, args: unknown[], options?: object) {
     if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
-    const s = new CommandOp(this._self ?? this, args, isBlocking(String(args[0]), args), original, this, options);
-    // The command is sent by HANDLER.start: a pending kill or timeout rejects the wait
+    const client = this._self ?? this;
+    const s = isBlocking(String(args[0]), args) ? new Blocking(args, client, original) : new CommandOp(args, false);
+    // The command is sent by DEFERRED.start: a pending kill or timeout rejects the wait
     // before that, so the command is never sent (one context read per command, the wait's).
-    if (!direct(s)) return hub.wait(K_REDIS, s, HANDLER, s);
+    if (!direct(client, args, options)) return hub.wait(K_REDIS, s, DEFERRED, new Deferred(s, original, this, options));
     // The greenlet awaits node-redis's own promise, whose settlers the op takes from the
     // command's queue entry (see `addWrapper`): no promise of the hub's per command.
     const op = hub.beginWait(K_REDIS, s, HANDLER, s);
@@ -234,12 +121,15 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
     s.op = op;
     let p: Promise<unknown>;
     try {
-      p = send(s, op.flow, s);
+      p = send(s, op.flow, s, original, this, options);
     } catch (e) {
       op.reject(e);
       throw e;
     }
-    if (s.entry) return p;
+    if (captured === s) {
+      captured = null;
+      return p;
+    }
     // Refused unqueued (closed, offline, queue full), or a node-redis without the list.
     const own = hub.ownPromise(op);
     p.then((v) => replied(s, v), (e: unknown) => failed(s, e));
@@ -248,14 +138,12 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
 }
 
 /**
- * Send `s` (its op already begun in `flow`), its queue entry taken by `addWrapper` when
- * `capture` is `s`; returns node-redis's promise.
+ * Send `s` (its op already begun in `flow`) with node-redis's `sendCommand` called on
+ * `self`, its queue entry taken by `addWrapper` when `capture` is `s`; returns
+ * node-redis's promise.
  */
-function send(s: CommandOp, flow: hub.Flow, capture: CommandOp | null): Promise<unknown> {
-  if (s.blocking) {
-    s.idInfo = ensureId(s.client, s.send);
-    connOf(s.client).blocking.add(s);
-  }
+function send(s: CommandOp, flow: hub.Flow, capture: CommandOp | null, original: AnyFunction, self: Client, options: object | undefined): Promise<unknown> {
+  if (s.blocking) sendingBlocking(s as Blocking);
   // node-redis schedules its socket write on an immediate, which must not belong to
   // (and die with) the greenlet that happened to issue the command: the first command
   // of a turn makes it, and it is handed to the client's own flow. (Running every
@@ -265,7 +153,7 @@ function send(s: CommandOp, flow: hub.Flow, capture: CommandOp | null): Promise<
   capturing = capture;
   let p: Promise<unknown>;
   try {
-    p = s.send.call(s.self, s.args, s.options) as Promise<unknown>;
+    p = original.call(self, s.args, options) as Promise<unknown>;
   } finally {
     capturing = null; // still set: node-redis refused the command unqueued (its promise says why)
   }
@@ -280,6 +168,8 @@ function send(s: CommandOp, flow: hub.Flow, capture: CommandOp | null): Promise<
 // when the timeout is invalid) nor PING (RESP2 pub/sub mode calls a PING's `resolve`
 // detached from its entry): those wait on a promise of the hub's, settled from node-redis's.
 let capturing: CommandOp | null = null;
+/** The last command whose entry `addWrapper` took (a command checks it is the one). */
+let captured: CommandOp | null = null;
 const kCmd = Symbol('greenio.redisCommand');
 
 interface QueueEntry {
@@ -289,12 +179,12 @@ interface QueueEntry {
   [kCmd]?: CommandOp;
 }
 
-function direct(s: CommandOp): boolean {
-  const o = s.options as { timeout?: unknown } | undefined;
+function direct(client: Client, args: readonly unknown[], options: object | undefined): boolean {
+  const o = options as { timeout?: unknown } | undefined;
   if (o !== undefined && o.timeout !== undefined) return false;
-  const dflt = (s.client as { _commandOptions?: { timeout?: unknown } })._commandOptions;
+  const dflt = client._commandOptions;
   if (dflt !== undefined && dflt.timeout !== undefined) return false;
-  const name = s.args[0];
+  const name = args[0];
   return !(typeof name === 'string' && name.length === 4 && name.toLowerCase() === 'ping');
 }
 
@@ -315,7 +205,7 @@ function addWrapper(original: AnyFunction): AnyFunction {
       value[kCmd] = s;
       value.resolve = entryResolve;
       value.reject = entryReject;
-      s.entry = true;
+      captured = s;
     }
     return original.call(this, value, prepend);
   } }).add;
@@ -330,49 +220,6 @@ function adoptWriteTimer(flow: hub.Flow, before: hub.Flow['ops'], size: number):
   else if (before instanceof Set && now === before) fresh = [...now].slice(size);
   else fresh = [...now].filter((op) => op !== before);
   for (const op of fresh) if (op.kind.name === 'immediate') hub.adopt(op, detachedFlow());
-}
-
-class Waited {
-  constructor(readonly what: string, readonly p: Promise<unknown>, readonly note: string | undefined) {}
-  describe(): string {
-    return this.what;
-  }
-}
-
-const PLAIN: NotedHandler<unknown> = {
-  note: (op) => (op.data as Waited).note,
-  start(op) {
-    (op.data as Waited).p.then((v) => op.resolve(v), (e: unknown) => op.reject(e));
-  },
-};
-
-// connect(), MULTI and pipelines: run detached, awaited as an op whose cancel only drops
-// the result (a connection opened keeps opening; a MULTI runs whole on the server).
-function plainWrapper(what: (args: IArguments) => string, note?: string): (original: AnyFunction) => AnyFunction {
-  return (original) =>
-    ({ wrapper(this: unknown) {
-      const args = arguments;
-      if (inDetached()) return Reflect.apply(original, this, args);
-      const pending = hub.pendingInterrupt();
-      if (pending !== null) return Promise.reject(pending);
-      const p = runDetached(() => Reflect.apply(original, this, args) as unknown);
-      if (!(p instanceof Promise)) return p;
-      const w = new Waited(what(args), p, note);
-      return hub.wait(K_REDIS, w, PLAIN, w);
-    } }).wrapper;
-}
-
-function batch(kind: string): (args: IArguments) => string {
-  return (args) => {
-    const cmds = (Array.isArray(args[0]) ? args[0] : []) as Array<{ args?: unknown[] }>;
-    let out = `${kind} ${cmds.length}:`;
-    for (const c of cmds) {
-      if (out.length >= 80) break;
-      const a = Array.isArray(c?.args) ? c.args : [];
-      out += ` ${describeCommand(String(a[0] ?? '?'), a.slice(1))};`;
-    }
-    return out.length > 80 ? `${out.slice(0, 79)}…` : out;
-  };
 }
 
 const OWNER_LIST = 'module:@redis/client/dist/lib/client/linked-list.js';
