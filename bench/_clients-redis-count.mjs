@@ -2,9 +2,13 @@
 // Instructions per Redis command (SET/GET alternating, 50 concurrent loops on one client),
 // unpatched vs patched (patchAll(), greenlets), for node-redis and ioredis: each side runs
 // under `valgrind --tool=callgrind` at two sizes after the same warm-up, and prints
-// (I(n2) - I(n1)) / (n2 - n1), repeatable on a loaded machine unlike timings. Limits:
-// the socket's batching under valgrind is not the batching at full speed (node runs
-// --single-threaded: no background compiler or GC thread, so counts repeat); build first
+// (I(n2) - I(n1)) / (n2 - n1), repeatable on a loaded machine unlike timings, in all
+// instructions and in JavaScript's alone (`js`: jitted code and builtins, what callgrind
+// cannot name: the collector's and compiler's share moves by thousands a command between
+// runs, one mark-compact more or less in a run). Limits: node runs --single-threaded (no
+// background compiler or GC thread), with GREENIO_SWITCH_INTERVAL huge (a turn under
+// valgrind is ~50x longer: no fairness deferral a real run would not make); the client
+// writes 50 commands a turn here as at full speed; build first
 // (`npx tsc -p tsconfig.build.json`: it loads dist/). Run:
 //   node bench/_clients-redis-count.mjs [node binary]   (LIBS=redis,ioredis SIZES=4000,16000 WARM=20000)
 // DIST=<dir> loads greenio from another build (e.g. `tsc --outDir`, to compare two versions).
@@ -30,11 +34,11 @@ async function work(lib, mode, n, warm, url) {
   let close;
   if (lib === 'ioredis') {
     const { Redis } = await import('ioredis');
-    c = new Redis(url);
+    c = new Redis(url, { connectTimeout: 120_000 });
     close = () => c.quit();
   } else {
     const { createClient } = await import('redis');
-    c = createClient({ url });
+    c = createClient({ url, socket: { connectTimeout: 120_000 } }); // valgrind on a loaded machine connects slowly
     await c.connect();
     close = () => c.close();
   }
@@ -94,19 +98,31 @@ async function drive() {
     const url = `redis://127.0.0.1:${port}`;
     const count = (lib, mode, n) => {
       const out = join(dir, 'callgrind.out');
-      const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, '--single-threaded', import.meta.filename, 'work', lib, mode, String(n), String(warm), url], { encoding: 'utf8', cwd: root });
+      const env = { ...process.env, GREENIO_SWITCH_INTERVAL: '1000000000' };
+      const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, node, '--single-threaded', import.meta.filename, 'work', lib, mode, String(n), String(warm), url], { encoding: 'utf8', cwd: root, env });
       const m = /Collected : (\d+)/.exec(r.stderr);
       if (r.status !== 0 || m === null) throw new Error(`callgrind failed (${lib} ${mode} ${n}):\n${r.stderr.slice(-1500)}`);
-      return Number(m[1]);
+      const ann = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', out], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      let js = 0;
+      for (const line of ann.split('\n')) if (/Builtins_|\?\?\?:0x/.test(line)) js += Number(line.trim().split(/\s+/)[0].replace(/,/g, ''));
+      return { all: Number(m[1]), js };
     };
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
     for (const lib of libs) {
-      const perOp = (mode) => (count(lib, mode, n2) - count(lib, mode, n1)) / (n2 - n1);
+      const perOp = (mode) => {
+        const [a, b] = [count(lib, mode, n1), count(lib, mode, n2)];
+        return { all: (b.all - a.all) / (n2 - n1), js: (b.js - a.js) / (n2 - n1) };
+      };
+      const none = { all: 0, js: 0 };
+      const side = (x) => ({ unpatched: Math.round(x.u), patched: Math.round(x.p), greenio: Math.round(x.p - x.u), ratio: Math.round((x.u / x.p) * 1000) / 1000 });
       // ONLY=patched or ONLY=unpatched counts one side (to compare two builds' patched sides).
-      for (const extra of (process.env.MODES ?? '').split(',').filter(Boolean)) console.log(JSON.stringify({ node: version, client: lib, mode: extra, instr_per_op: Math.round(perOp(extra)) }));
-      const unpatched = process.env.ONLY === 'patched' ? 0 : perOp('unpatched');
-      const patched = process.env.ONLY === 'unpatched' ? 0 : perOp('patched');
-      console.log(JSON.stringify({ node: version, client: lib, sizes: [n1, n2], warm, instr_per_op: { unpatched: Math.round(unpatched), patched: Math.round(patched), greenio: Math.round(patched - unpatched) }, ratio: Math.round((unpatched / patched) * 1000) / 1000 }));
+      for (const extra of (process.env.MODES ?? '').split(',').filter(Boolean)) {
+        const e = perOp(extra);
+        console.log(JSON.stringify({ node: version, client: lib, mode: extra, instr_per_op: Math.round(e.all), js_per_op: Math.round(e.js) }));
+      }
+      const unpatched = process.env.ONLY === 'patched' ? none : perOp('unpatched');
+      const patched = process.env.ONLY === 'unpatched' ? none : perOp('patched');
+      console.log(JSON.stringify({ node: version, client: lib, sizes: [n1, n2], warm, all: side({ u: unpatched.all, p: patched.all }), js: side({ u: unpatched.js, p: patched.js }) }));
     }
   } finally {
     server.kill('SIGKILL');
