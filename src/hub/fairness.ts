@@ -3,6 +3,7 @@
  * the event loop turning would starve IO; past `config.switchInterval` ms, wake-ups wait
  * for the next turn (ops.ts `Op.resolve` asks). Limit: checked every 64th wake-up only.
  */
+import { performance } from 'node:perf_hooks';
 import { config } from '../internal/config.js';
 import { originalSetImmediate } from '../internal/originals.js';
 

@@ -3,7 +3,12 @@
  * of a loop turn that begins many of them. Limit: a shared reading may be stale by one
  * blocking poll (see `hubNow`); handles use `exactNow`.
  */
+import { performance } from 'node:perf_hooks';
 import { originalSetImmediate } from '../internal/originals.js';
+
+// perf_hooks' object, not the global: `globalThis.performance` is a getter, paid per read
+// (also in fairness.ts and internal/clock.ts).
+const clock = performance;
 
 // The hub's clock for op starts and ends (issue 18: two performance.now() calls per op
 // were up to a third of a hand-off's cost). It reads the real clock, except in a loop turn
@@ -19,7 +24,7 @@ function expireTurn(): void {
 }
 export function hubNow(): number {
   if (turnNow >= 0) return turnNow;
-  const now = performance.now();
+  const now = clock.now();
   if ((++reads & 63) === 0) {
     turnNow = now;
     // Unref'd: no handle of the program's (it neither keeps it alive nor shows in leak
@@ -33,7 +38,7 @@ export function hubNow(): number {
 // if it began after the Timeout's start (performance.now()), which a shared reading from
 // earlier in the turn would deny. The exact reading becomes the shared one (never backwards).
 export function exactNow(): number {
-  const now = performance.now();
+  const now = clock.now();
   if (turnNow >= 0) turnNow = now;
   return now;
 }

@@ -6,6 +6,7 @@
  * clock; with no host installed each costs one property read. Limit: `switchClock` lags
  * the true time by what ran since the last switch point.
  */
+import { performance } from 'node:perf_hooks';
 import { originalClearTimeout, originalSetTimeout } from './originals.js';
 
 export const switchClock = { now: 0 };
