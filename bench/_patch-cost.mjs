@@ -8,8 +8,8 @@
 // so the difference is that part's price.
 // Counts the main thread and libuv's (a stat's syscall itself runs in the kernel: not counted).
 // Run: node bench/_patch-cost.mjs [node binary]   (SIZES=1000,5000 WORKS=stat_cb,stat_promise,echo
-//      MODES=unpatched,floor,patched,greenlets TREES=now or TREES=<commit>,now)
-import { execFileSync, spawnSync } from 'node:child_process';
+//      MODES=unpatched,floor,patched,greenlets TREES=now or TREES=<commit>,now JOBS=1 WARM=10000)
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +24,7 @@ const FILES = ['bench/_patch-ops.ts', 'bench/_loopback-echo.ts', 'bench/_floor.t
 
 // Each part's per-op work, taken out (every edit must apply exactly once).
 const PARTS = {
-  clock: [['src/hub/ops.ts', 'function hubNow(): number {', 'function hubNow(): number {\n  return 0;']],
+  clock: [['src/internal/turnclock.ts', 'export function hubNow(): number {', 'export function hubNow(): number {\n  return 0;']],
   channels: [
     ['src/hub/channels.ts', 'return startWatched && (ioStartPlain.hasSubscribers || opTracingOn());', 'return false;'],
     ['src/hub/channels.ts', 'return (endWatched && ioEndPlain.hasSubscribers) || tracedOps !== 0;', 'return false;'],
@@ -56,12 +56,34 @@ function bundle(name, ref, part) {
   return out;
 }
 
+// One callgrind run: resolves to its instruction count. JOBS=<n> runs that many at once
+// (counts do not depend on load; each run has its own output file).
+let runs = 0;
 function instructions(file, work, n, mode) {
-  const outFile = join(dir, 'callgrind.out');
-  const r = spawnSync('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, node, '--single-threaded', '--expose-gc', file, work, String(n), mode], { encoding: 'utf8', cwd: root });
-  const m = /Collected : (\d+)/.exec(r.stderr);
-  if (r.status !== 0 || m === null) throw new Error(`callgrind failed (${work} ${n} ${mode}):\n${r.stderr.slice(-1500)}`);
-  return Number(m[1]);
+  const outFile = join(dir, `callgrind.out.${++runs}`);
+  return new Promise((resolveRun, reject) => {
+    const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, node, '--single-threaded', '--expose-gc', file, work, String(n), mode], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => {
+      const m = /Collected : (\d+)/.exec(stderr);
+      if (status !== 0 || m === null) reject(new Error(`callgrind failed (${work} ${n} ${mode}):\n${stderr.slice(-1500)}`));
+      else resolveRun(Number(m[1]));
+    });
+  });
+}
+
+// At most JOBS promises of `tasks` (functions) running at once; results in order.
+async function pool(tasks, jobs) {
+  const out = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  }));
+  return out;
 }
 
 try {
@@ -71,15 +93,20 @@ try {
     return [spec.slice(0, 20), bundle(`tree${i}`, t === 'now' ? null : t, part)];
   });
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  const jobs = Number(process.env.JOBS ?? 1);
+  const combos = works.flatMap((work) => trees.flatMap(([tree, file]) => modes.map((mode) => ({ work, tree, file, mode }))));
+  const counts = await pool(combos.flatMap((c) => [n1, n2].map((n) => () => instructions(c.file, c.work, n, c.mode))), jobs);
   for (const work of works) {
-    for (const [tree, file] of trees) {
+    for (const [tree] of trees) {
       const perOp = {};
-      for (const mode of modes) perOp[mode] = (instructions(file, work, n2, mode) - instructions(file, work, n1, mode)) / (n2 - n1);
+      combos.forEach((c, i) => {
+        if (c.work === work && c.tree === tree) perOp[c.mode] = (counts[2 * i + 1] - counts[2 * i]) / (n2 - n1);
+      });
       const base = perOp.unpatched;
       const added = Object.fromEntries(modes.filter((m) => m !== 'unpatched').map((m) => [m, Math.round(perOp[m] - base)]));
       // Throughput ratios if time followed instructions: unpatched / mode.
       const ratio = Object.fromEntries(modes.filter((m) => m !== 'unpatched').map((m) => [m, Math.round((base / perOp[m]) * 1000) / 1000]));
-      console.log(JSON.stringify({ node: version, tree, work, sizes: [n1, n2], unpatched_per_op: Math.round(base), added_per_op: added, ratio_if_cpu_bound: ratio }));
+      console.log(JSON.stringify({ node: version, tree, work, sizes: [n1, n2], warm: Number(process.env.WARM ?? 10000), unpatched_per_op: Math.round(base), added_per_op: added, ratio_if_cpu_bound: ratio }));
     }
   }
 } finally {

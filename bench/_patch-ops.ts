@@ -4,8 +4,11 @@
 // records the calling flow (one AsyncLocalStorage getStore and one wrapping closure or
 // promise: the least any patch that attributes IO to a greenlet pays); `patched` (calls
 // made in main); `greenlets` (each worker its own greenlet).
-// Run: node --import tsx bench/_patch-ops.ts <stat_cb|stat_promise|echo> <n> <mode>   (WARM=10000; --expose-gc)
+// `stat_chain` is bench/patch-fs.ts's callback shape (each worker a chain of callbacks, no
+// promise per call); `stat_cb` wraps each call in a promise.
+// Run: node --import tsx bench/_patch-ops.ts <stat_cb|stat_chain|stat_promise|echo> <n> <mode>   (WARM=10000; --expose-gc)
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import { floorRun, installFloor } from './_floor.js';
 import { echoClient, startEchoServer } from './_loopback-echo.js';
 
@@ -28,6 +31,15 @@ if (mode === 'patched' || mode === 'greenlets') {
 }
 
 const statCb = (): Promise<void> => new Promise((res, rej) => fs.stat(FILE, (e) => (e ? rej(e) : res())));
+const chain = (n: number): Promise<void> => new Promise((res, rej) => {
+  let left = n;
+  const next = (err?: Error | null): void => {
+    if (err) return rej(err);
+    if (left-- === 0) return res();
+    fs.stat(FILE, next);
+  };
+  next();
+});
 const statP = async (): Promise<void> => void (await fs.promises.stat(FILE));
 
 // The same warm-up before any size (WARM ops), so the difference of two sizes holds
@@ -38,6 +50,8 @@ async function load(n: number): Promise<void> {
     const { port, server } = await startEchoServer();
     await Promise.all(Array.from({ length: C }, () => run(() => echoClient(port, n / C))));
     server.close();
+  } else if (work === 'stat_chain') {
+    await Promise.all(Array.from({ length: C }, () => run(() => chain(Math.ceil(n / C)))));
   } else {
     const once = work === 'stat_promise' ? statP : statCb;
     await Promise.all(Array.from({ length: C }, () => run(async () => {
@@ -49,5 +63,14 @@ await load(WARM);
 // A full collection after the warm-up: both sizes then start from the same heap, so a major
 // GC of the warm-up's garbage does not land in one size's count only.
 (globalThis as { gc?: () => void }).gc?.();
+// ALLOC=1: bytes allocated per op in the measured load (Node >= 26: V8's allocation counter;
+// older Nodes: heap growth, exact only when no scavenge runs, so give them
+// --min-semi-space-size=128 --max-semi-space-size=128 and N <= 50,000).
+const heap = (): number => {
+  const h = v8.getHeapStatistics() as v8.HeapInfo & { total_allocated_bytes?: number };
+  return h.total_allocated_bytes ?? h.used_heap_size;
+};
+const before = heap();
 await load(N);
-console.log(JSON.stringify({ work, n: N, mode }));
+const bytes = heap() - before;
+console.log(JSON.stringify({ work, n: N, mode, ...(process.env.ALLOC ? { bytes_per_op: Math.round(bytes / N) } : {}) }));
