@@ -5,7 +5,7 @@
 // Run: node --expose-gc --import tsx bench/_pool-map-ab.ts [variant ...]   (ROUNDS=15 N=20000)
 // SIDE=<variant>: run that variant alone (warm-up, a collection, then ROUNDS rounds), for
 // `valgrind --tool=callgrind` at two N: the difference over the difference is instructions
-// per task (bench/pool-map.ts's header has the command).
+// per task (bench/_pool-map-count.mjs does this over a build directory, with the command).
 import pMap, { pMapIterable } from 'p-map';
 import { floorTask, plainTask, range, scopedTask, task } from './_pool-map-tasks.js';
 import { Group, Pool } from '../src/pool/pool.js';
