@@ -15,16 +15,12 @@ import { kOp } from './internal/symbols.js';
 const K_ACCEPT = hub.kind('server.accept');
 const K_CONN = hub.kind('server.connection', true);
 
-/** Where a connection comes from (`socket.remoteAddress` and friends). */
-export interface RemoteAddress {
-  address: string;
-  port: number;
-  family: string;
-}
-
-/** What the connections need of their server. */
+/**
+ * What the connections need of their server (StreamServer, structurally: naming this
+ * type in the public class would put an internal file in the published declarations).
+ */
 export interface Served {
-  readonly handler: (socket: Socket, address: RemoteAddress) => unknown;
+  readonly handler: (socket: Socket, address: { address: string; port: number; family: string }) => unknown;
   readonly _live: Map<Socket, Greenlet>;
   readonly _pending: Socket[];
   _acceptOp: Op<Socket> | null;

@@ -11,7 +11,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import * as hub from './hub/index.js';
 import type { AnyOp, Op, OpHandler } from './hub/index.js';
 import { Greenlet, spawn } from './greenlet.js';
-import { acceptLoop, serveConnection, type RemoteAddress, type Served } from './server-connection.js';
+import { acceptLoop, serveConnection } from './server-connection.js';
 import { Pool } from './pool/pool.js';
 import { joinAll } from './wait.js';
 import { originalSetImmediate } from './internal/originals.js';
@@ -22,7 +22,12 @@ const K_START = hub.kind('server.start');
 const K_STOP = hub.kind('server.stop');
 const K_SERVE = hub.kind('server.serveForever');
 
-export type { RemoteAddress };
+/** Where a connection comes from (`socket.remoteAddress` and friends). */
+export interface RemoteAddress {
+  address: string;
+  port: number;
+  family: string;
+}
 
 /** Serves one connection; the connection is closed when it is done. */
 export type StreamHandler = (socket: Socket, address: RemoteAddress) => unknown;
@@ -56,7 +61,7 @@ const noop = (): void => {};
  * console.log(server.address?.port);
  * await server.stop();
  */
-export class StreamServer implements Served {
+export class StreamServer {
   /** The function that serves each connection. */
   readonly handler: StreamHandler;
   readonly #host: string | undefined;
