@@ -19,7 +19,11 @@ export function wakeMustWait(): boolean {
   const now = performance.now();
   if (turnStart === 0) {
     turnStart = now;
-    originalSetImmediate(resetTurn);
+    // Unref'd, as turnclock.ts's: a handle of the hub's own, which must neither keep the
+    // process alive nor show among the program's resources (a leak check that looks while
+    // it is queued). Limit: the loop may block in poll before it runs; the first 64th
+    // wake-up after the block is then deferred to this turn's check phase (a few µs).
+    originalSetImmediate(resetTurn).unref();
     return false;
   }
   return now - turnStart > config.switchInterval;
