@@ -5,7 +5,8 @@
 export { Greenlet, spawn, spawnLater, getCurrent, kill, type KillOptions, type GetOptions } from './greenlet.js';
 export { sleep, idle } from './sleep.js';
 export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, type Waitable } from './wait.js';
-export { Timeout, TimeoutError, withTimeout, type WithTimeoutOptions } from './timeout.js';
+export { Timeout, TimeoutError } from './timeout.js';
+export { withTimeout, type WithTimeoutOptions } from './with-timeout.js';
 export { Local } from './local.js';
 export { Event, AsyncResult } from './event.js';
 export { Semaphore, BoundedSemaphore, Lock, type AcquireOptions, type LockOptions } from './lock.js';

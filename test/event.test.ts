@@ -7,7 +7,8 @@ import * as hub from '../src/hub/index.js';
 import { opText } from '../src/hub/index.js';
 import { targetOwner } from '../src/instrument/leaks.js';
 import { sleep } from '../src/sleep.js';
-import { Timeout, withTimeout } from '../src/timeout.js';
+import { Timeout } from '../src/timeout.js';
+import { withTimeout } from '../src/with-timeout.js';
 import { iwait, joinAll, wait } from '../src/wait.js';
 
 /** Ops of `kind` in flight in the whole process: 0 means no wait is left behind. */

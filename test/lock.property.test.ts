@@ -9,7 +9,7 @@ import { RLock } from '../src/rlock.js';
 import { spawn, type Greenlet } from '../src/greenlet.js';
 import * as hub from '../src/hub/index.js';
 import { sleep } from '../src/sleep.js';
-import { withTimeout } from '../src/timeout.js';
+import { withTimeout } from '../src/with-timeout.js';
 import { joinAll } from '../src/wait.js';
 
 /** How one cycle acquires: plainly, with its own timeout, or under an outer `withTimeout`. */

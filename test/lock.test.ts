@@ -7,7 +7,8 @@ import { getCurrent, spawn, type Greenlet } from '../src/greenlet.js';
 import * as hub from '../src/hub/index.js';
 import { opText } from '../src/hub/index.js';
 import { sleep } from '../src/sleep.js';
-import { Timeout, withTimeout } from '../src/timeout.js';
+import { Timeout } from '../src/timeout.js';
+import { withTimeout } from '../src/with-timeout.js';
 import { joinAll } from '../src/wait.js';
 import { stats } from '../src/instrument/stats.js';
 

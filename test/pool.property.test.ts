@@ -13,7 +13,7 @@ import { spawn, type Greenlet } from '../src/greenlet.js';
 import * as hub from '../src/hub/index.js';
 import { Pool } from '../src/pool/pool.js';
 import { sleep } from '../src/sleep.js';
-import { withTimeout } from '../src/timeout.js';
+import { withTimeout } from '../src/with-timeout.js';
 import { joinAll } from '../src/wait.js';
 
 interface Task {

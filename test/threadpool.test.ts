@@ -5,7 +5,7 @@ import { ThreadPool, WorkerExitError } from '../src/workers/threadpool.js';
 import type { Future } from '../src/workers/future.js';
 import { spawn } from '../src/greenlet.js';
 import { sleep } from '../src/sleep.js';
-import { withTimeout } from '../src/timeout.js';
+import { withTimeout } from '../src/with-timeout.js';
 import { iwait, wait } from '../src/wait.js';
 import { CancelledError, GreenletExit, PoolClosedError, QueueFull, RemoteError } from '../src/errors.js';
 import { TimeoutError } from '../src/timeout.js';
