@@ -6,7 +6,7 @@
  * is. What a dead greenlet or flow still holds is released without calling its callbacks.
  */
 import type { Kind } from './kinds.js';
-import { ioEndChannel } from './channels.js';
+import { ioEndChannel } from './op-channels.js';
 import { ABANDONED, KILLED, Op, SETTLED, expiring, finish, queueFlowCheck, scheduleAbandonCheck, type Core, type Flow, type FlowWatch } from './ops.js';
 
 /** Flows abandoned at their deadline: their `pending` error never clears. */

@@ -34,3 +34,5 @@ export * from './waitable.js';
 export * from './describe.js';
 export { WeakDetail, detailOwner } from './weak-detail.js';
 export * from './channels.js';
+export * from './op-channels.js';
+export type { TraceOutcome, TraceGreenletFields, GreenletTraceContext, JobTraceContext, TaskTraceContext, OpTraceContext, TraceEventChannel, TraceSubscribers, GreenioTracingChannel } from './trace-types.js';

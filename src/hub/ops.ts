@@ -8,7 +8,7 @@
  */
 import { account, type Kind } from './kinds.js';
 import { clearTimer, switchClock } from '../internal/clock.js';
-import { ioEndChannel } from './channels.js';
+import { ioEndChannel } from './op-channels.js';
 import { detailOwner } from './weak-detail.js';
 import { originalSetImmediate } from '../internal/originals.js';
 import { wakeMustWait } from './fairness.js';

@@ -6,7 +6,7 @@
  * unwound by a kill: greenlet.ts abandons it (see DESIGN.md).
  */
 import type { Kind } from './kinds.js';
-import { ioStartChannel } from './channels.js';
+import { ioStartChannel } from './op-channels.js';
 import { setTimer } from '../internal/clock.js';
 import { HELD, Op, OWN_TIMEOUT, SETTLED, TIMED, link, opTimers, opsBegun, setup, type AnyOp, type Flow, type OpHandler } from './ops.js';
 import { als, main } from './flows.js';

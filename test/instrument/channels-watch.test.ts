@@ -87,7 +87,7 @@ describe('op publication follows subscriptions as they come and go', () => {
 
 describe('the subscription watch', () => {
   it('is trusted on this Node (if not, every op asks eleven channel getters again)', async () => {
-    const { watchTrusted } = await import('../../src/hub/channels.js');
+    const { watchTrusted } = await import('../../src/hub/op-channels.js');
     expect(watchTrusted).toBe(true);
   });
 
