@@ -13,16 +13,13 @@ export { Semaphore, BoundedSemaphore, Lock, type AcquireOptions, type LockOption
 export { RLock } from './rlock.js';
 export {
   Queue,
-  JoinableQueue,
-  LifoQueue,
-  PriorityQueue,
-  SimpleQueue,
   type QueueWaitOptions,
   type QueueOptions,
   type QueueShutdownOptions,
   type QueueJoinOptions,
   type PriorityCompare,
 } from './queue.js';
+export { JoinableQueue, LifoQueue, PriorityQueue, SimpleQueue } from './queue-family.js';
 export { Channel } from './channel.js';
 export { Group, Pool, type Spawned, type MapInput, type GroupOptions, type GroupJoinOptions, type PoolAddOptions, type WaitAvailableOptions } from './pool/pool.js';
 // Greenlet's bases: public for its `id` only (their other members are greenio's own).

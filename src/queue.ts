@@ -1,17 +1,16 @@
 /**
- * The queue family (gevent.queue, Python's queue): `Queue` (FIFO), `JoinableQueue`,
- * `LifoQueue`, `PriorityQueue` and `SimpleQueue`. A blocked get or put is one wait at
- * the hub's switch point, and a killed or timed-out waiter leaves the queue as if it had
- * never waited: `put()` hands its item to a waiting getter at once, and a waiting
- * putter's item enters only when its wait completes. Limit: an item that is a thenable
+ * `Queue` (gevent.queue, Python's queue), FIFO, and what its variants (queue-family.ts:
+ * `JoinableQueue`, `LifoQueue`, `PriorityQueue`, `SimpleQueue`) share: a blocked get or
+ * put is one wait at the hub's switch point, and a killed or timed-out waiter leaves the
+ * queue as if it had never waited: `put()` hands its item to a waiting getter at once,
+ * and a waiting putter's item enters only when its wait completes. Limit: an item that is a thenable
  * (a Promise) is adopted by the promise `get()` returns; wrap it to pass it through.
  */
 import * as hub from './hub/index.js';
 import type { OpHandler } from './hub/index.js';
-import { GreenioError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
-import { Deque, Stack, type Store } from './internal/deque.js';
-import { Heap, pythonCompare } from './internal/pyorder.js';
-import { checkBoolean, checkFunction, checkOptions, checkTimeout, expected } from './internal/validate.js';
+import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { Deque, type Store } from './internal/deque.js';
+import { checkBoolean, checkOptions, expected } from './internal/validate.js';
 import { nameFromOptions, nameOf } from './instrument/resources.js';
 import { waitDetail, type WaitTarget } from './instrument/leaks.js';
 import { GET_WAIT, NO_BLOCK, PEEK_WAIT, PUT_WAIT, WaitList, handOver, iterateUntilShutDown, parseWait, type QueueWaitOptions } from './hub/index.js';
@@ -24,9 +23,7 @@ export type PriorityCompare<T> = (a: T, b: T) => number;
 const K_GET = hub.kind('queue.get');
 const K_PUT = hub.kind('queue.put');
 const K_PEEK = hub.kind('queue.peek');
-const K_JOIN = hub.kind('queue.join');
 const RESOLVED: Promise<void> = Promise.resolve();
-const RESOLVED_TRUE: Promise<boolean> = Promise.resolve(true);
 
 /** Options of a queue's constructor. */
 export interface QueueOptions {
@@ -269,156 +266,3 @@ export class Queue<T> implements AsyncIterable<T> {
     if (j !== null) for (let op = j.take(); op !== undefined; op = j.take()) handOver(op, true);
   }
 }
-
-const JOIN_WAIT: OpHandler<boolean> = {
-  start(op) {
-    (op.data as WaitList).add(op);
-  },
-  cancel(op) {
-    (op.data as WaitList).drop();
-  },
-  timeout(op) {
-    op.resolve(false);
-    (op.data as WaitList).drop();
-  },
-};
-
-/**
- * A `Queue` that counts unfinished tasks: each item put is one, `taskDone()` marks one
- * finished, and `join()` waits until none is left.
- * @example
- * import { JoinableQueue, spawn } from 'greenio';
- * const q = new JoinableQueue<string>();
- * spawn(async () => {
- *   for await (const url of q) {
- *     console.log('fetched', url);
- *     q.taskDone();
- *   }
- * });
- * await q.put('https://example.com/');
- * await q.join(); // every item put has been marked done
- * q.shutdown(); // ends the consumer's loop
- */
-export class JoinableQueue<T> extends Queue<T> {
-  /** Items put and not yet marked done with `taskDone()`. */
-  get unfinishedTasks(): number {
-    return this._tasks;
-  }
-
-  /**
-   * Mark one task finished (call it once per item got, when done with it); wakes
-   * `join()` when none is left. Throws a `GreenioError` with code
-   * `'GREENIO_TASK_DONE_TOO_MANY'` when called more times than items were put.
-   */
-  taskDone(): void {
-    if (this._tasks <= 0) {
-      throw new GreenioError('taskDone() called more times than there were items put', 'GREENIO_TASK_DONE_TOO_MANY');
-    }
-    if (--this._tasks === 0) this._wakeJoiners();
-  }
-
-  /** Wait until every item put has been marked done: true then, false at `timeout`. */
-  join(options?: QueueJoinOptions): Promise<boolean> {
-    const ms = checkTimeout('timeout', checkOptions('options', options).timeout);
-    if (this._tasks === 0) return RESOLVED_TRUE;
-    return hub.wait<boolean>(K_JOIN, this._waitTarget(), JOIN_WAIT, (this._joiners ??= new WaitList()), ms);
-  }
-}
-
-/**
- * A queue that gives back the most recently put item first (a stack). Joinable.
- * @example
- * import { LifoQueue } from 'greenio';
- * const q = new LifoQueue<number>();
- * q.putNowait(1);
- * q.putNowait(2);
- * console.log(q.getNowait(), q.getNowait()); // 2 1
- */
-export class LifoQueue<T> extends JoinableQueue<T> {
-  /** @internal */
-  override _createStore(): Store<T> {
-    return new Stack<T>();
-  }
-}
-
-/**
- * A queue that gives back the smallest item first. Without `compare`, items are ordered
- * as Python orders them: numbers, bigints, strings, and arrays of them element by element
- * (`[priority, item]` tuples); two items that cannot be ordered (a number and a string,
- * two different objects) make the call that compares them throw a `TypeError`. Items that
- * compare equal come out in the order they were put (a stable heap). Joinable.
- * @example
- * import { PriorityQueue } from 'greenio';
- * const q = new PriorityQueue<[number, string]>();
- * q.putNowait([2, 'write']);
- * q.putNowait([1, 'read']);
- * console.log(q.getNowait()); // [1, 'read']
- * const byLength = new PriorityQueue<string>(0, (a, b) => a.length - b.length);
- * byLength.putNowait('three');
- * byLength.putNowait('one');
- * console.log(byLength.getNowait()); // 'one'
- */
-export class PriorityQueue<T> extends JoinableQueue<T> {
-  constructor(maxsize: number = 0, compare?: PriorityCompare<T>, options?: QueueOptions) {
-    super(maxsize, options);
-    if (compare !== undefined) {
-      checkFunction('compare', compare);
-      (this._store as Heap<T>).compare = compare;
-    }
-  }
-
-  /** @internal */
-  override _createStore(): Store<T> {
-    return new Heap<T>(pythonCompare);
-  }
-}
-
-// The queue behind a SimpleQueue; named so in run-info.
-class SimpleQueueCore<T> extends Queue<T> {
-  override describe(): string {
-    return `SimpleQueue size=${this._store.length} getters=${this._getters.live}`;
-  }
-}
-
-/**
- * Python's `SimpleQueue`: an unbounded FIFO queue with only put and get (no size limit,
- * peek, task counting or shutdown). `put` never waits.
- * @example
- * import { SimpleQueue } from 'greenio';
- * const q = new SimpleQueue<string>();
- * await q.put('a');
- * console.log(await q.get(), q.empty()); // 'a' true
- */
-export class SimpleQueue<T> {
-  readonly #q = new SimpleQueueCore<T>();
-
-  /** Put `item` (never waits; `options` are checked and accepted for compatibility). */
-  put(item: T, options?: QueueWaitOptions): Promise<void> {
-    return this.#q.put(item, options);
-  }
-  /** Put `item` (never throws `QueueFull`: it is unbounded). */
-  putNowait(item: T): void {
-    this.#q.putNowait(item);
-  }
-  /** Remove and return the next item, waiting while empty (see `Queue.get`). */
-  get(options?: QueueWaitOptions): Promise<T> {
-    return this.#q.get(options);
-  }
-  /** Remove and return the next item; throws `QueueEmpty` if there is none. */
-  getNowait(): T {
-    return this.#q.getNowait();
-  }
-  /** Number of items. */
-  qsize(): number {
-    return this.#q.qsize();
-  }
-  /** True when it holds no item. */
-  empty(): boolean {
-    return this.#q.empty();
-  }
-  /** @internal */
-  get _waiterCount(): number {
-    return this.#q._waiterCount;
-  }
-}
-

@@ -4,7 +4,8 @@
 // order, a failed put's item is never seen, and no waiter stays registered.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JoinableQueue, LifoQueue, PriorityQueue, Queue } from '../src/queue.js';
+import { Queue } from '../src/queue.js';
+import { JoinableQueue, LifoQueue, PriorityQueue } from '../src/queue-family.js';
 import { Channel } from '../src/channel.js';
 import type { Store } from '../src/internal/deque.js';
 import {

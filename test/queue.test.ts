@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
-import { JoinableQueue, LifoQueue, PriorityQueue, Queue, SimpleQueue } from '../src/queue.js';
+import { Queue } from '../src/queue.js';
+import { JoinableQueue, LifoQueue, PriorityQueue, SimpleQueue } from '../src/queue-family.js';
 import { Channel } from '../src/channel.js';
 import {
   Greenlet,
