@@ -8,7 +8,8 @@ export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, t
 export { Timeout, TimeoutError } from './timeout.js';
 export { withTimeout, type WithTimeoutOptions } from './with-timeout.js';
 export { Local } from './local.js';
-export { Event, AsyncResult } from './event.js';
+export { Event } from './event.js';
+export { AsyncResult } from './async-result.js';
 export { Semaphore, BoundedSemaphore, Lock, type AcquireOptions, type LockOptions } from './lock.js';
 export { RLock } from './rlock.js';
 export {

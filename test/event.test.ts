@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AsyncResult, Event } from '../src/event.js';
+import { Event } from '../src/event.js';
+import { AsyncResult } from '../src/async-result.js';
 import { GreenletExit } from '../src/errors.js';
 import { TimeoutError } from '../src/timeout.js';
 import { getCurrent, spawn, type Greenlet } from '../src/greenlet.js';
