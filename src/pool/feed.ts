@@ -9,32 +9,7 @@ import type { Greenlet } from '../greenlet.js';
 import { originalSetImmediate } from '../internal/originals.js';
 import { CLOSED, INPUT_DONE, InputFailure, InputReader, PULLING, QUEUED } from './input.js';
 import { Task, makeTask, oneShot, startWorker, type Worker, type WorkerFeed } from './worker.js';
-
-/** What a map needs from its group: slots and membership. @internal */
-export interface MapHost {
-  /** How many tasks an imap keeps outstanding: the pool's capacity (Infinity for a Group). */
-  readonly _window: number;
-  /** Take a slot for `f` now (true), or queue `f` for one: `f._slotGranted()` comes later. */
-  _requestSlot(f: SlotClient): boolean;
-  /** Leave the slot queue. */
-  _cancelSlot(f: SlotClient): void;
-  /** Give back a slot taken or granted and not used. */
-  _releaseSlot(): void;
-  /** Make `g`, spawned with a slot taken for it, a member watched by `w`. */
-  _addTask(g: Greenlet, w: Worker): void;
-  /**
-   * True if a worker of map `f` may park for its next item, holding its slot (no one else
-   * waits for one); `f` is then dismissed if someone comes to wait.
-   */
-  _park(f: Feed<unknown, unknown>): boolean;
-  /** A member died: forget it and free its slot. */
-  _discard(g: Greenlet): boolean;
-}
-
-/** Something queued for a pool slot besides a waiting greenlet. @internal */
-export interface SlotClient {
-  _slotGranted(): void;
-}
+import type { MapHost, SlotClient } from './map-host.js';
 
 export type Mapper<T, R> = (item: T) => R | Promise<R>;
 
@@ -325,4 +300,3 @@ export function succeeded(g: Greenlet): boolean {
 export function failureOf(g: Greenlet): unknown {
   return g.successful() ? g.value : g.exception;
 }
-

@@ -8,7 +8,8 @@
 import * as hub from '../hub/index.js';
 import { removeFrom, type AnyOp, type Op, type OpHandler } from '../hub/index.js';
 import { Deque } from '../internal/deque.js';
-import { Feed, fillFeed, type Entry, type MapHost, type Mapper, type Task } from './feed.js';
+import { Feed, fillFeed, type Entry, type Mapper, type Task } from './feed.js';
+import type { MapHost } from './map-host.js';
 import { CLOSED, INPUT_DONE, InputFailure, PULLING, QUEUED, STARTED } from './input.js';
 
 const K_IMAP = hub.kind('group.imap');

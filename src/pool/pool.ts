@@ -8,7 +8,7 @@
 import * as hub from '../hub/index.js';
 import { kAddWatcher, type AnyOp, type Watcher } from '../hub/index.js';
 import { Greenlet, spawn, type KillOptions } from '../greenlet.js';
-import type { MapHost, SlotClient } from './feed.js';
+import type { MapHost, SlotClient } from './map-host.js';
 import { IMapIterator, mapAll } from './imap.js';
 import { JOIN, JOIN_RAISE, checkGreenlet, killMembers, quotedName, rejectRaisers, type Members } from './members.js';
 import { ADD, AVAIL, SPAWN, SlotLine, SlotNode, serveLine, type ParkedMap } from './slots.js';

@@ -6,7 +6,7 @@
  */
 import { Op, type AnyOp, type OpHandler } from '../hub/index.js';
 import type { Greenlet } from '../greenlet.js';
-import type { SlotClient } from './feed.js';
+import type { SlotClient } from './map-host.js';
 import type { Watcher } from '../hub/index.js';
 import { QueueFull } from '../errors.js';
 
