@@ -12,6 +12,7 @@ import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 import { callbackHandler, notCancelled, outside, trackOrRefuse, type NotedHandler } from './client-ops.js';
 import { querySubmittable } from './pg-submittable.js';
+import { timerPass } from './timers.js';
 import { cancel, holdWrapper, isServerError, statementOf, submit, whyNotCancellable, type Done, type PgClient, type Submitted } from './pg-query.js';
 
 const K_QUERY = hub.kind('pg.query');
@@ -210,6 +211,24 @@ function onClient(st: State, client: Client): void {
   }
 }
 
+/**
+ * pg-pool's `_release` (every release: the user's `client.release()`, pool.query's own):
+ * its idle timer, set here and cleared at the client's next acquire, is the pool's, not an
+ * op of whoever released (a kill of that greenlet would clear it, and the pool would never
+ * close the idle client); the timers patch passes it through (timerPass).
+ */
+function poolRelease(original: AnyFunction): AnyFunction {
+  return ({ _release(this: { options?: { idleTimeoutMillis?: unknown } }, client: unknown, idleListener: unknown, err: unknown) {
+    const idle = this.options?.idleTimeoutMillis;
+    timerPass.delay = typeof idle === 'number' && idle > 0 ? idle : timerPass.none;
+    try {
+      return original.call(this, client, idleListener, err);
+    } finally {
+      timerPass.delay = timerPass.none;
+    }
+  } })._release;
+}
+
 function wrapOwn(module: string, obj: object, key: string, make: (o: AnyFunction) => AnyFunction): void {
   wrap(obj, key, make, `module:${module}`);
 }
@@ -236,6 +255,7 @@ export const pgPatches: readonly ModulePatch[] = [
       if (proto === undefined || typeof proto.query !== 'function') return;
       wrapOwn(POOL, proto, 'query', poolQuery);
       wrapOwn(POOL, proto, 'connect', poolConnect);
+      if (typeof proto._release === 'function') wrapOwn(POOL, proto, '_release', poolRelease);
     },
   },
 ];

@@ -6,6 +6,7 @@
  * waits on it). The promise forms are waits: kill and Timeout abort them natively.
  * Limits: an `unref()`ed timer is left to its library (it is infrastructure: keep-alive,
  * fast-timer wheels) when its greenlet is killed; `clearTimeout(numericId)` is not seen.
+ * A client integration's own timer (pg-pool's idle timer, `timerPass`) is no op at all.
  */
 import * as hub from '../src/hub/index.js';
 import type { AnyOp, OpHandler } from '../src/hub/index.js';
@@ -22,6 +23,20 @@ const K_IMMEDIATE = hub.kind('immediate', { killOnly: true });
 const K_SLEEP = hub.kind('sleep');
 
 type Clear = (handle: unknown) => void;
+
+/** No timer is waiting to pass (a value no delay argument can be). */
+const NO_PASS: unique symbol = Symbol('greenio.noTimerPass');
+
+/**
+ * A client integration's own timer, set by the client's machinery (pg-pool's idle timer,
+ * set at each release and cleared at the next acquire): while `delay` holds that timer's
+ * delay, the next `setTimeout(cb, delay)` is passed to the original as it is, as a socket
+ * marked kClientWrites passes its writes (patches/net.ts). It is no op of anyone: a kill
+ * of the greenlet that released the client cannot clear the pool's timer, and a query
+ * pays no op for it. The integration sets `delay` around the one call and resets it to
+ * `timerPass.none` after; a setTimeout with another delay meanwhile stays an op.
+ */
+export const timerPass: { delay: unknown; readonly none: typeof NO_PASS } = { delay: NO_PASS, none: NO_PASS };
 type Handle = { hasRef?: () => boolean } | null;
 
 /** The handler of one slot's timers (`op.data` is the handle): a kill clears it with that slot's original. */
@@ -42,9 +57,14 @@ function timerHandler(clear: Clear): OpHandler<unknown> {
 function setterWrapper(kind: hub.Kind, repeat: boolean, clear: Clear): (o: AnyFunction) => AnyFunction {
   const handler = timerHandler(clear);
   const immediate = kind === K_IMMEDIATE;
+  const passable = kind === K_TIMER;
   return (original) =>
     ({ wrapper(this: unknown, cb: unknown, delay: unknown) {
       if (typeof cb !== 'function') return Reflect.apply(original, this, arguments);
+      if (delay === timerPass.delay && passable && arguments.length === 2 && timerSeam.host === null) {
+        timerPass.delay = NO_PASS; // one timer only
+        return original.call(this, cb, delay);
+      }
       const op = hub.track(kind, immediate ? 0 : delay, handler, null);
       const fire = repeat
         ? cb
