@@ -3,15 +3,19 @@
 // workload): the callback convention's wrapper (patches/callback-wrapper.ts) over an
 // in-memory `stat(path, cb)` whose callbacks run in a batch per loop turn (as libuv's
 // completions do, each in its caller's context), 64 chains each calling it again from its callback: in main (`main`), each
-// chain its own greenlet (`greenlets`), or the original unwrapped (`bare`). No thread and no
+// chain its own greenlet (`greenlets`), or the original unwrapped (`bare`), or under
+// bench/_floor.ts's floor wrapper in main (`floor`) or each chain in a context of its own
+// (`floor_g`: the floor of `greenlets`). No thread and no
 // syscall, so under `valgrind --tool=callgrind` with V8 `--single-threaded` the count repeats
 // to a few instructions, unlike bench/_patch-cost.mjs's real fs.stat (libuv threads, GC).
 // Instructions per call = (I(n2) - I(n1)) / (n2 - n1) after WARM calls and a full GC.
-// Trees: `now` (the working tree) and/or commits (git archive), for a before/after.
-// Run: node bench/_patch-count.mjs [node binary]   (TREES=HEAD,now SHAPES=bare,main,greenlets
+// Trees: `now` (the working tree) and/or commits (git archive), for a before/after;
+// `<tree>-<part>` counts that tree with one of greenio's per-call parts taken out (PARTS
+// below), so the difference is that part's price.
+// Run: node bench/_patch-count.mjs [node binary]   (TREES=HEAD,now,now-clock SHAPES=bare,floor,main,greenlets
 //      SIZES=4000,16000 WARM=40000 JOBS=4); ALLOC=1: bytes allocated per call instead (Node >= 26).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -30,6 +34,7 @@ import { AsyncResource } from 'node:async_hooks';
 import * as hub from './src/hub/index.js';
 import { spawn } from './src/index.js';
 import { callbackWrapper } from './patches/conventions.js';
+import { floorRun, floorStat } from './bench/_floor.ts';
 const [shape, nStr, warmStr] = process.argv.slice(2);
 const C = 64;
 const STATS = { size: 1 };
@@ -45,7 +50,8 @@ function fakeStat(path, cb) {
   if (batch.length === 0) setImmediate(drain);
   batch.push(new AsyncResource('FAKESTAT'), cb);
 }
-const stat = shape === 'bare' ? fakeStat : callbackWrapper({ kind: hub.kind('fs.stat') })(fakeStat);
+const floor = shape === 'floor' || shape === 'floor_g';
+const stat = shape === 'bare' ? fakeStat : floor ? floorStat(fakeStat) : callbackWrapper({ kind: hub.kind('fs.stat') })(fakeStat);
 const chain = (n) => new Promise((res, rej) => {
   let left = n;
   const next = (err) => {
@@ -55,7 +61,7 @@ const chain = (n) => new Promise((res, rej) => {
   };
   next();
 });
-const run = shape === 'greenlets' ? (fn) => spawn(fn).get() : (fn) => fn();
+const run = shape === 'greenlets' ? (fn) => spawn(fn).get() : shape === 'floor_g' ? floorRun : (fn) => fn();
 const load = (n) => Promise.all(Array.from({ length: C }, () => run(() => chain(Math.ceil(n / C)))));
 await load(Number(warmStr));
 globalThis.gc();
@@ -68,7 +74,13 @@ const bytes = heap() - before;
 console.log(JSON.stringify({ bytes }));
 `;
 
-function bundle(name, ref) {
+// Each part's per-call work, taken out (every edit must apply exactly once).
+const PARTS = {
+  clock: [['src/hub/turnclock.ts', 'export function hubNow(): number {', 'export function hubNow(): number {\n  return 0;']],
+  account: [['src/hub/kinds.ts', 'export function account(k: Kind, g: IoTotals, ms: number): void {', 'export function account(k: Kind, g: IoTotals, ms: number): void {\n  if (k !== null) return;']],
+};
+
+function bundle(name, ref, part) {
   const t = join(dir, name);
   mkdirSync(t);
   if (ref !== null) {
@@ -77,6 +89,14 @@ function bundle(name, ref) {
     execFileSync('tar', ['-xf', tar, '-C', t]);
   } else {
     for (const d of ['src', 'patches']) cpSync(join(root, d), join(t, d), { recursive: true });
+  }
+  mkdirSync(join(t, 'bench'));
+  cpSync(join(root, 'bench/_floor.ts'), join(t, 'bench/_floor.ts')); // the same floor on both sides
+  for (const [file, from, to] of part ? PARTS[part] : []) {
+    const path = join(t, file);
+    const text = readFileSync(path, 'utf8');
+    if (text.split(from).length !== 2) throw new Error(`${file}: expected one \`${from}\` (the tree changed: update PARTS)`);
+    writeFileSync(path, text.replace(from, to));
   }
   writeFileSync(join(t, 'entry.mjs'), ENTRY);
   const out = join(t, 'count.mjs');
@@ -118,7 +138,10 @@ async function pool(tasks) {
 
 try {
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  const trees = (process.env.TREES ?? 'now').split(',').map((t, i) => [t, bundle(`tree${i}`, t === 'now' ? null : t)]);
+  const trees = (process.env.TREES ?? 'now').split(',').map((spec, i) => {
+    const [t, part] = spec.split('-');
+    return [spec, bundle(`tree${i}`, t === 'now' ? null : t, part)];
+  });
   const combos = trees.flatMap(([tree, file]) => shapes.map((shape) => ({ tree, file, shape })));
   const counts = await pool(combos.flatMap((c) => [n1, n2].map((n) => () => measure(c.file, c.shape, n))));
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
