@@ -10,7 +10,8 @@ export { withTimeout, type WithTimeoutOptions } from './with-timeout.js';
 export { Local } from './local.js';
 export { Event } from './event.js';
 export { AsyncResult } from './async-result.js';
-export { Semaphore, BoundedSemaphore, Lock, type AcquireOptions, type LockOptions } from './lock.js';
+export { Semaphore } from './semaphore.js';
+export { BoundedSemaphore, Lock, type AcquireOptions, type LockOptions } from './lock.js';
 export { RLock } from './rlock.js';
 export {
   Queue,

@@ -4,7 +4,8 @@
 // kept small so 100 runs of each property finish in seconds.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BoundedSemaphore, Semaphore } from '../src/lock.js';
+import { BoundedSemaphore } from '../src/lock.js';
+import { Semaphore } from '../src/semaphore.js';
 import { RLock } from '../src/rlock.js';
 import { spawn, type Greenlet } from '../src/greenlet.js';
 import * as hub from '../src/hub/index.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedSemaphore, Lock, Semaphore } from '../src/lock.js';
+import { BoundedSemaphore, Lock } from '../src/lock.js';
+import { Semaphore } from '../src/semaphore.js';
 import { RLock } from '../src/rlock.js';
 import { GreenioError, GreenletExit } from '../src/errors.js';
 import { TimeoutError } from '../src/timeout.js';

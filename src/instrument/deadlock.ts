@@ -67,7 +67,7 @@ function callSite(): string {
   Error.captureStackTrace(holder, callSite);
   Error.stackTraceLimit = limit;
   const lines = (holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
-  const own = /[\\/](src|dist[\\/]src)[\\/](hub[\\/][\w-]+|lock|greenlet|instrument[\\/]deadlock)\.[jt]s:/;
+  const own = /[\\/](src|dist[\\/]src)[\\/](hub[\\/][\w-]+|lock|semaphore|greenlet|instrument[\\/]deadlock)\.[jt]s:/;
   return lines.filter((l) => !own.test(l)).slice(0, 3).join(' < ');
 }
 
