@@ -7,7 +7,7 @@
 // without the IO), `ring64` (64 ops in flight in main, one ended and one begun per op), `wait`
 // (a hub.wait settled at once), `sleep0` (await sleep(0): one op per loop turn).
 // Run: node bench/_hub-op-ab.mjs [begin,ring64,wait,sleep0]   (ROUNDS=15 N=100000 BASE=HEAD
-// BEFORE=src/hub/channels.ts,src/hub/ops.ts; BEFORE= compares two identical copies). With a
+// BEFORE=src/hub/channels.ts,src/hub/op-channels.ts,src/hub/ops.ts; BEFORE= compares two identical copies). With a
 // second argument `callgrind`: instructions per op of each copy instead (SIZES=2000,12000 WARM=20000).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const N = Number(process.env.N ?? 100_000);
 const works = (process.argv[2] ?? 'begin,wait,sleep0').split(',');
 const BASE = process.env.BASE ?? 'HEAD';
-const BEFORE = (process.env.BEFORE ?? 'src/hub/channels.ts,src/hub/ops.ts').split(',').filter(Boolean);
+const BEFORE = (process.env.BEFORE ?? 'src/hub/channels.ts,src/hub/op-channels.ts,src/hub/ops.ts').split(',').filter(Boolean);
 const ENTRY = `
 import * as hub from './src/hub/index.js';
 import { spawn, sleep } from './src/index.js';
