@@ -218,9 +218,11 @@ function onClient(st: State, client: Client): void {
  * close the idle client); the timers patch passes it through (timerPass).
  */
 function poolRelease(original: AnyFunction): AnyFunction {
-  return ({ _release(this: { options?: { idleTimeoutMillis?: unknown } }, client: unknown, idleListener: unknown, err: unknown) {
+  return ({ _release(this: { options?: { idleTimeoutMillis?: unknown }; _isAboveMin?: () => boolean }, client: unknown, idleListener: unknown, err: unknown) {
     const idle = this.options?.idleTimeoutMillis;
-    timerPass.delay = typeof idle === 'number' && idle > 0 ? idle : timerPass.none;
+    // Only when pg-pool will set it (its own test): else a callback this release calls
+    // synchronously could have a timer of that delay passed instead.
+    timerPass.delay = typeof idle === 'number' && idle > 0 && this._isAboveMin?.() !== false ? idle : timerPass.none;
     try {
       return original.call(this, client, idleListener, err);
     } finally {

@@ -34,7 +34,9 @@ const NO_PASS: unique symbol = Symbol('greenio.noTimerPass');
  * marked kClientWrites passes its writes (patches/net.ts). It is no op of anyone: a kill
  * of the greenlet that released the client cannot clear the pool's timer, and a query
  * pays no op for it. The integration sets `delay` around the one call and resets it to
- * `timerPass.none` after; a setTimeout with another delay meanwhile stays an op.
+ * `timerPass.none` after; a setTimeout with another delay meanwhile stays an op. The
+ * integration sets it only when the client will set that timer first (else a callback's
+ * timer of the same delay, set synchronously inside the call, would pass instead).
  */
 export const timerPass: { delay: unknown; readonly none: typeof NO_PASS } = { delay: NO_PASS, none: NO_PASS };
 type Handle = { hasRef?: () => boolean } | null;
