@@ -96,7 +96,9 @@ async function child(lib: string, side: Side, ops: number, rounds: number): Prom
   // As a program does: patch once, before the client is loaded (an unpatched program loads no greenio).
   // GREENIO_BENCH_DIST: another build's dist/src (absolute), e.g. an older commit's, to compare.
   const dist = process.env.GREENIO_BENCH_DIST ?? '../dist/src';
-  const greenio = side === 'u' ? null : ((await import(`${dist}/index.js`)) as typeof import('../src/index.js'));
+  // The unpatched side and the floor load no greenio (the floor's loops each run in their own
+  // AsyncLocalStorage.run; until this stop it loaded greenio and so ran as greenlets).
+  const greenio = side === 'u' || side === 'f' ? null : ((await import(`${dist}/index.js`)) as typeof import('../src/index.js'));
   const but = side.startsWith('p-') ? { [side.slice(2)]: false } : {};
   if (side.startsWith('p')) ((await import(`${dist}/monkey.js`)) as typeof import('../src/monkey.js')).patchAll({ warnLate: false, ...but });
   const servers = JSON.parse(process.env.GREENIO_BENCH_SERVERS ?? '{}') as Servers;
