@@ -13,7 +13,7 @@
 // `<tree>-<part>` counts that tree with one of greenio's per-call parts taken out (PARTS
 // below), so the difference is that part's price.
 // Run: node bench/_patch-count.mjs [node binary]   (TREES=HEAD,now,now-clock SHAPES=bare,floor,main,greenlets
-//      SIZES=4000,16000 WARM=40000 JOBS=4); ALLOC=1: bytes allocated per call instead (Node >= 26).
+//      SIZES=4000,16000 WARM=40000 JOBS=4 BATCH=64); ALLOC=1: bytes allocated per call instead (Node >= 26).
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,8 +46,16 @@ function drain() {
   batch = [];
   for (let i = 0; i < b.length; i += 2) b[i].runInAsyncScope(b[i + 1], null, null, STATS);
 }
+// BATCH: at most that many completions per loop turn (libuv's threads deliver a few at a
+// time; 64 at once let the hub clock's turn sharing halve the reads).
+const BATCH = 2 * Number(process.env.BATCH ?? 64);
+function drainSome() {
+  const b = batch.splice(0, BATCH);
+  if (batch.length > 0) setImmediate(drainSome);
+  for (let i = 0; i < b.length; i += 2) b[i].runInAsyncScope(b[i + 1], null, null, STATS);
+}
 function fakeStat(path, cb) {
-  if (batch.length === 0) setImmediate(drain);
+  if (batch.length === 0) setImmediate(BATCH >= 128 ? drain : drainSome);
   batch.push(new AsyncResource('FAKESTAT'), cb);
 }
 const floor = shape === 'floor' || shape === 'floor_g';
@@ -77,6 +85,8 @@ console.log(JSON.stringify({ bytes }));
 // Each part's per-call work, taken out (every edit must apply exactly once).
 const PARTS = {
   clock: [['src/hub/turnclock.ts', 'export function hubNow(): number {', 'export function hubNow(): number {\n  return 0;']],
+  // The callback's lent clock reading (patches/callback-wrapper.ts, hub/turnclock.ts).
+  nolend: [['patches/callback-wrapper.ts', '    lentClock.now = switchClock.now;\n', ''], ['src/hub/turnclock.ts', '  if (lent >= 0) return lent;\n', '']],
   account: [['src/hub/kinds.ts', 'export function account(k: Kind, g: IoTotals, ms: number): void {', 'export function account(k: Kind, g: IoTotals, ms: number): void {\n  if (k !== null) return;']],
 };
 
@@ -108,8 +118,11 @@ let runs = 0;
 // One run of `file`: its instruction count (callgrind), or with ALLOC its bytes allocated.
 function measure(file, shape, n) {
   const outFile = join(dir, `callgrind.out.${++runs}`);
-  const args = ['--single-threaded', '--expose-gc', file, shape, String(n), String(WARM)];
-  const [cmd, argv] = process.env.ALLOC ? [node, ['--min-semi-space-size=256', '--max-semi-space-size=256', ...args]] : ['valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, node, ...args]];
+  // Fixed hash and random seeds, and no address randomisation (setarch -R): V8's tables and
+  // heap layout then repeat from run to run (without them the same tree's count moved by
+  // hundreds of instructions per call at 12,000 calls apart).
+  const args = ['--single-threaded', '--expose-gc', '--hash-seed=1', '--random-seed=1', file, shape, String(n), String(WARM)];
+  const [cmd, argv] = process.env.ALLOC ? [node, ['--min-semi-space-size=256', '--max-semi-space-size=256', ...args]] : ['setarch', ['-R', 'valgrind', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, node, ...args]];
   return new Promise((done, fail) => {
     const child = spawn(cmd, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
