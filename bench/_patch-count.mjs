@@ -121,7 +121,7 @@ function measure(file, shape, n) {
   // Fixed hash and random seeds, and no address randomisation (setarch -R): V8's tables and
   // heap layout then repeat from run to run (without them the same tree's count moved by
   // hundreds of instructions per call at 12,000 calls apart).
-  const args = ['--single-threaded', '--expose-gc', '--hash-seed=1', '--random-seed=1', file, shape, String(n), String(WARM)];
+  const args = ['--single-threaded', '--expose-gc', '--hash-seed=1', '--random-seed=1', ...(process.env.V8FLAGS ?? '').split(' ').filter(Boolean), file, shape, String(n), String(WARM)];
   const [cmd, argv] = process.env.ALLOC ? [node, ['--min-semi-space-size=256', '--max-semi-space-size=256', ...args]] : ['setarch', ['-R', 'valgrind', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`, node, ...args]];
   return new Promise((done, fail) => {
     const child = spawn(cmd, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
