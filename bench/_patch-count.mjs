@@ -85,8 +85,6 @@ console.log(JSON.stringify({ bytes }));
 // Each part's per-call work, taken out (every edit must apply exactly once).
 const PARTS = {
   clock: [['src/hub/turnclock.ts', 'export function hubNow(): number {', 'export function hubNow(): number {\n  return 0;']],
-  // The callback's lent clock reading (patches/callback-wrapper.ts, hub/turnclock.ts).
-  nolend: [['patches/callback-wrapper.ts', '    lentClock.now = switchClock.now;\n', ''], ['src/hub/turnclock.ts', '  if (lent >= 0) return lent;\n', '']],
   account: [['src/hub/kinds.ts', 'export function account(k: Kind, g: IoTotals, ms: number): void {', 'export function account(k: Kind, g: IoTotals, ms: number): void {\n  if (k !== null) return;']],
 };
 
