@@ -24,7 +24,7 @@ const FILES = ['bench/_patch-ops.ts', 'bench/_loopback-echo.ts', 'bench/_floor.t
 
 // Each part's per-op work, taken out (every edit must apply exactly once).
 const PARTS = {
-  clock: [['src/internal/turnclock.ts', 'export function hubNow(): number {', 'export function hubNow(): number {\n  return 0;']],
+  clock: [['src/hub/turnclock.ts', 'export function hubNow(): number {', 'export function hubNow(): number {\n  return 0;']],
   channels: [
     ['src/hub/channels.ts', 'return startWatched && (ioStartPlain.hasSubscribers || opTracingOn());', 'return false;'],
     ['src/hub/channels.ts', 'return (endWatched && ioEndPlain.hasSubscribers) || tracedOps !== 0;', 'return false;'],
