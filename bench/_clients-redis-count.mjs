@@ -17,77 +17,18 @@
 // patched over the first of MODES (else over unpatched): where greenio's share goes. On
 // Node 20 `MODES=floor,greenlets NAMES=30` shows AsyncLocalStorage's promise hooks
 // (promiseInitHook, megamorphic keyed loads/stores of the store), paid alike by the floor.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-const root = resolve(import.meta.dirname, '..');
-const C = 50;
+import { redisWork, root, startRedis } from './_clients-redis-work.mjs';
 
 async function work(lib, mode, n, warm, url) {
-  const dist = process.env.DIST ?? join(root, 'dist');
-  const { patchAll } = await import(join(dist, 'src/monkey.js'));
-  const { spawn: gspawn, joinAll } = await import(join(dist, 'src/index.js'));
-  if (mode === 'patched') patchAll({ warnLate: false });
-  // MODES=...,floor: unpatched loops, each in its own AsyncLocalStorage.run (the floor);
-  // greenlets: greenlets, nothing patched.
-  const { AsyncLocalStorage } = await import('node:async_hooks');
-  const scope = new AsyncLocalStorage();
-  let c;
-  let close;
-  if (lib === 'ioredis') {
-    const { Redis } = await import('ioredis');
-    c = new Redis(url, { connectTimeout: 120_000 });
-    close = () => c.quit();
-  } else {
-    const { createClient } = await import('redis');
-    c = createClient({ url, socket: { connectTimeout: 120_000 } }); // valgrind on a loaded machine connects slowly
-    await c.connect();
-    close = () => c.close();
-  }
-  const round = async (ops) => {
-    const per = Math.ceil(ops / C);
-    const loop = async (w) => {
-      for (let i = 0; i < per; i++) await (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`));
-    };
-    const scoped = async (w) => {
-      for (let i = 0; i < per; i++) await (i % 2 === 0 ? c.set(`k${scope.getStore().w}`, String(i)) : c.get(`k${w}`));
-    };
-    if (mode === 'patched' || mode === 'greenlets') await joinAll(Array.from({ length: C }, (_, w) => gspawn(loop, w)), { raiseError: true });
-    else if (mode === 'floor') await Promise.all(Array.from({ length: C }, (_, w) => scope.run({ w }, scoped, w)));
-    else await Promise.all(Array.from({ length: C }, (_, w) => loop(w)));
-  };
+  // valgrind on a loaded machine connects slowly: a long connect timeout.
+  const { round, close } = await redisWork(lib, mode, url, 120_000);
   await round(warm);
   await round(n);
   await close();
-}
-
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitPing(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((res) => {
-      const s = connect(port, '127.0.0.1');
-      s.on('connect', () => s.write('PING\r\n'));
-      s.on('data', (d) => {
-        s.destroy();
-        res(String(d).startsWith('+PONG'));
-      });
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('redis-server did not answer');
 }
 
 /** The jitted function at an address, from node --perf-basic-prof's map of process `pid` (then removed). */
@@ -122,12 +63,8 @@ async function drive() {
   const [n1, n2] = (process.env.SIZES ?? '4000,16000').split(',').map(Number);
   const warm = Number(process.env.WARM ?? 20000);
   const libs = (process.env.LIBS ?? 'redis,ioredis').split(',');
-  const dir = mkdtempSync(join(tmpdir(), 'greenio-redis-count-'));
-  const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', dir], { stdio: 'ignore' });
+  const { url, dir, stop } = await startRedis('greenio-redis-count-');
   try {
-    await waitPing(port);
-    const url = `redis://127.0.0.1:${port}`;
     const count = (lib, mode, n) => {
       const out = join(dir, 'callgrind.out');
       const env = { ...process.env, GREENIO_SWITCH_INTERVAL: '1000000000' };
@@ -181,8 +118,7 @@ async function drive() {
       }
     }
   } finally {
-    server.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    stop();
   }
 }
 

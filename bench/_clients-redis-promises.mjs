@@ -11,45 +11,13 @@
 // Limits: the counter's own hook makes every mode pay async_hooks (counts only, no timing);
 // stacks are sampled (1 in 7). Build first (`npx tsc -p tsconfig.build.json`, or DIST=<dir>).
 // Run: node bench/_clients-redis-promises.mjs [node binary]   (LIBS=redis,ioredis)
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const root = resolve(import.meta.dirname, '..');
-const C = 50;
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { redisWork, root } from './_clients-redis-work.mjs';
 
 async function work(lib, mode, url) {
-  const { createHook, AsyncLocalStorage } = await import('node:async_hooks');
-  const dist = process.env.DIST ?? join(root, 'dist');
-  const { spawn: gspawn, joinAll } = await import(join(dist, 'src/index.js'));
-  if (mode === 'patched') (await import(join(dist, 'src/monkey.js'))).patchAll({ warnLate: false });
-  const scope = new AsyncLocalStorage();
-  let c;
-  let close;
-  if (lib === 'ioredis') {
-    const { Redis } = await import('ioredis');
-    c = new Redis(url);
-    close = () => c.quit();
-  } else {
-    const { createClient } = await import('redis');
-    c = createClient({ url });
-    await c.connect();
-    close = () => c.close();
-  }
-  const round = async (ops) => {
-    const per = Math.ceil(ops / C);
-    const loop = async (w) => {
-      for (let i = 0; i < per; i++) await (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`));
-    };
-    const scoped = async (w) => {
-      for (let i = 0; i < per; i++) await (i % 2 === 0 ? c.set(`k${scope.getStore().w}`, String(i)) : c.get(`k${w}`));
-    };
-    if (mode === 'patched' || mode === 'greenlets') await joinAll(Array.from({ length: C }, (_, w) => gspawn(loop, w)), { raiseError: true });
-    else if (mode === 'floor') await Promise.all(Array.from({ length: C }, (_, w) => scope.run({ w }, scoped, w)));
-    else await Promise.all(Array.from({ length: C }, (_, w) => loop(w)));
-  };
+  const { createHook } = await import('node:async_hooks');
+  const { round, close } = await redisWork(lib, mode, url);
   await round(5000);
   const counts = {};
   const frames = new Map();
@@ -82,32 +50,19 @@ async function work(lib, mode, url) {
   await close();
 }
 
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 async function drive() {
   const node = resolve(process.argv[2] ?? process.execPath);
   const libs = (process.env.LIBS ?? 'redis').split(',');
-  const dir = mkdtempSync(join(tmpdir(), 'greenio-redis-promises-'));
-  const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', dir], { stdio: 'ignore' });
+  const { url, stop } = await startRedis('greenio-redis-promises-');
   try {
-    await new Promise((r) => setTimeout(r, 300));
     for (const lib of libs) {
       for (const mode of ['unpatched', 'floor', 'greenlets', 'patched']) {
-        const r = spawnSync(node, [import.meta.filename, 'work', lib, mode, `redis://127.0.0.1:${port}`], { encoding: 'utf8', cwd: root, env: process.env });
+        const r = spawnSync(node, [import.meta.filename, 'work', lib, mode, url], { encoding: 'utf8', cwd: root, env: process.env });
         process.stdout.write(r.status === 0 ? r.stdout : `${lib} ${mode} failed:\n${r.stderr.slice(-1500)}\n`);
       }
     }
   } finally {
-    server.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    stop();
   }
 }
 
