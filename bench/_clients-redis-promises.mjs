@@ -13,7 +13,7 @@
 // Run: node bench/_clients-redis-promises.mjs [node binary]   (LIBS=redis,ioredis)
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { redisWork, root } from './_clients-redis-work.mjs';
+import { redisWork, root, startRedis } from './_clients-redis-work.mjs';
 
 async function work(lib, mode, url) {
   const { createHook } = await import('node:async_hooks');
