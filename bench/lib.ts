@@ -117,8 +117,16 @@ const clock: () => number =
       }
     : () => performance.now();
 
+// BENCH_WARMUP / BENCH_RUNS raise every workload's warm-up and run counts (the regression
+// guard's short forms set them): a short run measured while V8 is still tiering the loop up
+// varies 3x between processes; after ~10 warm-up runs it settles.
+const minWarmup = Number(process.env.BENCH_WARMUP ?? 0);
+const minRuns = Number(process.env.BENCH_RUNS ?? 0);
+
 /** Median of a few timed runs after a warm-up; returns ms of the median run. */
 export async function timeIt(fn: () => Promise<unknown> | unknown, runs = 5, warmup = 2): Promise<number> {
+  runs = Math.max(runs, minRuns);
+  warmup = Math.max(warmup, minWarmup);
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
