@@ -11,7 +11,7 @@
 // with the load (compare sides counted close together). It uses the servers of
 //   node --import tsx bench/clients-proc.ts pg,mysql2 --serve   (export its line first)
 // and for mysql2 raise MariaDB's connect_timeout (see _clients-sql-grind.ts). Run:
-//   node bench/_clients-sql-count.mjs [node binary]   (LIBS=pg,mysql2 SIZES=2000,6000 WARM=12000)
+//   node bench/_clients-sql-count.mjs [node binary]   (LIBS=pg,mysql2 SIZES=2000,6000 WARM=12000 FLOOR=1)
 // DIST=<dir> loads greenio from another build (`tsc -p tsconfig.build.json --outDir <dir>`,
 // with node_modules linked and package.json copied there); ONLY=patched|unpatched.
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import v8 from 'node:v8';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 const root = resolve(import.meta.dirname, '..');
 const C = 50;
@@ -32,6 +33,7 @@ async function work(lib, mode, n, warm) {
   if (cfg === undefined) throw new Error(`no ${lib} server in GREENIO_BENCH_SERVERS`);
   let op;
   let close;
+  const als = new AsyncLocalStorage();
   if (lib === 'pg') {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ ...cfg, max: 20, connectionTimeoutMillis: 0 });
@@ -52,6 +54,7 @@ async function work(lib, mode, n, warm) {
       for (let i = 0; i < count / C; i++) await op(i);
     };
     if (mode === 'patched') await joinAll(Array.from({ length: C }, () => gspawn(loop)), { raiseError: true });
+    else if (mode === 'floor') await Promise.all(Array.from({ length: C }, () => als.run({}, loop)));
     else await Promise.all(Array.from({ length: C }, loop));
   };
   await round(warm);
@@ -110,8 +113,10 @@ function drive() {
       const side = (x) => ({ unpatched: Math.round(x.u), patched: Math.round(x.p), greenio: Math.round(x.p - x.u), ratio: Math.round((x.u / x.p) * 1000) / 1000 });
       const unpatched = process.env.ONLY === 'patched' ? none : perOp('unpatched');
       const patched = process.env.ONLY === 'unpatched' ? none : perOp('patched');
+      // FLOOR=1: also the issue's floor, unpatched with each loop in its own AsyncLocalStorage.run.
+      const floor = process.env.FLOOR ? perOp('floor') : null;
       const unit = alloc ? 'bytes per query' : 'instructions per query';
-      console.log(JSON.stringify({ node: version, client: lib, unit, dist: process.env.DIST ?? 'dist', sizes: [n1, n2], warm, all: side({ u: unpatched.all, p: patched.all }), ...(alloc ? {} : { js: side({ u: unpatched.js, p: patched.js }) }) }));
+      console.log(JSON.stringify({ node: version, client: lib, unit, dist: process.env.DIST ?? 'dist', sizes: [n1, n2], warm, all: side({ u: unpatched.all, p: patched.all }), ...(alloc ? {} : { js: side({ u: unpatched.js, p: patched.js }) }), ...(floor === null ? {} : { floor: { all: Math.round(floor.all), js: Math.round(floor.js) } }) }));
     }
   } finally {
     if (process.env.KEEP === undefined) rmSync(dir, { recursive: true, force: true });
