@@ -120,8 +120,15 @@ const clock: () => number =
 // BENCH_WARMUP / BENCH_RUNS raise every workload's warm-up and run counts (the regression
 // guard's short forms set them): a short run measured while V8 is still tiering the loop up
 // varies 3x between processes; after ~10 warm-up runs it settles.
-const minWarmup = Number(process.env.BENCH_WARMUP ?? 0);
-const minRuns = Number(process.env.BENCH_RUNS ?? 0);
+function countFromEnv(name: string): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${JSON.stringify(v)}`);
+  return n;
+}
+const minWarmup = countFromEnv('BENCH_WARMUP');
+const minRuns = countFromEnv('BENCH_RUNS');
 
 /** Median of a few timed runs after a warm-up; returns ms of the median run. */
 export async function timeIt(fn: () => Promise<unknown> | unknown, runs = 5, warmup = 2): Promise<number> {
