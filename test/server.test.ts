@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StreamServer } from '../src/server.js';
 import { Greenlet, getCurrent, spawn } from '../src/greenlet.js';
 import { Pool } from '../src/pool/pool.js';
+import { Event } from '../src/event.js';
 import { sleep } from '../src/sleep.js';
 import { waitUntil } from './fixtures/pools-util.js';
 
@@ -99,11 +100,18 @@ describe('StreamServer: serving', () => {
     let live = 0;
     let peak = 0;
     const pool = new Pool(10);
+    // The first handlers hold until ten run at once (or 10 s pass): the pool's limit is
+    // then reached however slowly a busy machine accepts the 200 connections (a 2 ms
+    // sleep let a slow accept loop peak at 6 on a loaded Node 20); then each holds 20 ms more,
+    // in which an 11th would start if the pool allowed one.
+    const full = new Event();
     const s = serve(
       async (socket) => {
         peak = Math.max(peak, ++live);
+        if (live === 10) full.set();
         try {
-          await sleep(2);
+          await full.wait(10_000);
+          await sleep(20); // time for an 11th handler to start, were the pool to allow one
           await echo(socket);
         } finally {
           live--;
