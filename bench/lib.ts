@@ -57,6 +57,22 @@ export interface WorkloadSpec {
   nodeArgs?: string[];
 }
 
+const ballast: number[][] = [];
+/**
+ * BENCH_BALLAST_MB: the variant's process first holds that many MB of plain arrays, as a
+ * program with some state does (bench/PROFILE.md, stop 12: V8 decides differently on
+ * pretenuring and GC in a process that holds a few MB, and greenio's import alone holds
+ * 2-3 MB that a bare unpatched variant does not). Off (0) by default.
+ */
+function holdBallast(): void {
+  const raw = process.env.BENCH_BALLAST_MB;
+  if (raw === undefined || raw === '') return;
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) throw new RangeError(`BENCH_BALLAST_MB must be a number >= 0, got ${JSON.stringify(raw)}`);
+  // ~1 KB per 128-slot array of small integers.
+  for (let i = 0; i < mb * 1000; i++) ballast.push(new Array<number>(128).fill(i));
+}
+
 /** Register a workload; when the file is run with `--variant`, run it and print its JSON. */
 export function defineWorkload(spec: WorkloadSpec): WorkloadSpec {
   const argv = process.argv;
@@ -68,6 +84,7 @@ export function defineWorkload(spec: WorkloadSpec): WorkloadSpec {
     const name = argv[i + 1]!;
     const run = spec.variants[name];
     if (!run) throw new Error(`unknown variant ${name}; have ${Object.keys(spec.variants).join(', ')}`);
+    holdBallast();
     const profiled = process.env.BENCH_CPU_PROF ? profile(process.env.BENCH_CPU_PROF, run) : run();
     profiled.then(
       (m) => {
