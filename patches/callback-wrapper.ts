@@ -38,7 +38,7 @@ const CALLBACK: OpHandler<unknown> = {
     if (typeof d !== 'function') d.ac?.abort(reason);
     if (silent === true) return false;
     // As Node does for an AbortSignal: the callback is called once, with the error.
-    process.nextTick(cb, reason);
+    hub.tickIn(op, cb, reason);
     return true;
   },
 };

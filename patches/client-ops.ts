@@ -51,7 +51,7 @@ export function callbackHandler<S extends { cb?: ((err: unknown) => void) | null
       const st = op.data as S;
       abort(st);
       if (silent === true) return false;
-      process.nextTick(st.cb!, reason);
+      hub.tickIn(op, st.cb!, reason);
       return true;
     },
   };

@@ -39,6 +39,10 @@ function dropLate(this: EmitterCmd, ev: string | symbol, ...a: unknown[]): boole
   return Reflect.apply(Object.getPrototypeOf(this).emit as AnyFunction, this, [ev, ...a]) as boolean;
 }
 
+function emitError(a: { emit: AnyFunction; cmd: EmitterCmd; reason: unknown }): void {
+  Reflect.apply(a.emit, a.cmd, ['error', a.reason]);
+}
+
 const HANDLER: NotedHandler = {
   note(op) {
     const st = op.data as Emitting;
@@ -54,7 +58,7 @@ const HANDLER: NotedHandler = {
     const emit = cmd.emit;
     cmd.emit = dropLate;
     // As Node does for an AbortSignal: the listeners get the interrupt's error on the next tick.
-    if (handOver) process.nextTick(() => Reflect.apply(emit, cmd, ['error', reason]));
+    if (handOver) hub.tickIn(op, emitError, { emit, cmd, reason });
     return handOver;
   },
 };

@@ -208,10 +208,14 @@ export class Greenlet<T = unknown> extends Core {
       this._finish(false, err);
       return RESOLVED;
     }
-    this._rare.killed = err;
-    this._rare.killedAt = performance.now();
+    const rare = this._rare;
+    rare.killed = err;
+    // The hub's clock (as ops' starts): IO begun from now on is the unwinding's (abandonKilled).
+    rare.killedAt = hub.exactNow();
     if (hub.currentCore() === this) return Promise.reject(err); // gevent raises it right here
-    hub.interrupt(this, err, -1);
+    // Delivered to an op (a callback called with the error, a socket destroyed): the code
+    // that handles it may take a few turns to unwind (a library's error path), as for withTimeout.
+    rare.killGrace = hub.interrupt(this, err, -1) ? KILL_GRACE_TURNS : 0;
     hub.watchAbandon(this);
     if (o.block === false) return RESOLVED;
     return this.join(ms);
@@ -317,7 +321,12 @@ class GreenletRare extends Rare {
   spawnStack: string | undefined = undefined;
   /** `performance.now()` of its (last) kill. */
   killedAt = 0;
+  /** Loop turns left before a killed greenlet with nothing greenio sees in flight is abandoned. */
+  killGrace = 0;
 }
+
+/** As withTimeout's: the turns a delivered interrupt's unwinding may take (a 'close' event). */
+const KILL_GRACE_TURNS = 3;
 
 /** The main greenlet: code outside any spawned greenlet. It cannot be killed. */
 class MainGreenlet extends Greenlet<never> {
@@ -333,6 +342,14 @@ mainPending = false;
 function abandonKilled(g: hub.Core): void {
   const r = g.x;
   if (g.state === State.Dead || g.waitCount > 0 || r === null || r.killed === null) return;
+  const gr = r as GreenletRare;
+  // Still unwinding through IO greenio sees (begun since the kill): asked again when it ends.
+  if (hub.busyWithin(g, gr.killedAt)) return;
+  if (gr.killGrace > 0) {
+    gr.killGrace--;
+    hub.scheduleAbandonCheck(g);
+    return;
+  }
   r.abandoned = true;
   hub.abandonCounts.kills++;
   (g as Greenlet)._finish(false, r.killed);

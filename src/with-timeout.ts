@@ -67,6 +67,8 @@ class Race<T, V> extends Timeout implements hub.FlowWatch {
   /** What run-info shows while the abandoned flow stays suspended. */
   lost: Lost | null = null;
   fn: unknown = undefined;
+  /** When it fired (the hub's clock): IO the flow begins since is its unwinding's. */
+  since = Infinity;
   quiet = false;
   timeoutValue: V | undefined = undefined;
 
@@ -97,6 +99,7 @@ class Race<T, V> extends Timeout implements hub.FlowWatch {
   override _expired(err: Error, delivered: boolean): void {
     if (this.state === DONE) return;
     this.fired = err;
+    this.since = hub.exactNow();
     // An interrupt that reached an op (a socket destroyed, a callback called with the
     // error) may take a few loop turns to unwind fn (a 'close' event): wait that long.
     this.state = delivered ? 3 : 0;
@@ -190,7 +193,11 @@ function runWithTimeout<T, V>(t: Race<T, V>, fn: () => T | Promise<T>): Promise<
   newRace = t as Race<unknown, unknown>;
   const p = new Promise<T | V>(raceExec as (res: (v: T | V) => void, rej: (e: unknown) => void) => void);
   newRace = null;
-  void follow(t, r as PromiseLike<T>);
+  // A thenable that is not a promise may start its work only when awaited (a knex query
+  // builder, Prisma's and mongoose's queries run on `then`): awaited in the timed flow,
+  // that work is the flow's, so the deadline reaches it. A promise's work has begun in fn.
+  if (r instanceof Promise) void follow(t, r);
+  else void hub.runIn(flow, follow, t as Race<unknown, unknown>, r as unknown as PromiseLike<unknown>);
   return p;
 }
 

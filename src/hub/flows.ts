@@ -66,6 +66,15 @@ export function runIn<A extends unknown[], R>(flow: Flow, fn: (...args: A) => R,
 }
 
 /**
+ * `process.nextTick(fn, arg)` in the context of `op`'s flow: the callback an interrupt hands
+ * its error to runs where its call was made, as its normal completion would, not in the
+ * interrupter's (so IO it starts to unwind, a ROLLBACK, is that flow's).
+ */
+export function tickIn(op: AnyOp, fn: (arg: never) => void, arg: unknown): void {
+  als.run(op.flow, process.nextTick, fn as (arg: unknown) => void, arg);
+}
+
+/**
  * Run `fn(...args)` outside any flow, in the main greenlet: what it starts (a worker, a
  * pool's connection, a timer of greenio's own) belongs to no greenlet, so no kill of the
  * caller reaches it.

@@ -19,8 +19,9 @@
  *   AsyncLocalStorage; only the naming flow changes, the user's stores stay).
  * - interrupt / clearPending (greenlet.ts, timeout.ts); configure (greenlet.ts, once).
  */
-export { Op, Flow, Core, Rare, State, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
-export { main, configure, currentFlow, currentCore, storedFlow, runIn, outside, enterFlow, enterInJob, enterInJobReady, adopt, opsOf, type HubSetup } from './flows.js';
+export { Op, Flow, Core, Rare, State, busyWithin, scheduleAbandonCheck, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
+export { exactNow } from './turnclock.js';
+export { main, configure, currentFlow, currentCore, storedFlow, runIn, tickIn, outside, enterFlow, enterInJob, enterInJobReady, adopt, opsOf, type HubSetup } from './flows.js';
 export { wait, waitFor, begin, track, pendingInterrupt, setEdgeHook, wakeCount } from './switch.js';
 export { beginWait, adoptSettlers, ownPromise } from './adopt.js';
 export { interrupt, clearPending } from './interrupts.js';

@@ -350,10 +350,14 @@ export function finish(op: AnyOp, outcome: number, error?: unknown): void {
     const note = outcome >= KILLED ? op.handler?.note?.(op) : undefined;
     ioEndChannel.publish({ greenlet: g, op, kind: k.name, detail: detailOwner(op.detail), durationMs: ms, outcome: OUTCOMES[outcome], note, error });
   }
+  // A killed greenlet or an expiring flow is asked again whenever one of its ops ends: a
+  // wait, or IO its unwinding began (a ROLLBACK a library sends on the kill's error).
   if (op.res !== null) {
     if (--g.waitCount === 0 && g.x !== null && g.x.killed !== null && g.state !== State.Dead) scheduleAbandonCheck(g);
-    if (expiring.size !== 0) waitEndedIn(flow);
+  } else if (g.x !== null && g.x.killed !== null && g.state !== State.Dead) {
+    scheduleAbandonCheck(g);
   }
+  if (expiring.size !== 0) waitEndedIn(flow);
 }
 
 // ---------------------------------------------------------------------------------
@@ -369,11 +373,16 @@ export const setup = {
   timeoutError: (ms: number): Error => new Error(`timed out after ${ms} ms`),
 };
 
+// Once per greenlet and turn: a kill's grace is counted in turns (greenlet.ts).
+const abandonQueued = new Set<Core>();
 /** Ask, on the next turn, whether the killed `g` must be abandoned (it has no wait left). */
 export function scheduleAbandonCheck(g: Core): void {
+  if (abandonQueued.has(g)) return;
+  abandonQueued.add(g);
   originalSetImmediate(runAbandonCheck, g);
 }
 function runAbandonCheck(g: Core): void {
+  abandonQueued.delete(g);
   setup.abandonKilled(g);
 }
 
@@ -383,6 +392,8 @@ function runAbandonCheck(g: Core): void {
  */
 export interface FlowWatch {
   abandon(): boolean;
+  /** When the deadline fired (`exactNow()`): IO the flow began since is its unwinding's. */
+  readonly since: number;
 }
 /** Flows past their deadline (withTimeout), watched until they have no wait left. */
 export const expiring = new Map<Flow, FlowWatch>();
@@ -402,18 +413,25 @@ function waitEndedIn(flow: Flow): void {
 function runFlowCheck(flow: Flow): void {
   checkQueued.delete(flow);
   const w = expiring.get(flow);
-  if (w === undefined || hasWaitWithin(flow)) return;
+  if (w === undefined || busyWithin(flow, w.since)) return;
   if (w.abandon()) expiring.delete(flow);
   else queueFlowCheck(flow);
 }
 
-/** True if `flow`, or a flow running inside it, is in a greenio wait. */
-function hasWaitWithin(flow: Flow): boolean {
+/**
+ * True if `flow`, or a flow running inside it, is in a greenio wait, or has an operation in
+ * flight that it began at or after `since` (an interrupt's time): the IO of its unwinding,
+ * such as the ROLLBACK a library sends when a query of its transaction failed with the
+ * kill. Not ops begun before (a Timeout leaves older sockets alone), nor handles and
+ * timers, which may live on for good (a socket, an interval).
+ */
+export function busyWithin(flow: Flow, since: number): boolean {
+  const busy = (op: AnyOp): boolean => op.res !== null || (op.since >= since && !op.kind.resource && !op.kind.killOnly);
   const has = (f: Flow): boolean => {
     const cur = f.ops;
     if (cur === null) return false;
-    if (!(cur instanceof Set)) return cur.res !== null;
-    for (const op of cur) if (op.res !== null) return true;
+    if (!(cur instanceof Set)) return busy(cur);
+    for (const op of cur) if (busy(op)) return true;
     return false;
   };
   if (has(flow)) return true;
