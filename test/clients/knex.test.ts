@@ -1,25 +1,32 @@
-// A library over pg, as users write it (knex, its pool opened in main), against a real
-// PostgreSQL started for this file. Two things a plain pg call does not show: knex answers
-// a failed query of a transaction with a ROLLBACK before it rejects (a killed or timed-out
-// greenlet unwinds through more IO), and a knex query builder is a thenable that sends its
-// query only when awaited (`withTimeout(ms, () => knex.raw(...))` must time that query).
-// Fixture: clients-pg-unwind.ts, as ESM and CJS, killed and timed out.
+// A library over the SQL clients, as users write it (knex, its pool opened in main), against
+// a real PostgreSQL and a real MariaDB started for this file. Two things a plain client call
+// does not show: knex answers a failed query of a transaction with a ROLLBACK before it
+// rejects (a killed or timed-out greenlet unwinds through more IO), and a knex query builder
+// is a thenable that sends its query only when awaited (`withTimeout(ms, () => knex.raw(...))`
+// must time that query). Fixture: clients-knex-unwind.ts, over pg and mysql2, as ESM and
+// CJS, killed and timed out.
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
 import { useServer } from './harness.js';
 import { startPostgres } from '../servers/postgres.js';
+import { startMariaDB } from '../servers/mariadb.js';
 
-const server = useServer(startPostgres, 60_000);
+const pg = useServer(startPostgres, 60_000);
+const maria = useServer(startMariaDB, 60_000);
+const env = (client: 'pg' | 'mysql2'): Record<string, string> =>
+  client === 'pg' ? { PGHOST: pg().host, PGPORT: String(pg().port) } : { MYHOST: maria().host, MYPORT: String(maria().port) };
 
 describe.each([
-  ['esm', 'kill'],
-  ['esm', 'timeout'],
-  ['cjs', 'kill'],
-  ['cjs', 'timeout'],
-] as const)('knex over pg (%s, %s)', (mode, how) => {
+  ['pg', 'esm', 'kill'],
+  ['pg', 'esm', 'timeout'],
+  ['pg', 'cjs', 'kill'],
+  ['pg', 'cjs', 'timeout'],
+  ['mysql2', 'esm', 'kill'],
+  ['mysql2', 'cjs', 'timeout'],
+] as const)('knex over %s (%s, %s)', (client, mode, how) => {
   let run: ReturnType<typeof runFixture> | undefined;
   const out = (): Record<string, unknown> => {
-    run ??= runFixture('clients-pg-unwind.ts', [mode, how], { PGHOST: server().host, PGPORT: String(server().port) });
+    run ??= runFixture('clients-knex-unwind.ts', [client, mode, how], env(client));
     return run.json;
   };
   const expected = how === 'kill' ? 'GreenletExit' : 'TimeoutError';
@@ -48,6 +55,7 @@ describe.each([
     out();
     expect(run!.stderr).not.toContain('could not interrupt');
     expect(out().usable).toBe(true);
+    expect(out().dropped).toBe(true); // no transaction left holding the table
     expect(out().destroyed).toBe(true);
   });
 });
