@@ -57,7 +57,7 @@ function cursorOf(t: Tracked): Sub {
  * the Submittable's own close (close the portal, sync). Returns whether `reason` reached
  * user code (a pending read, a listened stream).
  */
-function stop(t: Tracked, reason: Error | null): boolean {
+function stop(t: Tracked, reason: Error | null, op?: hub.AnyOp): boolean {
   if (t.closed) return false;
   t.closed = true;
   const c = cursorOf(t);
@@ -82,7 +82,8 @@ function stop(t: Tracked, reason: Error | null): boolean {
     // through pg's own wrapper (query_timeout's), which clears its timer.
     if (reason === null) return false;
     sub.callback = noop;
-    process.nextTick(qcb, reason);
+    if (op === undefined) process.nextTick(qcb, reason);
+    else hub.tickIn(op, qcb, reason); // in the Query's caller's flow, as its answer would be
     return true;
   }
   if (reason !== null) {
@@ -110,7 +111,7 @@ function note(op: hub.Op): string | undefined {
 const LIFETIME: NotedHandler = {
   note,
   cancel(op, reason, silent) {
-    return stop(op.data as Tracked, silent === true ? null : (reason as Error));
+    return stop(op.data as Tracked, silent === true ? null : (reason as Error), op);
   },
 };
 
