@@ -80,7 +80,7 @@ describe('an interrupt delivered to an operation: the unwinding IO runs before a
   });
 });
 
-/** A thenable that starts its work only when awaited, as a knex builder or a Prisma query does. */
+/** A thenable that starts its work only when awaited, as a knex query builder does. */
 function lazy(work: () => Promise<unknown>, started: string[]): PromiseLike<unknown> {
   return {
     then(onOk, onErr) {
