@@ -29,7 +29,7 @@
 import { spawn as spawnProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { median } from './lib.js';
+import { holdBallast, median } from './lib.js';
 
 const C = 50;
 /** Issue 16's target: patched throughput at least 0.9 of unpatched, for every client. */
@@ -92,22 +92,12 @@ async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close():
 }
 
 /** The child: one side of one client, WARMUP untimed rounds then `rounds` timed ones. */
-// GREENIO_BENCH_BALLAST_MB: each side first retains that many MB of plain arrays, as a
-// program that holds some state does. V8's allocation-site pretenuring of mysql2's
-// per-query objects turns on in a process that holds ~4 MB at startup, patched or not
-// (bench/PROFILE.md, stop 12): greenio's import and patchAll() hold ~3.4 MB on Node 20,
-// so a bare unpatched side is the one program here that stays under it.
-const ballast: unknown[] = [];
-function holdBallast(): void {
-  const raw = process.env.GREENIO_BENCH_BALLAST_MB ?? '0';
-  const mb = Number(raw);
-  if (!Number.isFinite(mb) || mb < 0) throw new RangeError(`GREENIO_BENCH_BALLAST_MB must be a number >= 0, got ${JSON.stringify(raw)}`);
-  // ~1 KB per 128-slot array of small integers.
-  for (let i = 0; i < mb * 1000; i++) ballast.push(new Array<number>(128).fill(i));
-}
-
+// GREENIO_BENCH_BALLAST_MB: each side first holds that many MB (bench/lib.ts holdBallast):
+// V8's pretenuring of mysql2's per-query objects turns on in a process that holds ~4 MB at
+// startup, patched or not (bench/PROFILE.md, stop 12); greenio's import and patchAll() hold
+// ~3.4 MB on Node 20, so a bare unpatched side is the one program here that stays under it.
 async function child(lib: string, side: Side, ops: number, rounds: number): Promise<void> {
-  holdBallast();
+  holdBallast('GREENIO_BENCH_BALLAST_MB');
   // As a program does: patch once, before the client is loaded (an unpatched program loads no greenio).
   // GREENIO_BENCH_DIST: another build's dist/src (absolute), e.g. an older commit's, to compare.
   const dist = process.env.GREENIO_BENCH_DIST ?? '../dist/src';

@@ -64,11 +64,11 @@ const ballast: number[][] = [];
  * pretenuring and GC in a process that holds a few MB, and greenio's import alone holds
  * 2-3 MB that a bare unpatched variant does not). Off (0) by default.
  */
-function holdBallast(): void {
-  const raw = process.env.BENCH_BALLAST_MB;
+export function holdBallast(name = 'BENCH_BALLAST_MB'): void {
+  const raw = process.env[name];
   if (raw === undefined || raw === '') return;
   const mb = Number(raw);
-  if (!Number.isFinite(mb) || mb < 0) throw new RangeError(`BENCH_BALLAST_MB must be a number >= 0, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(mb) || mb < 0) throw new RangeError(`${name} must be a number >= 0, got ${JSON.stringify(raw)}`);
   // ~1 KB per 128-slot array of small integers.
   for (let i = 0; i < mb * 1000; i++) ballast.push(new Array<number>(128).fill(i));
 }
