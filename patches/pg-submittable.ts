@@ -57,7 +57,7 @@ function cursorOf(t: Tracked): Sub {
  * the Submittable's own close (close the portal, sync). Returns whether `reason` reached
  * user code (a pending read, a listened stream).
  */
-function stop(t: Tracked, reason: Error | null, op?: hub.AnyOp): boolean {
+function stop(t: Tracked, reason: Error | null, op: hub.AnyOp): boolean {
   if (t.closed) return false;
   t.closed = true;
   const c = cursorOf(t);
@@ -82,8 +82,7 @@ function stop(t: Tracked, reason: Error | null, op?: hub.AnyOp): boolean {
     // through pg's own wrapper (query_timeout's), which clears its timer.
     if (reason === null) return false;
     sub.callback = noop;
-    if (op === undefined) process.nextTick(qcb, reason);
-    else hub.tickIn(op, qcb, reason); // in the Query's caller's flow, as its answer would be
+    hub.tickIn(op, qcb, reason); // in the Query's caller's flow, as its answer would be
     return true;
   }
   if (reason !== null) {
@@ -123,7 +122,7 @@ const READ: NotedHandler = {
   },
   cancel(op) {
     const [t] = op.data as [Tracked];
-    stop(t, null);
+    stop(t, null, op);
     t.op?.end();
   },
 };

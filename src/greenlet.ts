@@ -215,7 +215,7 @@ export class Greenlet<T = unknown> extends Core {
     if (hub.currentCore() === this) return Promise.reject(err); // gevent raises it right here
     // Delivered to an op (a callback called with the error, a socket destroyed): the code
     // that handles it may take a few turns to unwind (a library's error path), as for withTimeout.
-    rare.killGrace = hub.interrupt(this, err, -1) ? KILL_GRACE_TURNS : 0;
+    rare.killGrace = hub.interrupt(this, err, -1) ? hub.UNWIND_GRACE_TURNS : 0;
     hub.watchAbandon(this);
     if (o.block === false) return RESOLVED;
     return this.join(ms);
@@ -324,9 +324,6 @@ class GreenletRare extends Rare {
   /** Loop turns left before a killed greenlet with nothing greenio sees in flight is abandoned. */
   killGrace = 0;
 }
-
-/** As withTimeout's: the turns a delivered interrupt's unwinding may take (a 'close' event). */
-const KILL_GRACE_TURNS = 3;
 
 /** The main greenlet: code outside any spawned greenlet. It cannot be killed. */
 class MainGreenlet extends Greenlet<never> {

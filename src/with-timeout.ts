@@ -102,7 +102,7 @@ class Race<T, V> extends Timeout implements hub.FlowWatch {
     this.since = hub.exactNow();
     // An interrupt that reached an op (a socket destroyed, a callback called with the
     // error) may take a few loop turns to unwind fn (a 'close' event): wait that long.
-    this.state = delivered ? 3 : 0;
+    this.state = delivered ? hub.UNWIND_GRACE_TURNS : 0;
     hub.watchExpiring(this.flow, this);
   }
 

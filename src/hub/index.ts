@@ -19,7 +19,7 @@
  *   AsyncLocalStorage; only the naming flow changes, the user's stores stay).
  * - interrupt / clearPending (greenlet.ts, timeout.ts); configure (greenlet.ts, once).
  */
-export { Op, Flow, Core, Rare, State, busyWithin, scheduleAbandonCheck, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
+export { Op, Flow, Core, Rare, State, busyWithin, scheduleAbandonCheck, UNWIND_GRACE_TURNS, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
 export { exactNow } from './turnclock.js';
 export { main, configure, currentFlow, currentCore, storedFlow, runIn, tickIn, outside, enterFlow, enterInJob, enterInJobReady, adopt, opsOf, type HubSetup } from './flows.js';
 export { wait, waitFor, begin, track, pendingInterrupt, setEdgeHook, wakeCount } from './switch.js';

@@ -395,6 +395,12 @@ export interface FlowWatch {
   /** When the deadline fired (`exactNow()`): IO the flow began since is its unwinding's. */
   readonly since: number;
 }
+/**
+ * Loop turns an interrupt that reached an op (a callback called with its error, a socket
+ * destroyed) leaves the code handling it to unwind (a 'close' event, a library's error
+ * path) before its greenlet or flow is given up: for kills and withTimeout alike.
+ */
+export const UNWIND_GRACE_TURNS = 3;
 /** Flows past their deadline (withTimeout), watched until they have no wait left. */
 export const expiring = new Map<Flow, FlowWatch>();
 const checkQueued = new Set<Flow>();
