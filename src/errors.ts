@@ -36,20 +36,39 @@ export class GreenletExit extends GreenioError {
 }
 named(GreenletExit, 'GreenletExit');
 
+// Where libraries keep the error they wrapped: the standard `cause` (axios, got, undici,
+// Node's AbortError, drizzle), Sequelize's `parent`/`original`, TypeORM's `driverError`,
+// objection's `nativeError`, and an AggregateError's `errors`.
+const WRAP_FIELDS = ['cause', 'original', 'parent', 'driverError', 'nativeError'] as const;
+const MAX_WRAPPED = 32;
+
 /**
- * True if `error` is `target` or wraps it in its `cause` chain (axios, got, undici and
- * Node's own AbortError wrap the reason they were aborted with). Bounded and cycle-safe.
+ * The first error, `error` itself or one it wraps (see WRAP_FIELDS; breadth first, at
+ * most 32 errors, cycles stopped), that `test` accepts; undefined when none.
+ * @internal
+ */
+export function findWrapped(error: unknown, test: (e: object) => boolean): object | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const seen: object[] = [error];
+  for (let i = 0; i < seen.length; i++) {
+    const e = seen[i]!;
+    if (test(e)) return e;
+    const add = (next: unknown): void => {
+      if (next !== null && typeof next === 'object' && seen.length < MAX_WRAPPED && !seen.includes(next)) seen.push(next);
+    };
+    for (const f of WRAP_FIELDS) add((e as Record<string, unknown>)[f]);
+    if (e instanceof AggregateError && Array.isArray(e.errors)) for (const x of e.errors as unknown[]) add(x);
+  }
+  return undefined;
+}
+
+/**
+ * True if `error` is `target` or wraps it, however deep, where libraries keep a wrapped
+ * error (`cause`, Sequelize's `parent`, TypeORM's `driverError`...: see findWrapped).
  * @internal
  */
 export function wraps(error: unknown, target: unknown): boolean {
-  let e = error;
-  for (let depth = 0; depth < 16 && e !== null && typeof e === 'object'; depth++) {
-    if (e === target) return true;
-    const next = (e as { cause?: unknown }).cause;
-    if (next === e) return false;
-    e = next;
-  }
-  return e === target;
+  return error === target || (target !== null && typeof target === 'object' && findWrapped(error, (e) => e === target) !== undefined);
 }
 
 /** `getNowait()` / `get({ block: false })` / a timed-out `get` on an empty queue. */

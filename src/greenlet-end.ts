@@ -8,7 +8,7 @@
 import * as hub from './hub/index.js';
 import { greenletLabel, ms as fmtMs, opText, Op, type AnyOp, type OpHandler, type Waitable, type Watcher } from './hub/index.js';
 import { functionSite, reachHint, warnOnce } from './internal/unreachable.js';
-import { wraps } from './errors.js';
+import { findWrapped, wraps } from './errors.js';
 import { TimeoutError } from './timeout.js';
 
 /** A greenlet's `_bits`: it failed; someone joined it or linked to it. */
@@ -61,20 +61,17 @@ export function reportUnjoined(name: string, fnName: string, e: unknown): void {
 
 /**
  * The error `g` died of, as its outcome: a library's error that wraps the greenlet's
- * kill error, or its own quiet Timeout's error, in its `cause` chain counts as that
- * error (axios wraps the abort reason in an AxiosError).
+ * kill error, or its own quiet Timeout's error, counts as that error (axios wraps the
+ * abort reason in an AxiosError's `cause`, Sequelize in its error's `parent`).
  */
 export function unwrapOwnError(v: unknown, g: hub.Core): unknown {
-  if (!(v instanceof Error) || v.cause === undefined) return v;
+  if (v === null || typeof v !== 'object') return v;
   const r = g.x;
-  if (r !== null && r.killed !== null && v !== r.killed && wraps(v, r.killed)) return r.killed;
-  let e: unknown = v;
-  for (let depth = 0; depth < 16 && e instanceof Error; depth++) {
-    if (isQuietTimeoutOf(e, g)) return e;
-    if (e.cause === e) break;
-    e = e.cause;
+  if (r !== null && r.killed !== null) {
+    if (v === r.killed) return v;
+    if (wraps(v, r.killed)) return r.killed;
   }
-  return v;
+  return findWrapped(v, (e) => isQuietTimeoutOf(e, g)) ?? v;
 }
 
 /** True for the error of a quiet Timeout (`error: false`) of `g`: it ends `g` successfully. */

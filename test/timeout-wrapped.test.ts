@@ -1,6 +1,7 @@
 // "A timeout stays a timeout when a library wraps it" (API.md): once a withTimeout's
-// Timeout fired, an error fn rejects with that holds the TimeoutError in its `cause`
-// chain is that timeout; a greenlet whose error wraps its kill error ends as killed.
+// Timeout fired, an error fn rejects with that holds the TimeoutError (in its `cause`
+// chain, or where ORMs keep a wrapped error: `parent`, `driverError`...) is that timeout;
+// a greenlet whose error wraps its kill error ends as killed.
 import { describe, expect, it } from 'vitest';
 import { GreenletExit, Timeout, TimeoutError, sleep, spawn, withTimeout } from '../src/index.js';
 import { runFixture } from './run-fixture.js';
@@ -83,6 +84,69 @@ describe('withTimeout and a wrapped TimeoutError', () => {
       }
     }, { timeoutValue: 'timed out' }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(LibraryError);
+  });
+});
+
+describe('where libraries keep the error they wrapped', () => {
+  /** fn whose failure comes back as `shape` makes it (an ORM's own error class). */
+  const keptIn = (shape: (inner: unknown) => unknown) => async (): Promise<string> => {
+    try {
+      await sleep(10_000);
+      return 'answered';
+    } catch (e) {
+      throw shape(e);
+    }
+  };
+  // Sequelize: DatabaseError { parent, original }; TypeORM: QueryFailedError { driverError };
+  // objection: DBError { nativeError }; a library's Promise.any: AggregateError { errors }.
+  const shapes: Array<[string, (inner: unknown) => unknown]> = [
+    ['parent and original (Sequelize)', (inner) => Object.assign(new Error('SequelizeDatabaseError'), { parent: inner, original: inner })],
+    ['driverError (TypeORM)', (inner) => Object.assign(new Error('QueryFailedError'), { driverError: inner })],
+    ['nativeError (objection)', (inner) => Object.assign(new Error('DBError'), { nativeError: inner })],
+    ['errors of an AggregateError', (inner) => new AggregateError([new Error('first attempt'), inner], 'all attempts failed')],
+    ['cause of an original (two kinds of wrapping)', (inner) => Object.assign(new Error('outer'), { original: new LibraryError('inner', inner) })],
+  ];
+
+  it.each(shapes)('withTimeout counts its timeout kept in %s', async (_, shape) => {
+    expect(await withTimeout(20, keptIn(shape), { timeoutValue: 'timed out' })).toBe('timed out');
+    const e = await withTimeout(20, keptIn(shape)).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(TimeoutError);
+    expect((e as TimeoutError).cause).toBeInstanceOf(Error);
+    expect((e as TimeoutError).cause).not.toBeInstanceOf(TimeoutError);
+  });
+
+  it.each(shapes)('a greenlet whose kill is kept in %s ends killed', async (_, shape) => {
+    const g = spawn(keptIn(shape));
+    await sleep(0);
+    await g.kill();
+    expect(g.successful()).toBe(true);
+    expect(g.value).toBeInstanceOf(GreenletExit);
+  });
+
+  it('stops at a cycle across fields, and looks at no more than 32 errors', async () => {
+    const cyclic = await withTimeout(20, keptIn(() => {
+      const a: Error & { original?: unknown } = new Error('a');
+      const b = Object.assign(new Error('b'), { parent: a });
+      a.original = b;
+      return a;
+    }), { timeoutValue: 'timed out' }).catch((err: unknown) => err);
+    expect(cyclic).toBeInstanceOf(Error);
+    expect(cyclic).not.toBeInstanceOf(TimeoutError);
+    // The timeout 40 errors deep is beyond the bound: fn's own failure, as it is.
+    let deepest: unknown;
+    const deep = await withTimeout(20, keptIn((inner) => {
+      let e: unknown = inner;
+      for (let i = 0; i < 40; i++) e = Object.assign(new Error(`level ${i}`), { parent: e });
+      deepest = e;
+      return e;
+    }), { timeoutValue: 'timed out' }).catch((err: unknown) => err);
+    expect(deep).toBe(deepest);
+  });
+
+  it('a field that merely names another error is not a wrapping of the timeout', async () => {
+    const own = Object.assign(new Error('own failure'), { parent: new Error('unrelated'), errors: ['not', 'errors'] });
+    const e = await withTimeout(20, keptIn(() => own), { timeoutValue: 'timed out' }).catch((err: unknown) => err);
+    expect(e).toBe(own);
   });
 });
 
