@@ -64,11 +64,25 @@ export function findWrapped(error: unknown, test: (e: object) => boolean): objec
 
 /**
  * True if `error` is `target` or wraps it, however deep, where libraries keep a wrapped
- * error (`cause`, Sequelize's `parent`, TypeORM's `driverError`...: see findWrapped).
+ * error (`cause`, Sequelize's `parent`, TypeORM's `driverError`...: see findWrapped). A
+ * greenio `target` also counts as wrapped by an error of a library that copied its `code`
+ * and message but dropped the error itself (node-fetch's `FetchError`: "request to ...
+ * failed, reason: greenlet killed", code `GREENIO_GREENLET_EXIT`); never by another
+ * greenio error, which keeps its identity.
  * @internal
  */
 export function wraps(error: unknown, target: unknown): boolean {
-  return error === target || (target !== null && typeof target === 'object' && findWrapped(error, (e) => e === target) !== undefined);
+  if (error === target) return true;
+  if (target === null || typeof target !== 'object') return false;
+  if (!(target instanceof GreenioError)) return findWrapped(error, (e) => e === target) !== undefined;
+  const { code, message } = target;
+  return findWrapped(error, (e) => e === target || copies(e, code, message)) !== undefined;
+}
+
+function copies(e: object, code: string, message: string): boolean {
+  if ((e as { code?: unknown }).code !== code || e instanceof GreenioError) return false;
+  const m = (e as { message?: unknown }).message;
+  return typeof m === 'string' && m.includes(message);
 }
 
 /** `getNowait()` / `get({ block: false })` / a timed-out `get` on an empty queue. */

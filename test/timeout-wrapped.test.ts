@@ -143,6 +143,27 @@ describe('where libraries keep the error they wrapped', () => {
     expect(deep).toBe(deepest);
   });
 
+  it('counts an error that copied its code and message but dropped it (node-fetch), never another greenio error', async () => {
+    // node-fetch: new FetchError(`request to ${url} failed, reason: ${err.message}`, 'system', err) keeps only err.code.
+    const copy = (inner: unknown): Error => {
+      const err = inner as { code: string; message: string };
+      return Object.assign(new Error(`request to http://x/ failed, reason: ${err.message}`), { code: err.code, type: 'system' });
+    };
+    const e = await withTimeout(20, keptIn(copy)).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(TimeoutError);
+    expect(((e as TimeoutError).cause as Error).message).toContain('timed out after 20 ms');
+    const g = spawn(keptIn(copy));
+    await sleep(0);
+    await g.kill();
+    expect(g.value).toBeInstanceOf(GreenletExit);
+    // The code alone, with another message: fn's own failure.
+    const codeOnly = Object.assign(new Error('something else'), { code: 'GREENIO_TIMEOUT' });
+    expect(await withTimeout(20, keptIn(() => codeOnly)).catch((err: unknown) => err)).toBe(codeOnly);
+    // Another Timeout's error with the same code and message is that Timeout's, not this one's.
+    const other = new TimeoutError(new Timeout(20), 'timed out after 20 ms');
+    expect(await withTimeout(20, keptIn(() => other)).catch((err: unknown) => err)).toBe(other);
+  });
+
   it('a field that merely names another error is not a wrapping of the timeout', async () => {
     const own = Object.assign(new Error('own failure'), { parent: new Error('unrelated'), errors: ['not', 'errors'] });
     const e = await withTimeout(20, keptIn(() => own), { timeoutValue: 'timed out' }).catch((err: unknown) => err);
@@ -203,5 +224,29 @@ describe('real axios under the patch, against a slow server on 127.0.0.1 (own pr
     expect(json.killed).toEqual({ successful: true, valueIsExit: true, exception: '' });
     expect(json.closedEarly).toEqual(['/killed', '/loud', '/quiet']);
     expect(json.socketsLeft).toBe(0);
+  });
+});
+
+describe('real got, node-fetch 3 and 2, superagent under the patch, against a slow server on 127.0.0.1 (own process)', () => {
+  // got keeps greenio's error as `cause`; node-fetch copies its code and message into a
+  // FetchError and drops it; superagent rejects with it as it is.
+  const CAUSE = { got: 'RequestError', 'node-fetch3': 'FetchError', 'node-fetch2': 'FetchError', superagent: undefined } as const;
+  let json: Record<string, unknown> | undefined;
+  const out = (): Record<string, unknown> => (json ??= runFixture('http-libraries.ts').json);
+
+  it.each(Object.keys(CAUSE) as Array<keyof typeof CAUSE>)('%s: a kill ends the greenlet killed, withTimeout gives its TimeoutError or timeoutValue, each at once', (name) => {
+    const r = out()[name] as Record<string, Record<string, unknown>>;
+    expect(r.killed).toMatchObject({ successful: true, valueIsExit: true });
+    expect(r.killed!.exception).toBe(undefined);
+    expect(r.loud).toMatchObject({ name: 'TimeoutError', isTimeoutError: true, timeoutMs: 300 });
+    expect(r.loud!.cause).toBe(CAUSE[name]);
+    expect(r.quiet!.value).toBe('timed out');
+    for (const k of ['killed', 'loud', 'quiet']) expect(r[k]!.ms as number, k).toBeLessThan(5000); // the page takes 10 s
+  });
+
+  it('the server saw every request closed early; no socket left', () => {
+    const names = Object.keys(CAUSE).flatMap((n) => ['killed', 'loud', 'quiet'].map((k) => `/${n}/${k}`));
+    expect(out().closedEarly).toEqual(names.sort());
+    expect(out().socketsLeft).toBe(0);
   });
 });
