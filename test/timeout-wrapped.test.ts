@@ -245,8 +245,8 @@ describe('real got, node-fetch 3 and 2, superagent under the patch, against a sl
   });
 
   it('the server saw every request closed early; no socket left', () => {
-    const names = Object.keys(CAUSE).flatMap((n) => ['killed', 'loud', 'quiet'].map((k) => `/${n}/${k}`));
-    expect(out().closedEarly).toEqual(names.sort());
+    expect(out().closedEarly).toBe(Object.keys(CAUSE).length * 3); // killed, loud, quiet
+    expect(out().answered).toBe(0);
     expect(out().socketsLeft).toBe(0);
   });
 });

@@ -43,28 +43,30 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each(['kill', 'timeout'] as const)('Prisma 7 over pg (%s)', (how) => {
+describe('Prisma 7 over pg', () => {
   let run: ReturnType<typeof runFixture> | undefined;
   const out = (): Record<string, unknown> => {
-    run ??= runFixture('clients-prisma.ts', [how], { PGHOST: pg().host, PGPORT: String(pg().port), PRISMA_CLIENT: join(dir, 'generated', 'client.ts') });
+    run ??= runFixture('clients-prisma.ts', [], { PGHOST: pg().host, PGPORT: String(pg().port), PRISMA_CLIENT: join(dir, 'generated', 'client.ts') });
     return run.json;
   };
-  const CASES = { raw: 'SELECT pg_sleep(?)', transaction: 'SELECT pg_sleep(?)', model: 'INSERT INTO "public"."Job"' };
+  const CASES = { Raw: 'SELECT pg_sleep(?)', Transaction: 'SELECT pg_sleep(?)', Model: 'INSERT INTO "public"."Job"' };
 
-  it.each(Object.entries(CASES))('%s: run-info names the query; the greenlet gets the kill or its TimeoutError (Prisma\'s error as the cause) at once; nothing left on the server', (key, sql) => {
-    const r = out()[key] as Record<string, unknown>;
-    expect(r.waitsOn).toContain(`pg.query ${sql}`);
-    if (how === 'kill') {
-      expect(r.error).toBe('GreenletExit');
-    } else {
-      expect(r.error).toBe('TimeoutError');
-      expect(r.cause).toBe('PrismaClientKnownRequestError');
-    }
-    expect(r.ms as number).toBeLessThan(6000); // the statement sleeps 10 s (or waits on a lock held for good)
-    expect(r.serverClearWithin1s).toBe(true);
+  describe.each(['kill', 'timeout'] as const)('%s', (how) => {
+    it.each(Object.entries(CASES))('%s: run-info names the query; the greenlet gets the kill or its TimeoutError (Prisma\'s error as the cause) at once; nothing left on the server', (key, sql) => {
+      const r = out()[`${how}${key}`] as Record<string, unknown>;
+      expect(r.waitsOn).toContain(`pg.query ${sql}`);
+      if (how === 'kill') {
+        expect(r.error).toBe('GreenletExit');
+      } else {
+        expect(r.error).toBe('TimeoutError');
+        expect(r.cause).toBe('PrismaClientKnownRequestError');
+      }
+      expect(r.ms as number).toBeLessThan(6000); // the statement sleeps 10 s (or waits on a lock held for good)
+      expect(r.serverClearWithin1s).toBe(true);
+    });
   });
 
-  it('the transaction rolled back, no abandonment; Prisma serves queries and disconnects (every connection back)', () => {
+  it('the transactions rolled back, no abandonment; Prisma serves queries and disconnects (every connection back)', () => {
     expect(out().rowsCommitted).toBe(0);
     expect(run!.stderr).not.toContain('could not interrupt');
     expect(out().usable).toBe(true);
