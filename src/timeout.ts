@@ -10,7 +10,7 @@ import { Flow } from './hub/index.js';
 import { clearTimer, setTimer, timerSeam } from './internal/clock.js';
 import { dequeue, enqueue, type TimedEntry } from './timeout-timer.js';
 import { expected } from './internal/validate.js';
-import { GreenioError, named } from './errors.js';
+import { GreenioError, named, wraps } from './errors.js';
 
 /**
  * Thrown at the switch point of a greenlet (or flow) whose `Timeout` fired, and by a
@@ -71,6 +71,8 @@ export class Timeout {
     (this.#flow as hub.Core).x!.timeouts--;
   }
   #fired: Error | null = null;
+  // The error it threw when it last fired (kept for `matches`).
+  #thrown: Error | null = null;
   // Its place in the shared timer: a TimedEntry of timeout-timer.ts (not an `implements`
   // clause, which would name these members in the public .d.ts that strips them).
   /** @internal */
@@ -98,6 +100,18 @@ export class Timeout {
   /** True while started and neither fired nor cancelled. */
   get pending(): boolean {
     return this.#pending;
+  }
+
+  /**
+   * True if `error` is the error this Timeout threw when it fired, or a library's error
+   * that wraps it (in `cause`, Sequelize's `parent`, TypeORM's `driverError`..., or with its
+   * code and message copied: the rule withTimeout applies). False before it fired.
+   * @example
+   * const t = Timeout.startNew(500);
+   * try { await db.query(sql); } catch (e) { if (!t.matches(e)) throw e; } finally { t.cancel(); }
+   */
+  matches(error: unknown): boolean {
+    return this.#thrown !== null && wraps(error, this.#thrown);
   }
 
   /** The greenlet whose flow it interrupts (once started). */
@@ -169,6 +183,7 @@ export class Timeout {
     this.#pending = false;
     this.#uncount();
     const err = this.error instanceof Error ? this.error : new TimeoutError(this);
+    this.#thrown = err;
     const delivered = hub.interrupt(this.#flow!, err, this.#startedAt);
     if (!delivered) this.#fired = err;
     this._expired(err, delivered);

@@ -171,6 +171,55 @@ describe('where libraries keep the error they wrapped', () => {
   });
 });
 
+describe('timeout.matches(error)', () => {
+  it('is true for its own error and for a library\'s error wrapping it, false for another Timeout\'s and before it fired', async () => {
+    const sequelizeLike = (inner: unknown): Error => Object.assign(new Error('SequelizeDatabaseError'), { parent: inner, original: inner });
+    const g = spawn(async () => {
+      const outer = Timeout.startNew(10_000);
+      const t = Timeout.startNew(20);
+      const before = t.matches(new Error('x'));
+      let caught: unknown;
+      try {
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          throw sequelizeLike(e);
+        }
+      } catch (e) {
+        caught = e;
+      } finally {
+        t.cancel();
+        outer.cancel();
+      }
+      return { before, caught, t, outer };
+    });
+    const r = (await g.get()) as { before: boolean; caught: Error; t: Timeout; outer: Timeout };
+    expect(r.before).toBe(false);
+    expect(r.caught.message).toBe('SequelizeDatabaseError');
+    expect(r.t.matches(r.caught)).toBe(true);
+    expect(r.t.matches((r.caught as { parent?: unknown }).parent)).toBe(true);
+    expect(r.outer.matches(r.caught)).toBe(false);
+    expect(r.t.matches(new Error('unrelated'))).toBe(false);
+    expect(r.t.matches(undefined)).toBe(false);
+  });
+
+  it('with an error of the user\'s own: matches that error, wrapped or not', async () => {
+    const mine = new Error('deadline passed');
+    const t = new Timeout(20, mine);
+    const g = spawn(async () => {
+      t.start();
+      try {
+        await sleep(10_000);
+      } catch (e) {
+        return new LibraryError('request failed', e);
+      }
+    });
+    const wrapped = (await g.get()) as Error;
+    expect(t.matches(wrapped)).toBe(true);
+    expect(t.matches(mine)).toBe(true);
+  });
+});
+
 describe('a kill, wrapped', () => {
   it('a greenlet rejecting with an error wrapping its GreenletExit ends killed: successful, the exit as value', async () => {
     const g = spawn(wrapped(2));
