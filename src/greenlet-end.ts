@@ -71,7 +71,11 @@ export function unwrapOwnError(v: unknown, g: hub.Core): unknown {
     if (v === r.killed) return v;
     if (wraps(v, r.killed)) return r.killed;
   }
-  return findWrapped(v, (e) => isQuietTimeoutOf(e, g)) ?? v;
+  const own = findWrapped(v, (e) => isQuietTimeoutOf(e, g));
+  if (own !== undefined) return own;
+  // A library that kept only its code and message (node-fetch, Prisma): the last quiet one that fired.
+  const quiet = r?.quietFired;
+  return quiet != null && wraps(v, quiet) ? quiet : v;
 }
 
 /** True for the error of a quiet Timeout (`error: false`) of `g`: it ends `g` successfully. */

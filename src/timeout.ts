@@ -184,6 +184,8 @@ export class Timeout {
     this.#uncount();
     const err = this.error instanceof Error ? this.error : new TimeoutError(this);
     this.#thrown = err;
+    // A quiet one ends its greenlet successfully even when a library copied its error (greenlet-end.ts).
+    if (this.error === false && this.#flow!.greenlet !== hub.main) (this.#flow!.greenlet as hub.Core).rare().quietFired = err;
     const delivered = hub.interrupt(this.#flow!, err, this.#startedAt);
     if (!delivered) this.#fired = err;
     this._expired(err, delivered);

@@ -249,6 +249,21 @@ describe('a kill, wrapped', () => {
     expect(g.value).toBe(undefined);
   });
 
+  it('a quiet Timeout of its own, copied by a library (code and message, as node-fetch and Prisma do): it ends successfully with undefined', async () => {
+    const g = spawn(async () => {
+      Timeout.startNew(20, false);
+      try {
+        await sleep(10_000);
+      } catch (e) {
+        const err = e as { code: string; message: string };
+        throw Object.assign(new Error(`request failed, reason: ${err.message}`), { code: err.code });
+      }
+    });
+    await g.join();
+    expect(g.successful()).toBe(true);
+    expect(g.value).toBe(undefined);
+  });
+
   it('an error wrapping nothing of the kill is kept as the greenlet\'s error', async () => {
     const g = spawn(async () => {
       try {

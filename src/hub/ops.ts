@@ -231,6 +231,8 @@ export class Rare {
   unreached: Set<Unreached> | null = null;
   /** Timeouts started, not yet cancelled or fired, aimed at its own flow (a pool worker retires with one left). */
   timeouts = 0;
+  /** The error of its last quiet Timeout (`error: false`) that fired: a library may have copied it (greenlet-end.ts). */
+  quietFired: Error | null = null;
 }
 
 /** An abandoned flow still suspended on what greenio cannot see, for run-info. */
