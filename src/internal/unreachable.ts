@@ -103,7 +103,8 @@ function sourceSite(url: string, line: number, column: number): string {
 /** What would make an invisible await reachable, for the warning. */
 export function reachHint(): string {
   return isWrapped(globalThis, 'setTimeout')
-    ? 'await a greenio wait instead (an AsyncResult or Event its callback sets, a promiseWrapper from greenio/monkey) or use a client integration'
+    ? // A promise around setTimeout is the usual case: the kill or timeout cleared that timer.
+      'await a greenio wait instead (for a delay, greenio\'s sleep(ms) or timers/promises rather than a promise around setTimeout, whose timer an interrupt clears; otherwise an AsyncResult or Event its callback sets, or a promiseWrapper from greenio/monkey) or use a client integration'
     : 'load the patch (node --import greenio/patch, or patchAll()) or use a client integration';
 }
 
