@@ -308,6 +308,16 @@ describe('real got, node-fetch 3 and 2, superagent under the patch, against a sl
     for (const k of ['killed', 'loud', 'quiet']) expect(r[k]!.ms as number, k).toBeLessThan(5000); // the page takes 10 s
   });
 
+  it('p-retry around fetch, killed or timed out mid-way: the greenlet dies on time and no request is sent afterwards', () => {
+    for (const how of ['kill', 'timeout']) {
+      const r = out()[`pRetry_${how}`] as Record<string, number | string>;
+      expect(r.error, how).toBe(how === 'kill' ? 'GreenletExit' : 'TimeoutError');
+      expect(r.ms as number, how).toBeLessThan(3000); // 50 retries would take 10 s
+      expect(r.attempts as number, how).toBeGreaterThanOrEqual(1);
+      expect(r.sentAfter, how).toBe(0);
+    }
+  });
+
   it('the server saw every request closed early; no socket left', () => {
     expect(out().closedEarly).toBe(Object.keys(CAUSE).length * 3); // killed, loud, quiet
     expect(out().answered).toBe(0);
