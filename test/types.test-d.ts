@@ -50,6 +50,7 @@ describe('public types', () => {
     expectTypeOf(withTimeout(10, async () => 5)).toEqualTypeOf<Promise<number>>();
     expectTypeOf(withTimeout(10, async () => 5, { timeoutValue: null })).toEqualTypeOf<Promise<number | null>>();
     expectTypeOf(new TimeoutError().timeout).toEqualTypeOf<Timeout | undefined>();
+    expectTypeOf(new Timeout(10).matches).toEqualTypeOf<(error: unknown) => boolean>();
   });
 
   it('queues are typed by their items', () => {
