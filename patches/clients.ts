@@ -12,6 +12,7 @@ import { mysql2Patches } from './mysql2.js';
 import { undiciPatches } from './undici.js';
 import { ioredisPatches } from './ioredis.js';
 import { redisPatches } from './redis.js';
+import { postgresPatches } from './postgres.js';
 
 // Order does not matter between rows: each applies to its own client's files only.
 export const clientPatches = {
@@ -20,13 +21,14 @@ export const clientPatches = {
   mysql2: mysql2Patches,
   ioredis: ioredisPatches,
   redis: redisPatches,
+  postgres: postgresPatches,
 } as const satisfies Record<ClientName, readonly ModulePatch[]>;
 
 /**
  * The `patchAll()` option names of the client integrations. Written out, not derived from
  * the table (a public type must not name it); `satisfies` above keeps the two in step.
  */
-export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis';
+export type ClientName = 'undici' | 'pg' | 'mysql2' | 'ioredis' | 'redis' | 'postgres';
 
 /** The client integrations' option names, in the table's order. */
 export const clientNames = Object.keys(clientPatches) as ClientName[];

@@ -2,10 +2,10 @@
  * The patch registry: the built-in patches (one per Node module family), the client
  * integrations (`clients.ts`: rows of third-party patches by `patchAll()` option name)
  * and users' own third-party patches, which one `require-in-the-middle` hook applies as
- * each module is loaded (and at once if it was loaded already). Limit: a pure-ESM
- * package is not seen by the hook (it goes through neither `require` nor the CJS
- * loader); an ES-module `import` of a CJS package is seen through the files it requires
- * inside the package (`pg/lib/client.js`), so integrations name those.
+ * each module is loaded (and at once if it was loaded already), with esm-hook.ts for a
+ * package's ES-module files. An ES-module `import` of a CJS package is seen through the
+ * files it requires inside the package (`pg/lib/client.js`), so integrations name those.
+ * Limit: an ES-module file is seen only on Node ≥ 22.15 (esm-hook.ts).
  */
 import { createRequire } from 'node:module';
 import { sep } from 'node:path';
@@ -19,6 +19,7 @@ import { streamsPatch } from './streams.js';
 import { timersPatch } from './timers.js';
 import { clientNames, clientPatches, type ClientName } from './clients.js';
 import { requireBuiltin, unpatchOwner, type ModulePatch, type Patch } from './patch.js';
+import { unwatchEsm, watchEsm } from './esm-hook.js';
 
 export type { Patch, Implements, ModulePatch } from './patch.js';
 
@@ -175,6 +176,7 @@ function installHook(): void {
   // require-in-the-middle names a file inside a package without its `.js` or
   // `/index.js` (`pg/lib/client`): it is given, and matched, both spellings.
   const names = [...new Set(patches.flatMap((p) => [p.module, withoutJs(p.module)]))];
+  watchEsm(names, onEsmLoaded);
   const key = names.join('\0');
   if (key === hookedNames || names.length === 0) return;
   hook?.unhook();
@@ -184,6 +186,12 @@ function installHook(): void {
     for (const p of thirdParty()) if (p.module === name || withoutJs(p.module) === name) applyTo(p, exports);
     return exports;
   });
+}
+
+// A package's ES-module file named by a row has run its body (esm-hook.ts).
+function onEsmLoaded(name: string, namespace: object): void {
+  if (!hooking) return;
+  for (const p of thirdParty()) if (p.module === name) applyTo(p, namespace);
 }
 
 /** Start applying third-party patches (on load, and to modules loaded already). */
@@ -205,6 +213,7 @@ export function disableModulePatches(): void {
   hook?.unhook();
   hook = null;
   hookedNames = '';
+  unwatchEsm();
 }
 
 export { ownerOf as modulePatchOwner };

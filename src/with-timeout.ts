@@ -193,10 +193,11 @@ function runWithTimeout<T, V>(t: Race<T, V>, fn: () => T | Promise<T>): Promise<
   newRace = t as Race<unknown, unknown>;
   const p = new Promise<T | V>(raceExec as (res: (v: T | V) => void, rej: (e: unknown) => void) => void);
   newRace = null;
-  // A thenable that is not a promise may start its work only when awaited (a knex query
-  // builder sends its query on `then`): awaited in the timed flow, that work is the
-  // flow's, so the deadline reaches it. A promise's work has begun in fn already.
-  if (r instanceof Promise) void follow(t, r);
+  // A thenable that is not a plain promise may start its work only when awaited (a knex
+  // query builder, a postgres.js query, a Promise subclass, sends its query on `then`):
+  // awaited in the timed flow, that work is the flow's, so the deadline reaches it. A plain
+  // promise's work has begun in fn already.
+  if (Object.getPrototypeOf(r) === Promise.prototype) void follow(t, r as Promise<T>);
   else void hub.runIn(flow, follow, t as Race<unknown, unknown>, r as unknown as PromiseLike<unknown>);
   return p;
 }

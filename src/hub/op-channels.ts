@@ -16,7 +16,7 @@ const ioEndPlain = plainChannels.ioEnd;
 
 // Client operations: the client libraries' (clients.ts rows) and HTTP requests (fetch,
 // http(s).request, undici). A fetch's body read (`fetch.body`) stays a wait.
-const CLIENT_KIND = /^(?:(?:pg|mysql|redis|ioredis|undici)(?:\.|$)|fetch$|http\.request$)/;
+const CLIENT_KIND = /^(?:(?:pg|postgres|mysql|redis|ioredis|undici)(?:\.|$)|fetch$|http\.request$)/;
 /**
  * A TracingChannel's five event channels, held directly: asking them is five inlined getter
  * reads, where Node 26's `TracingChannel.hasSubscribers` goes through two more objects. The

@@ -18,7 +18,7 @@ import { SpanBook } from './spans.js';
 export interface GreenioInstrumentationOptions {
   /** Where spans go (default: the global tracer provider, `trace.getTracerProvider()`). */
   tracerProvider?: TracerProvider;
-  /** A span per operation of a patched client library (pg, mysql2, redis, ioredis, undici). Default true. */
+  /** A span per operation of a patched client library (pg, postgres, mysql2, redis, ioredis, undici). Default true. */
   clientSpans?: boolean;
   /**
    * A span per wait: `true` for every kind, or the kinds (`['sleep', 'queue.get']`).

@@ -38,6 +38,8 @@ export function describeCancelMatrix(o: {
   lib: string;
   fixture: string;
   env: () => Record<string, string>;
+  /** The import styles to run (default both). */
+  modes?: readonly ('esm' | 'cjs')[];
   cases: readonly string[];
   /** Title of the per-case cancel test (starts with `%s: `). */
   cancelledTitle: string;
@@ -45,12 +47,13 @@ export function describeCancelMatrix(o: {
   runInfoTitle: string;
   more(out: Record<string, unknown>): void;
 }): void {
-  describe.each([
-    ['esm', 'kill', 'GreenletExit'],
-    ['esm', 'timeout', 'TimeoutError'],
-    ['cjs', 'kill', 'GreenletExit'],
-    ['cjs', 'timeout', 'TimeoutError'],
-  ] as const)(`${o.lib} (%s import), a %s`, (mode, how, errorName) => {
+  const modes = o.modes ?? ['esm', 'cjs'];
+  describe.each(
+    modes.flatMap((m) => [
+      [m, 'kill', 'GreenletExit'],
+      [m, 'timeout', 'TimeoutError'],
+    ] as const),
+  )(`${o.lib} (%s import), a %s`, (mode, how, errorName) => {
     // Filled in place by beforeAll, so that `more` can hold on to it.
     const out: Record<string, unknown> = {};
     beforeAll(() => {
