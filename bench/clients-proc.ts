@@ -21,7 +21,7 @@
 // makes V8 drop the optimised code that depended on the replaced methods, a cost no
 // program that patches once pays. Build first (greenio as users run it, from dist/):
 //   npx tsc -p tsconfig.build.json
-//   node --import tsx bench/clients-proc.ts redis,ioredis,pg,mysql2 [pairs=6] [ops=20000] [rounds=5] [--floor]
+//   node --import tsx bench/clients-proc.ts redis,ioredis,pg,postgres,mysql2 [pairs=6] [ops=20000] [rounds=5] [--floor]
 // Run it with another node (node_modules/node24/bin/node ...) to measure that Node.
 // `--parts`: where the cost is (see parts()). `--serve`: start the servers, print their
 // env and wait, to run one child by hand (`... bench/clients-proc.ts --child pg p 20000 5`,
@@ -78,6 +78,19 @@ async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close():
     };
     return { op, close: () => pool.end() };
   }
+  if (lib === 'postgres') {
+    // postgres.js: its CommonJS build, which greenio patches on every Node (the ES-module
+    // one only on Node >= 22.15).
+    const { createRequire } = await import('node:module');
+    const postgres = createRequire(import.meta.url)('postgres') as typeof import('postgres');
+    const sql = postgres({ ...s.config!, max: 20 });
+    const op = async (_w: number, i: number): Promise<unknown> => {
+      const rows = await sql`SELECT ${i}::int AS n`;
+      if (rows[0]!.n !== i) throw new Error('wrong row');
+      return rows;
+    };
+    return { op, close: () => sql.end() };
+  }
   if (lib === 'mysql2') {
     const mysql = ((await import('mysql2/promise')) as unknown as { default: typeof import('mysql2/promise') }).default;
     const pool = mysql.createPool({ ...s.config!, connectionLimit: 20 });
@@ -88,7 +101,7 @@ async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close():
     };
     return { op, close: () => pool.end() };
   }
-  throw new Error(`unknown client ${JSON.stringify(lib)}; have redis, ioredis, pg, mysql2`);
+  throw new Error(`unknown client ${JSON.stringify(lib)}; have redis, ioredis, pg, postgres, mysql2`);
 }
 
 /** The child: one side of one client, WARMUP untimed rounds then `rounds` timed ones. */
@@ -161,11 +174,11 @@ async function startServers(libs: string[]): Promise<{ servers: Servers; stop():
     stops.push(r.stop);
     servers.redis = servers.ioredis = { url: r.url };
   }
-  if (libs.includes('pg')) {
+  if (libs.includes('pg') || libs.includes('postgres')) {
     const { startPostgres } = await import('../test/servers/postgres.js');
     const r = await startPostgres();
     stops.push(r.stop);
-    servers.pg = { config: r.config };
+    servers.pg = servers.postgres = { config: r.config };
   }
   if (libs.includes('mysql2')) {
     const { startMariaDB } = await import('../test/servers/mariadb.js');

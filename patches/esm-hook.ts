@@ -4,7 +4,8 @@
  * through `require`, so `require-in-the-middle` cannot see it. An in-thread module hook
  * (`module.registerHooks`, Node ≥ 22.15) appends one statement to such a file's source:
  * the module imports its own namespace and hands it to greenio once its body has run, and
- * the patch rows naming that file are applied to it as to a CommonJS module's exports.
+ * the patch rows naming that file are applied to it as to a CommonJS module's exports
+ * (index.ts reports a row that throws there rather than failing the import).
  * Limits: only files named by a row (`pkg/path/file.js`), not a package's bare name; a
  * namespace is read-only, so a row can patch what its exports hold (a class's prototype),
  * never replace an export; a file loaded before the hook was installed is not seen; and

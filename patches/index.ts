@@ -189,9 +189,18 @@ function installHook(): void {
 }
 
 // A package's ES-module file named by a row has run its body (esm-hook.ts).
+// A patch that throws here (one that assigns to an export: a namespace is read-only) must
+// not fail the application's import: it is reported and the module loads unpatched.
 function onEsmLoaded(name: string, namespace: object): void {
   if (!hooking) return;
-  for (const p of thirdParty()) if (p.module === name) applyTo(p, namespace);
+  for (const p of thirdParty()) {
+    if (p.module !== name) continue;
+    try {
+      applyTo(p, namespace);
+    } catch (e) {
+      process.emitWarning(`greenio could not patch the ES module ${name}: ${(e as Error)?.message ?? String(e)}`, { type: 'GreenioWarning', code: 'GREENIO_ESM_PATCH' });
+    }
+  }
 }
 
 /** Start applying third-party patches (on load, and to modules loaded already). */

@@ -1,3 +1,4 @@
+import * as nodeModule from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { registerPatch } from '../../src/monkey.js';
 import { runFixture } from '../run-fixture.js';
@@ -21,4 +22,26 @@ describe('registerPatch: a user’s own patch of a third-party library', () => {
     expect(() => registerPatch({} as never)).toThrow(TypeError);
     expect(() => registerPatch({ module: 'x' } as never)).toThrow(/def\.patch/);
   });
+});
+
+describe('registerPatch on a file inside a pure-ESM package', () => {
+  // Node 20 has no in-thread module hooks (patches/esm-hook.ts): there the file is not seen.
+  const hookable = typeof (nodeModule as { registerHooks?: unknown }).registerHooks === 'function';
+  const r = runFixture('patch-esm-module.ts');
+
+  if (hookable) {
+    it('is applied to the module namespace once the file has run: its class wrapped, the call attributed to the greenlet', () => {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ inGreenlet: 'patched ran x', seenBy: ['worker'], wasPatched: true });
+    });
+    it('a patch that assigns to an export (read-only) is reported as GREENIO_ESM_PATCH and the import still succeeds; unpatchAll() restores', () => {
+      expect(r.json).toMatchObject({ helper: 'plain', warnings: ['GREENIO_ESM_PATCH'], afterUnpatch: 'ran y' });
+      expect(r.stderr).toContain('could not patch the ES module esm-db/lib/helper.js');
+    });
+  } else {
+    it('is not applied on Node 20, and the import succeeds unpatched', () => {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.json).toEqual({ inGreenlet: 'ran x', seenBy: [], wasPatched: false, helper: 'plain', warnings: [], afterUnpatch: 'ran y' });
+    });
+  }
 });
