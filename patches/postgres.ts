@@ -10,8 +10,12 @@
  * machinery (connecting, writing, reading) runs outside any greenlet, so no greenlet's
  * death closes a connection. Patched in both builds: `postgres/src/query.js` (an ES-module
  * `import`, Node ≥ 22.15: esm-hook.ts) and `postgres/cjs/src/query.js` (`require`).
- * Limits: a query never awaited (`.execute()` alone, a cursor's rows, `.forEach` not
- * awaited) runs as the client's own, owned by no greenlet; `COPY` streams are not cut.
+ * A cursor's batches (`for await (const rows of q.cursor(n))`) are waits too: a kill or
+ * timeout there cancels the query and closes the cursor, so the connection is freed.
+ * Limits: a query never awaited (`.execute()` alone, `.forEach` not awaited) runs as the
+ * client's own, owned by no greenlet; `COPY` streams are not cut; as with postgres.js's own
+ * `cancel()`, a cancel request that crosses the query's end may reach the connection's next
+ * query (the PostgreSQL protocol names the backend, not the query).
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
@@ -27,18 +31,24 @@ interface Query extends Promise<unknown> {
   cancel(): Promise<void> | null | false | undefined;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** A cursor's: called with each batch; what it returns (`CLOSE`) tells the connection to stop. */
+  cursorFn?: (rows: unknown) => unknown;
   [kOwned]?: true;
 }
+
+type Iter = AsyncIterator<unknown> & { return(): unknown };
 
 const kOwned = Symbol('greenio.postgresOp');
 const noop = (): void => {};
 
-/** One awaited query: the op's data and, through `describe`, its name. */
+/** One awaited query, or one batch of a cursor: the op's data and, through `describe`, its name. */
 class Awaited {
   constructor(
     readonly q: Query,
-    /** postgres.js's own `then`. */
-    readonly then: AnyFunction,
+    /** postgres.js's own `then` (a query), or null (a cursor's batch). */
+    readonly then: AnyFunction | null,
+    /** The cursor's own iterator (a batch), or null. */
+    readonly it: Iter | null = null,
   ) {}
 
   describe(): string {
@@ -54,20 +64,60 @@ class Awaited {
 const HANDLER: NotedHandler<unknown> = {
   start(op) {
     const a = op.data as Awaited;
-    // postgres.js's `then` starts the query (its `handle`, wrapped below).
-    Reflect.apply(a.then, a.q, [(v: unknown) => op.resolve(v), (e: unknown) => op.reject(e)]);
+    const ok = (v: unknown): void => op.resolve(v);
+    const fail = (e: unknown): void => op.reject(e);
+    // postgres.js's `then` starts the query (its `handle`, wrapped below); a cursor's
+    // `next()` resumes the connection for the next batch.
+    if (a.then !== null) Reflect.apply(a.then, a.q, [ok, fail]);
+    else void Promise.resolve(a.it!.next()).then(ok, fail);
   },
   cancel(op) {
-    const q = (op.data as Awaited).q;
+    const { q, it } = op.data as Awaited;
     // Its late answer (the server's 57014, or a result that crossed the cancel) goes
     // nowhere: the op is rejected with the interrupt's error.
     q.resolve = noop;
     q.reject = noop;
+    if (it !== null) {
+      // A cursor: a batch that crosses the cancel closes the portal (else the connection
+      // would wait for a consumer that is gone, for good), as the iterator's `return` does.
+      q.cursorFn = () => CLOSE;
+      it.return();
+    }
     const sent = outside(q.cancel, q);
     if (sent instanceof Promise) sent.catch(noop); // the side connection failed: the query runs on
     return false;
   },
 };
+
+// postgres.js's CLOSE marker (query.js exports it): what a cursor's callback returns to stop.
+let CLOSE: unknown = undefined;
+
+/**
+ * `cursor(rows)` without a callback returns an async iterable: each `next()` is a wait of
+ * the greenlet iterating (a batch: `postgres.query` too), so a kill or a timeout there
+ * closes the cursor and frees the connection. With a callback it returns the query, awaited
+ * as any query.
+ */
+function cursorWrapper(original: AnyFunction): AnyFunction {
+  return function cursor(this: Query) {
+    const r = Reflect.apply(original, this, arguments) as unknown;
+    if (r === this || typeof r !== 'object' || r === null) return r;
+    const q = this;
+    const make = (r as AsyncIterable<unknown>)[Symbol.asyncIterator];
+    return {
+      [Symbol.asyncIterator]() {
+        const it = Reflect.apply(make, r, []) as Iter;
+        return {
+          next: () => {
+            const a = new Awaited(q, null, it);
+            return hub.wait(K_QUERY, a, HANDLER, a);
+          },
+          return: () => it.return(),
+        };
+      },
+    };
+  };
+}
 
 function thenWrapper(original: AnyFunction): AnyFunction {
   return function then(this: Query) {
@@ -96,13 +146,15 @@ function row(module: string): ModulePatch {
   const owner = `module:${module}`;
   return {
     module,
-    implements: { promise: ['Query.prototype.then'], handle: ['Query.prototype.handle'] },
+    implements: { promise: ['Query.prototype.then', 'Query.prototype.cursor'], handle: ['Query.prototype.handle'] },
     patch(exports) {
       const Query = (exports as { Query?: unknown }).Query;
       if (typeof Query !== 'function') return;
       const proto = (Query as { prototype: object }).prototype;
+      CLOSE = (exports as { CLOSE?: unknown }).CLOSE;
       wrap(proto, 'then', thenWrapper, owner);
       wrap(proto, 'handle', handleWrapper, owner);
+      if (CLOSE !== undefined) wrap(proto, 'cursor', cursorWrapper, owner);
     },
   };
 }

@@ -20,7 +20,7 @@ describeCancelMatrix({
   fixture: 'clients-postgres.ts',
   modes: esmHookable ? ['esm', 'cjs'] : ['cjs'],
   env,
-  cases: ['shared', 'unsafe', 'fresh', 'transaction'],
+  cases: ['shared', 'unsafe', 'fresh', 'transaction', 'cursor'],
   cancelledTitle: '%s: the greenlet gets the error at its await, the server cancels the query within 1 s, sql serves the next query',
   runInfoTitle: '%s: run-info names the operation (postgres.query select pg_sleep($1))',
   more: (out) => {
@@ -30,6 +30,10 @@ describeCancelMatrix({
       expect(p.ms as number).toBeLessThan(5000); // each sleeps 10 s
       expect(p.serverCancelledWithin1s).toBe(true);
       expect(p.usable).toBe(true);
+    });
+
+    it('a cursor iterated to its end under the patch gives every row, batch by batch', () => {
+      expect(out.cursorBatches).toEqual([10, 10, 5]);
     });
 
     it('the transaction committed nothing (its row is gone), and names never carry a literal', () => {
