@@ -49,6 +49,8 @@ class Awaited {
     readonly then: AnyFunction | null,
     /** The cursor's own iterator (a batch), or null. */
     readonly it: Iter | null = null,
+    /** The cursor's build's `CLOSE` marker (what its callback returns to stop). */
+    readonly close: unknown = undefined,
   ) {}
 
   describe(): string {
@@ -72,7 +74,7 @@ const HANDLER: NotedHandler<unknown> = {
     else void Promise.resolve(a.it!.next()).then(ok, fail);
   },
   cancel(op) {
-    const { q, it } = op.data as Awaited;
+    const { q, it, close } = op.data as Awaited;
     // Its late answer (the server's 57014, or a result that crossed the cancel) goes
     // nowhere: the op is rejected with the interrupt's error.
     q.resolve = noop;
@@ -80,7 +82,7 @@ const HANDLER: NotedHandler<unknown> = {
     if (it !== null) {
       // A cursor: a batch that crosses the cancel closes the portal (else the connection
       // would wait for a consumer that is gone, for good), as the iterator's `return` does.
-      q.cursorFn = () => CLOSE;
+      q.cursorFn = () => close;
       it.return();
     }
     const sent = outside(q.cancel, q);
@@ -89,16 +91,13 @@ const HANDLER: NotedHandler<unknown> = {
   },
 };
 
-// postgres.js's CLOSE marker (query.js exports it): what a cursor's callback returns to stop.
-let CLOSE: unknown = undefined;
-
 /**
  * `cursor(rows)` without a callback returns an async iterable: each `next()` is a wait of
  * the greenlet iterating (a batch: `postgres.query` too), so a kill or a timeout there
  * closes the cursor and frees the connection. With a callback it returns the query, awaited
  * as any query.
  */
-function cursorWrapper(original: AnyFunction): AnyFunction {
+function cursorWrapper(original: AnyFunction, close: unknown): AnyFunction {
   return function cursor(this: Query) {
     const r = Reflect.apply(original, this, arguments) as unknown;
     if (r === this || typeof r !== 'object' || r === null) return r;
@@ -109,7 +108,7 @@ function cursorWrapper(original: AnyFunction): AnyFunction {
         const it = Reflect.apply(make, r, []) as Iter;
         return {
           next: () => {
-            const a = new Awaited(q, null, it);
+            const a = new Awaited(q, null, it, close);
             return hub.wait(K_QUERY, a, HANDLER, a);
           },
           return: () => it.return(),
@@ -151,10 +150,11 @@ function row(module: string): ModulePatch {
       const Query = (exports as { Query?: unknown }).Query;
       if (typeof Query !== 'function') return;
       const proto = (Query as { prototype: object }).prototype;
-      CLOSE = (exports as { CLOSE?: unknown }).CLOSE;
+      // Each build has its own CLOSE marker (query.js exports it), compared by identity.
+      const close = (exports as { CLOSE?: unknown }).CLOSE;
       wrap(proto, 'then', thenWrapper, owner);
       wrap(proto, 'handle', handleWrapper, owner);
-      if (CLOSE !== undefined) wrap(proto, 'cursor', cursorWrapper, owner);
+      if (close !== undefined) wrap(proto, 'cursor', (o: AnyFunction) => cursorWrapper(o, close), owner);
     },
   };
 }
