@@ -302,7 +302,9 @@ describe('in fresh processes', () => {
     expect(json.fileWritten).toBe(false);
     expect(json.timersLeft).toBe(0);
     expect(json.socketsLeft).toBe(0);
-    expect(json.fdsLeft).toBe(0);
+    // A leak is an fd more; fewer is Node's or tsx's own fds opened before the count and
+    // closed since (CI saw -2 once on Node 24).
+    expect(json.fdsLeft).toBeLessThanOrEqual(0);
     expect(json.stats).toMatchObject({ timeouts: 7, kills: 1 });
     const lines = stderr.split('\n').filter((l) => l.startsWith('greenio: '));
     // Three abandonments at one site say it once; the other sites once each; the
