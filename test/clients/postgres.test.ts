@@ -4,21 +4,19 @@
 // leaves `sql` usable. Each case runs in a patched process of its own
 // (test/fixtures/clients-postgres.ts), through the package's CommonJS build (`require`)
 // and its ES-module build (`import`), which only Node ≥ 22.15 lets greenio patch.
-import * as nodeModule from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
 import { describeCancelMatrix, preload, useServer } from './harness.js';
 import { startPostgres } from '../servers/postgres.js';
+import { esmHookAvailable } from '../../patches/esm-hook.js'; // Node 20: none (no in-thread module hooks)
 
 const server = useServer(startPostgres, 60_000);
 const env = (): Record<string, string> => ({ PGHOST: server().host, PGPORT: String(server().port) });
-// Node 20 has no in-thread module hooks (patches/esm-hook.ts).
-const esmHookable = typeof (nodeModule as { registerHooks?: unknown }).registerHooks === 'function';
 
 describeCancelMatrix({
   lib: 'postgres.js',
   fixture: 'clients-postgres.ts',
-  modes: esmHookable ? ['esm', 'cjs'] : ['cjs'],
+  modes: esmHookAvailable ? ['esm', 'cjs'] : ['cjs'],
   env,
   cases: ['shared', 'unsafe', 'fresh', 'transaction', 'cursor'],
   cancelledTitle: '%s: the greenlet gets the error at its await, the server cancels the query within 1 s, sql serves the next query',
@@ -61,7 +59,7 @@ describeCancelMatrix({
   },
 });
 
-describe.each(esmHookable ? (['esm', 'cjs'] as const) : (['cjs'] as const))('the postgres.js rows of the patch table (%s build)', (mode) => {
+describe.each(esmHookAvailable ? (['esm', 'cjs'] as const) : (['cjs'] as const))('the postgres.js rows of the patch table (%s build)', (mode) => {
   it('wrap the query class when postgres.js is loaded after patchAll(), and unpatchAll() puts the originals back', () => {
     const { json } = runFixture('clients-postgres-identity.ts', [mode]);
     expect(json).toEqual({ on: true, wrapped: [true, true], after: [false, false], restored: [true, true] });
@@ -74,7 +72,7 @@ describe.each(esmHookable ? (['esm', 'cjs'] as const) : (['cjs'] as const))('the
 });
 
 describe('postgres.js imported as an ES module, the patch preloaded', () => {
-  if (esmHookable) {
+  if (esmHookAvailable) {
     it('a static import is patched: a timed-out query is cancelled on the server, sql serves the next', () => {
       const r = runFixture('clients-postgres-static.mjs', [], env(), preload);
       expect(r.json).toEqual({ error: 'TimeoutError', ms: expect.any(Number), left: 0, next: 6 });

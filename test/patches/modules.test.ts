@@ -1,7 +1,7 @@
-import * as nodeModule from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { registerPatch } from '../../src/monkey.js';
 import { runFixture } from '../run-fixture.js';
+import { esmHookAvailable } from '../../patches/esm-hook.js';
 
 describe('registerPatch: a user’s own patch of a third-party library', () => {
   const r = runFixture('patch-module.ts');
@@ -26,7 +26,7 @@ describe('registerPatch: a user’s own patch of a third-party library', () => {
 
 describe('registerPatch on a file inside a pure-ESM package', () => {
   // Node 20 has no in-thread module hooks (patches/esm-hook.ts): there the file is not seen.
-  const hookable = typeof (nodeModule as { registerHooks?: unknown }).registerHooks === 'function';
+  const hookable = esmHookAvailable;
   const r = runFixture('patch-esm-module.ts');
 
   if (hookable) {
