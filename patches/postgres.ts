@@ -15,7 +15,8 @@
  * Limits: a query never awaited (`.execute()` alone, `.forEach` not awaited) runs as the
  * client's own, owned by no greenlet; `COPY` streams are not cut; as with postgres.js's own
  * `cancel()`, a cancel request that crosses the query's end may reach the connection's next
- * query (the PostgreSQL protocol names the backend, not the query).
+ * query (the PostgreSQL protocol names the backend, not the query); a cancel request whose
+ * side connection fails leaves the query running to its end (warned: `GREENIO_PG_CANCEL`).
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
@@ -28,7 +29,10 @@ const K_QUERY = hub.kind('postgres.query');
 /** What greenio reads and calls on a postgres.js `Query` (a Promise subclass). */
 interface Query extends Promise<unknown> {
   strings: readonly string[];
-  cancel(): Promise<void> | null | false | undefined;
+  /** Returns null even when it sent a request: the request's promise is the canceller's. */
+  cancel(): unknown;
+  /** postgres.js's cancel function for this query (its connection's), cleared once called. */
+  canceller?: ((q: Query) => unknown) | null;
   resolve(value: unknown): void;
   reject(error: unknown): void;
   /** A cursor's: called with each batch; what it returns (`CLOSE`) tells the connection to stop. */
@@ -85,11 +89,34 @@ const HANDLER: NotedHandler<unknown> = {
       q.cursorFn = () => close;
       it.return();
     }
-    const sent = outside(q.cancel, q);
-    if (sent instanceof Promise) sent.catch(noop); // the side connection failed: the query runs on
+    // `q.cancel()` drops the request's promise (it returns the `canceller = null`
+    // assignment), so a refused side connection would be an unhandled rejection that ends
+    // the process: the canceller is called here, as `cancel()` calls it, to keep that promise.
+    const canceller = q.canceller;
+    let sent: unknown;
+    if (typeof canceller === 'function') {
+      q.canceller = null;
+      sent = outside(canceller, undefined, q);
+    } else {
+      sent = outside(q.cancel, q);
+    }
+    if (sent instanceof Promise) sent.catch(cancelFailed);
     return false;
   },
 };
+
+/**
+ * The cancel request's side connection failed (refused, reset): the query runs on to its
+ * end and its answer is dropped. Said, as the pg integration says it: the server is busy
+ * longer than the caller was told, and the user may want to know why.
+ */
+function cancelFailed(e: unknown): void {
+  const why = e instanceof Error ? e.message : String(e);
+  process.emitWarning(`greenio could not cancel a postgres.js query on the server (${why}): it runs to its end, its result is dropped`, {
+    type: 'GreenioWarning',
+    code: 'GREENIO_PG_CANCEL',
+  });
+}
 
 /**
  * `cursor(rows)` without a callback returns an async iterable: each `next()` is a wait of
