@@ -54,3 +54,13 @@ describe('the mysql2 rows of the patch table', () => {
     expect(json.wrapped).toEqual(new Array(11).fill(false));
   });
 });
+
+// The KILL QUERY's side connection refused (a relay in the fixture stops accepting once
+// the query runs): the interrupt still ends the wait on time, and the failure is said.
+describe('mysql2: a KILL QUERY that cannot reach the server', () => {
+  it('the timeout still ends the wait on time, the failure is warned once (GREENIO_MYSQL_KILL), the query runs to its end, the pool serves the next query', () => {
+    const r = runFixture('clients-cancel-refused.ts', ['mysql2'], { MYHOST: server().host, MYPORT: String(server().port) });
+    expect(r.json).toEqual({ error: 'TimeoutError', ms: expect.any(Number), warnings: ['GREENIO_MYSQL_KILL'], stillRunning: 1, next: 6 });
+    expect(r.json.ms as number).toBeLessThan(1400); // the statement sleeps 1.5 s
+  }, 60_000);
+});

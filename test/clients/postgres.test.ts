@@ -94,7 +94,7 @@ describe('postgres.js imported as an ES module, the patch preloaded', () => {
 // the process: `query.cancel()` drops the request's promise.)
 describe.each(['pg', 'postgres.js'])('%s: a cancel request that cannot reach the server', (lib) => {
   it('the timeout still ends the wait on time, the failure is warned (GREENIO_PG_CANCEL), the query runs to its end, the client serves the next query', () => {
-    const r = runFixture('clients-pg-cancel-fails.ts', [lib], env());
+    const r = runFixture('clients-cancel-refused.ts', [lib], env());
     expect(r.json).toEqual({ error: 'TimeoutError', ms: expect.any(Number), warnings: ['GREENIO_PG_CANCEL'], stillRunning: 1, next: 6 });
     expect(r.json.ms as number).toBeLessThan(1400); // the statement sleeps 1.5 s
     expect(r.stderr).toContain(`could not cancel a ${lib} query on the server`);
