@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: install the system packages the suite drives when missing (provision.mjs),
-// build, then run the whole suite on each supported Node, newest first: Node 26 (the
+// `npm test`: install the system packages the suite drives when missing (provision.mjs)
+// and the client libraries' newest majors (next-majors.mjs), build, then run the whole
+// suite on each supported Node, newest first: Node 26 (the
 // `node` devDependency), Node 24 (the `node24` devDependency) and the machine's own Node
 // (if >= 20.19). Ends with one line `N passed, N failed` over all runs.
 // Extra arguments go to vitest (e.g. `npm test -- test/queue.test.ts`).
@@ -13,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { provision } from './provision.mjs';
+import { ensureNextMajors } from './next-majors.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const loaded = process.argv[2] === '--loaded';
@@ -76,6 +78,7 @@ function fail(message) {
 
 try {
   provision();
+  ensureNextMajors();
 } catch (err) {
   fail(err.message);
 }

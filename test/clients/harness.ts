@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFixture } from '../run-fixture.js';
+import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
 
 /** Start a server before the file's tests and stop it after; call the getter inside tests. */
 export function useServer<T extends { stop(): Promise<void> }>(start: () => Promise<T>, timeoutMs: number): () => T {
@@ -22,7 +22,7 @@ export function useServer<T extends { stop(): Promise<void> }>(start: () => Prom
 /** The preload a user passes as `node --import greenio/patch`, from the source. */
 export const preload = ['--import', fileURLToPath(new URL('../../src/patch.ts', import.meta.url))];
 
-export type RedisFixtureOut = Record<string, Record<string, unknown>> & { patched: boolean; reconnects: number };
+export type RedisFixtureOut = Record<string, Record<string, unknown>> & { patched: boolean; version: string; reconnects: number };
 
 /** Run the Redis client fixture `fixture` patched against the server on `port()`, with `cases`. */
 export function redisFixtureRunner(fixture: string, port: () => number) {
@@ -30,6 +30,39 @@ export function redisFixtureRunner(fixture: string, port: () => number) {
     const r = runFixture(fixture, [String(port()), ...cases], env, preload);
     expect(r.status, r.stderr).toBe(0);
     return r.json as RedisFixtureOut;
+  };
+}
+
+/**
+ * The client tests run against the installed client and against its newest major
+ * (next-majors/, see test/run-fixture.ts): what users get from `npm install` today, and
+ * the line most of them still have.
+ */
+export const MAJORS = ['installed', 'next major'] as const;
+export type Major = (typeof MAJORS)[number];
+
+/**
+ * `run` for `major`, checking the client's version against `versions[major]` on every
+ * output. Installed: a fixture process per call, as before. Next major: each call's cases
+ * must be in `plan` (`patched`, or `unpatched` for a call that turns the integration off
+ * with GREENIO_NO_PATCH), and each of the two runs all of its plan's cases in one process,
+ * made at its first call, to keep the suite's time (`unpatch`, which undoes the patch,
+ * runs last there, as the fixtures order their cases).
+ */
+export function runForMajor(run: RedisRun, major: Major, versions: Record<Major, RegExp>, plan: { patched: string[]; unpatched: string[] }): RedisRun {
+  const check = (out: RedisFixtureOut): RedisFixtureOut => {
+    expect(out.version).toMatch(versions[major]);
+    return out;
+  };
+  if (major === 'installed') return (cases, env) => check(run(cases, env));
+  const memo = new Map<string, RedisFixtureOut>();
+  return (cases, env = {}) => {
+    const key = env.GREENIO_NO_PATCH === undefined ? 'patched' : 'unpatched';
+    const missing = cases.filter((c) => !plan[key].includes(c));
+    if (missing.length > 0) throw new Error(`runForMajor: cases ${missing.join(', ')} are not in the ${key} plan`);
+    let out = memo.get(key);
+    if (out === undefined) memo.set(key, (out = check(run(plan[key], { ...env, ...NEXT_MAJORS }))));
+    return out;
   };
 }
 

@@ -1,86 +1,97 @@
 /**
- * ioredis as greenlet ops, against a real redis-server: a kill or timeout ends a
+ * ioredis (v5, and v6 from next-majors/) as greenlet ops, against a real redis-server: a kill or timeout ends a
  * blocking command on the server (nothing taken, nothing lost), leaves the client usable
  * with no reconnect and no leaked connection, and run-info names the command. Each case
  * runs in a patched process of its own (the preload, as `node --import greenio/patch`),
  * through ES-module `import` and through CommonJS `require`.
  */
 import { describe, expect, it } from 'vitest';
-import { runFixture } from '../run-fixture.js';
+import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
 import { startRedis } from '../servers/redis.js';
-import { preload, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
+import { MAJORS, runForMajor, preload, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
 
 const redis = useServer(startRedis, 30_000);
-const run = redisFixtureRunner('clients-redis-ioredis.ts', () => redis().port);
+const runInstalled = redisFixtureRunner('clients-redis-ioredis.ts', () => redis().port);
+const VERSIONS = { installed: /^5\./, 'next major': /^6\./ };
+// Against the newest major, every case of a run below in one process (see runForMajor).
+const PLAN = {
+  patched: ['kill-shared', 'timeout-shared', 'own-connection', 'race', 'late-reply', 'callback', 'names', 'pipeline', 'transform', 'unpatch'],
+  unpatched: ['kill-shared'],
+};
 
-describe('ioredis, shared client made in main', () => {
-  it('a kill ends the blocked BLPOP on the server: the next job stays in the list, the client serves on', () => {
-    const out = run(['kill-shared']);
-    expect(out.patched).toBe(true);
-    const k = out.killShared!;
-    expect(k.outcome).toBe('dead');
-    expect(k.unblocked).toBe(true); // blocked_clients:0 within 1 s of the kill
-    expect(k.llen).toBe(1); // the job pushed after the kill was taken by nobody
-    expect(k.usable).toBe('PONG');
-    expect(k.extraConnections).toBeLessThanOrEqual(1); // at most the one side connection
-    expect(out.reconnects).toBe(0);
-  }, 60_000);
+describe.each(MAJORS)('ioredis (%s)', (major) => {
+  const run = runForMajor(runInstalled, major, VERSIONS, PLAN);
 
-  it('with the integration off, the abandoned BLPOP takes the next job (what the patch prevents)', () => {
-    const out = run(['kill-shared'], { GREENIO_NO_PATCH: 'ioredis' });
-    expect(out.patched).toBe(false);
-    expect(out.killShared!.unblocked).toBe(false);
-    expect(out.killShared!.llen).toBe(0);
-  }, 60_000);
+  describe('ioredis, shared client made in main', () => {
+    it('a kill ends the blocked BLPOP on the server: the next job stays in the list, the client serves on', () => {
+      const out = run(['kill-shared']);
+      expect(out.patched).toBe(true);
+      const k = out.killShared!;
+      expect(k.outcome).toBe('dead');
+      expect(k.unblocked).toBe(true); // blocked_clients:0 within 1 s of the kill
+      expect(k.llen).toBe(1); // the job pushed after the kill was taken by nobody
+      expect(k.usable).toBe('PONG');
+      expect(k.extraConnections).toBeLessThanOrEqual(1); // at most the one side connection
+      expect(out.reconnects).toBe(0);
+    }, 60_000);
 
-  it('withTimeout(500, () => client.blpop(q, 0)) throws its TimeoutError at ~500 ms and takes nothing', () => {
-    const t = run(['timeout-shared']).timeoutShared!;
-    expect(t.timeoutError).toBe(true);
-    expect(t.ms as number).toBeGreaterThanOrEqual(490);
-    expect(t.ms as number).toBeLessThan(3000);
-    expect(t.llen).toBe(1);
-    expect(t.blocked).toBe(0);
-    expect(t.echo).toBe('still here');
-  }, 60_000);
+    it('with the integration off, the abandoned BLPOP takes the next job (what the patch prevents)', () => {
+      const out = run(['kill-shared'], { GREENIO_NO_PATCH: 'ioredis' });
+      expect(out.patched).toBe(false);
+      expect(out.killShared!.unblocked).toBe(false);
+      expect(out.killShared!.llen).toBe(0);
+    }, 60_000);
 
-  it('an item the server handed to the BLPOP as the kill landed is consumed exactly once (put back if its greenlet died)', () => {
-    const race = run(['race']).race!;
-    expect(race.exactlyOnce).toBe(race.n);
-    expect(race.putBack).toBe(10); // every case where the reply was held back until after the kill
-  }, 60_000);
+    it('withTimeout(500, () => client.blpop(q, 0)) throws its TimeoutError at ~500 ms and takes nothing', () => {
+      const t = run(['timeout-shared']).timeoutShared!;
+      expect(t.timeoutError).toBe(true);
+      expect(t.ms as number).toBeGreaterThanOrEqual(490);
+      expect(t.ms as number).toBeLessThan(3000);
+      expect(t.llen).toBe(1);
+      expect(t.blocked).toBe(0);
+      expect(t.echo).toBe('still here');
+    }, 60_000);
 
-  itDropsLateReply(run);
+    it('an item the server handed to the BLPOP as the kill landed is consumed exactly once (put back if its greenlet died)', () => {
+      const race = run(['race']).race!;
+      expect(race.exactlyOnce).toBe(race.n);
+      expect(race.putBack).toBe(10); // every case where the reply was held back until after the kill
+    }, 60_000);
 
-  it('a callback-style command of a killed greenlet calls back once, with the kill', () => {
-    expect(run(['callback']).callback).toEqual({ calls: 1, error: 'GreenletExit' });
-  }, 60_000);
+    itDropsLateReply(run);
 
-  it('run-info, the trace and stats name the command: redis BLPOP jobs 0', () => {
-    const n = run(['names']).names!;
-    expect(n.runInfo).toMatch(/waits on: redis BLPOP jobs 0/);
-    expect(n.trace).toContain('BLPOP jobs 0');
-    expect(n.statsKinds).toEqual(['redis']);
-  }, 60_000);
+    it('a callback-style command of a killed greenlet calls back once, with the kill', () => {
+      expect(run(['callback']).callback).toEqual({ calls: 1, error: 'GreenletExit' });
+    }, 60_000);
 
-  it("a greenlet's command gets ioredis's own transformed reply, and a reply transformer's error", () => {
-    expect(run(['transform']).transform).toEqual({ hash: { a: '1', b: '2' }, good: '<good>', bad: 'transform failed', after: 'PONG' });
-  }, 60_000);
+    it('run-info, the trace and stats name the command: redis BLPOP jobs 0', () => {
+      const n = run(['names']).names!;
+      expect(n.runInfo).toMatch(/waits on: redis BLPOP jobs 0/);
+      expect(n.trace).toContain('BLPOP jobs 0');
+      expect(n.statsKinds).toEqual(['redis']);
+    }, 60_000);
 
-  it('a MULTI cannot be stopped on the server: it runs whole, the kill only drops its result', () => {
-    const p = run(['pipeline']).pipeline!;
-    expect(p.dead).toBe(true);
-    expect(p.pk).toBe('2');
-    expect(p.usable).toBe('PONG');
-  }, 60_000);
-});
+    it("a greenlet's command gets ioredis's own transformed reply, and a reply transformer's error", () => {
+      expect(run(['transform']).transform).toEqual({ hash: { a: '1', b: '2' }, good: '<good>', bad: 'transform failed', after: 'PONG' });
+    }, 60_000);
 
-describeUnpatchAndOwnConnection('ioredis', run);
+    it('a MULTI cannot be stopped on the server: it runs whole, the kill only drops its result', () => {
+      const p = run(['pipeline']).pipeline!;
+      expect(p.dead).toBe(true);
+      expect(p.pk).toBe('2');
+      expect(p.usable).toBe('PONG');
+    }, 60_000);
+  });
 
-describe('ioredis loaded by CommonJS require', () => {
-  it('is patched the same way', () => {
-    const r = runFixture('clients-redis-ioredis-cjs.cjs', [String(redis().port)], {}, preload);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ patched: true, afterKill: 0, timedOut: true, llen: 1, blocked: 0, usable: 'PONG' });
-    expect(r.json.ms as number).toBeGreaterThanOrEqual(290);
-  }, 60_000);
+  describeUnpatchAndOwnConnection('ioredis', run);
+
+  describe('ioredis loaded by CommonJS require', () => {
+    it('is patched the same way', () => {
+      const r = runFixture('clients-redis-ioredis-cjs.cjs', [String(redis().port)], major === 'installed' ? {} : NEXT_MAJORS, preload);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.json.version).toMatch(VERSIONS[major]);
+      expect(r.json).toMatchObject({ patched: true, afterKill: 0, timedOut: true, llen: 1, blocked: 0, usable: 'PONG' });
+      expect(r.json.ms as number).toBeGreaterThanOrEqual(290);
+    }, 60_000);
+  });
 });
