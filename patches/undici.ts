@@ -23,7 +23,10 @@ const BASE = 'undici/lib/dispatcher/dispatcher-base.js';
 const DISPATCHER = 'undici/lib/dispatcher/dispatcher.js';
 const FETCH = 'undici/lib/web/fetch/index.js';
 const GLOBAL = 'undici/lib/global.js';
-const kGlobalDispatcher = Symbol.for('undici.globalDispatcher.1');
+// Where undici keeps its global dispatcher: `.2` from undici 8 on (which also keeps a
+// `Dispatcher1Wrapper` of it under `.1`), `.1` before. Whichever undici sets it first (npm's,
+// or the one inside Node, when global fetch loads it) owns it for every copy loaded after.
+const kGlobalDispatchers = [Symbol.for('undici.globalDispatcher.2'), Symbol.for('undici.globalDispatcher.1')];
 // The owner names under which patches/index.ts undoes a row's wraps.
 const owner = (module: string): string => `module:${module}`;
 
@@ -100,17 +103,18 @@ function protoOf(exports: unknown): object | undefined {
  * `dispatch` that dispatcher inherits too.
  */
 function patchForeignGlobal(): void {
-  const d = (globalThis as Record<symbol, unknown>)[kGlobalDispatcher];
-  if (d === null || typeof d !== 'object') return;
-  for (let p = Object.getPrototypeOf(d) as object | null; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-    if (Object.prototype.hasOwnProperty.call(p, 'dispatch')) {
-      wrap(p, 'dispatch', dispatchWrapper, owner(GLOBAL)); // a no-op on npm undici's own, wrapped already
-      return;
+  for (const key of kGlobalDispatchers) {
+    const d = (globalThis as Record<symbol, unknown>)[key];
+    if (d === null || typeof d !== 'object') continue;
+    for (let p = Object.getPrototypeOf(d) as object | null; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+      if (Object.prototype.hasOwnProperty.call(p, 'dispatch')) {
+        wrap(p, 'dispatch', dispatchWrapper, owner(GLOBAL)); // a no-op on npm undici's own, wrapped already
+        break;
+      }
     }
   }
 }
 
-/** The `undici` row of the client table (patches/clients.ts). */
 export const undiciPatches: readonly ModulePatch[] = [
   {
     module: BASE,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runFixture } from '../run-fixture.js';
+import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
 
 // npm undici under the patch, in processes of their own: loaded by an ES-module import
 // with the patch preloaded (require-in-the-middle sees only undici's inner files), and by
@@ -8,16 +8,22 @@ import { runFixture } from '../run-fixture.js';
 const preload = fileURLToPath(new URL('../../src/patch.ts', import.meta.url));
 const APIS = ['request', 'fetch', 'stream', 'pipeline', 'Pool.request', 'Client.request', 'Agent dispatcher', 'compose(redirect)'];
 
-for (const [how, run] of [
-  ['import { request } from \'undici\' (preloaded patch)', () => runFixture('http-undici.ts', [], {}, ['--import', preload])],
-  ['require(\'undici\') after patchAll()', () => runFixture('http-undici-cjs.ts')],
+// Each for the installed undici 7 and for undici 8 (next-majors/, see test/run-fixture.ts),
+// which needs Node >= 22.19.
+const [maj, min] = process.versions.node.split('.').map(Number) as [number, number];
+const MAJORS = [['undici 7', {}, /^7\./], ...(maj > 22 || (maj === 22 && min >= 19) ? [['undici 8', NEXT_MAJORS, /^8\./] as const] : [])] as const;
+
+for (const [major, env, version] of MAJORS) for (const [how, run] of [
+  ['import { request } from \'undici\' (preloaded patch)', () => runFixture('http-undici.ts', [], env, ['--import', preload])],
+  ['require(\'undici\') after patchAll()', () => runFixture('http-undici-cjs.ts', [], env)],
 ] as const) {
-  describe(`undici loaded by ${how}`, () => {
+  describe(`${major} loaded by ${how}`, () => {
     const r = run();
     const j = r.json as Record<string, Record<string, unknown>>;
 
     it('runs, and no timeout or kill had to abandon an undici request', () => {
       expect(r.status, r.stderr).toBe(0);
+      expect(r.json.version).toMatch(version);
       expect(r.stderr).not.toMatch(/could not interrupt/);
     });
 
