@@ -43,25 +43,25 @@ export type Major = (typeof MAJORS)[number];
 
 /**
  * `run` for `major`, checking the client's version against `versions[major]` on every
- * output. Installed: a fixture process per call, as before. Next major: each call's cases
- * must be in `plan` (`patched`, or `unpatched` for a call that turns the integration off
- * with GREENIO_NO_PATCH), and each of the two runs all of its plan's cases in one process,
- * made at its first call, to keep the suite's time (`unpatch`, which undoes the patch,
- * runs last there, as the fixtures order their cases).
+ * output. Each call's cases must be in `plan` (`patched`, or `unpatched` for a call that
+ * turns the integration off with GREENIO_NO_PATCH); each of the two runs all of its plan's
+ * cases in one process, made at its first call, and every test reads its case from that
+ * output (a fixture process costs seconds to start, many more on a loaded machine: one per
+ * case made these files the suite's longest). The fixtures keep the cases apart (their own
+ * keys and clients) and run `unpatch`, which undoes the patch, last.
  */
 export function runForMajor(run: RedisRun, major: Major, versions: Record<Major, RegExp>, plan: { patched: string[]; unpatched: string[] }): RedisRun {
-  const check = (out: RedisFixtureOut): RedisFixtureOut => {
-    expect(out.version).toMatch(versions[major]);
-    return out;
-  };
-  if (major === 'installed') return (cases, env) => check(run(cases, env));
   const memo = new Map<string, RedisFixtureOut>();
   return (cases, env = {}) => {
     const key = env.GREENIO_NO_PATCH === undefined ? 'patched' : 'unpatched';
     const missing = cases.filter((c) => !plan[key].includes(c));
     if (missing.length > 0) throw new Error(`runForMajor: cases ${missing.join(', ')} are not in the ${key} plan`);
     let out = memo.get(key);
-    if (out === undefined) memo.set(key, (out = check(run(plan[key], { ...env, ...NEXT_MAJORS }))));
+    if (out === undefined) {
+      out = run(plan[key], { ...env, ...(major === 'installed' ? {} : NEXT_MAJORS) });
+      expect(out.version).toMatch(versions[major]);
+      memo.set(key, out);
+    }
     return out;
   };
 }

@@ -1,9 +1,10 @@
 /**
- * ioredis (v5, and v6 from next-majors/) as greenlet ops, against a real redis-server: a kill or timeout ends a
- * blocking command on the server (nothing taken, nothing lost), leaves the client usable
- * with no reconnect and no leaked connection, and run-info names the command. Each case
- * runs in a patched process of its own (the preload, as `node --import greenio/patch`),
- * through ES-module `import` and through CommonJS `require`.
+ * ioredis (v5, and v6 from next-majors/) as greenlet ops, against a real redis-server: a
+ * kill or timeout ends a blocking command on the server (nothing taken, nothing lost),
+ * leaves the client usable with no reconnect and no leaked connection, and run-info names
+ * the command. The cases run in one patched process per major (the preload, as `node
+ * --import greenio/patch`; see runForMajor), through ES-module `import`, and once more
+ * through CommonJS `require`.
  */
 import { describe, expect, it } from 'vitest';
 import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
@@ -13,7 +14,7 @@ import { MAJORS, runForMajor, preload, describeUnpatchAndOwnConnection, itDropsL
 const redis = useServer(startRedis, 30_000);
 const runInstalled = redisFixtureRunner('clients-redis-ioredis.ts', () => redis().port);
 const VERSIONS = { installed: /^5\./, 'next major': /^6\./ };
-// Against the newest major, every case of a run below in one process (see runForMajor).
+// Every case of a run below, in one process per plan (see runForMajor).
 const PLAN = {
   patched: ['kill-shared', 'timeout-shared', 'own-connection', 'race', 'late-reply', 'callback', 'names', 'pipeline', 'transform', 'unpatch'],
   unpatched: ['kill-shared'],

@@ -2,7 +2,7 @@
  * node-redis (`redis` v5, and v6 from next-majors/) as greenlet ops, against a real redis-server: a kill or
  * timeout ends a blocking command on the server (nothing taken, nothing lost), leaves
  * the client usable with no reconnect and no leaked connection, and run-info names the
- * command. Each case runs in a patched process of its own (the preload).
+ * command. The cases run in one patched process per major (the preload; see runForMajor).
  */
 import { describe, expect, it } from 'vitest';
 import { startRedis } from '../servers/redis.js';
@@ -10,7 +10,7 @@ import { MAJORS, runForMajor, describeUnpatchAndOwnConnection, itDropsLateReply,
 
 const redis = useServer(startRedis, 30_000);
 const runInstalled = redisFixtureRunner('clients-redis-node.ts', () => redis().port);
-// Against the newest major, every case of a run below in one process (see runForMajor).
+// Every case of a run below, in one process per plan (see runForMajor).
 const PLAN = {
   patched: ['kill-shared', 'timeout-shared', 'race', 'closing', 'late-reply', 'names', 'options', 'multi', 'own-connection', 'unpatch'],
   unpatched: ['kill-shared', 'options'],
