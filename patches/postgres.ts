@@ -1,5 +1,5 @@
 /**
- * postgres.js (`postgres` v3) as greenlet ops: awaiting a query (`` await sql`...` ``, a
+ * postgres.js (`postgres` v3 and v4) as greenlet ops: awaiting a query (`` await sql`...` ``, a
  * `sql.unsafe()`, each statement of `sql.begin()`) makes it an op of the awaiting greenlet,
  * named by its statement (`postgres.query select pg_sleep($1)`, never a value), whoever
  * opened the connection. A kill or timeout rejects the await at once and cancels the query
@@ -9,7 +9,8 @@
  * cancelled statement fails the transaction, and postgres.js rolls it back. The client's
  * machinery (connecting, writing, reading) runs outside any greenlet, so no greenlet's
  * death closes a connection. Patched in both builds: `postgres/src/query.js` (an ES-module
- * `import`, Node ≥ 22.15: esm-hook.ts) and `postgres/cjs/src/query.js` (`require`).
+ * `import`, Node ≥ 22.15: esm-hook.ts) and `postgres/cjs/src/query.js` (`require`); v4 has
+ * only the first (by `import` or `require`, Node ≥ 22.15; never on Node 20).
  * A cursor's batches (`for await (const rows of q.cursor(n))`) are waits too: a kill or
  * timeout there cancels the query and closes the cursor, so the connection is freed.
  * Limits: a query never awaited (`.execute()` alone, `.forEach` not awaited) runs as the

@@ -1,5 +1,5 @@
 /**
- * node-redis (`redis` v5, `@redis/client`) as greenlet ops, as for ioredis: a command is
+ * node-redis (`redis` v5 and v6, `@redis/client`) as greenlet ops, as for ioredis: a command is
  * an op of the greenlet that issues it; a kill or timeout rejects its await at once, a
  * blocking command is ended by `CLIENT UNBLOCK` from a side connection (an item it was
  * handed meanwhile is put back, through a short-lived client of greenio's own when the

@@ -98,9 +98,9 @@ function protoOf(exports: unknown): object | undefined {
 }
 
 /**
- * When Node's own undici loaded first, the global dispatcher is Node's (on Node 26, behind
- * a wrapper for undici 7's API), and npm undici's `request()` dispatches there: patch the
- * `dispatch` that dispatcher inherits too.
+ * When Node's own undici loaded first, the global dispatcher is Node's (on Node 26 undici
+ * 8's Agent under `.2`, and a wrapper of it for undici 7's API under `.1`), and npm undici's
+ * `request()` dispatches there: patch the `dispatch` those dispatchers inherit too.
  */
 function patchForeignGlobal(): void {
   for (const key of kGlobalDispatchers) {
