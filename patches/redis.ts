@@ -12,7 +12,8 @@
  * command's op holds node-redis's own promise's settlers, taken with its queue entry from
  * node-redis's internal list (`DoublyLinkedList.add`, hub.adoptSettlers): a version
  * without it waits on a promise of the hub's, slower. node-redis 4 is not covered: its
- * commands run through a private `#sendCommand`, not `sendCommand`.
+ * commands run through a private `#sendCommand`, not `sendCommand`; loading it is warned
+ * (`GREENIO_REDIS_V4`) and leaves it unpatched.
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
@@ -224,6 +225,22 @@ function adoptWriteTimer(flow: hub.Flow, before: hub.Flow['ops'], size: number):
 
 const OWNER_LIST = 'module:@redis/client/dist/lib/client/linked-list.js';
 
+/**
+ * node-redis 4 (@redis/client 1.x, recognised by its `commandsExecutor`) runs its commands
+ * through a private `#sendCommand` no wrapper reaches: it is left unpatched, and said so
+ * once, because what a kill or timeout then does to a blocking command loses data.
+ */
+let warnedV4 = false;
+function warnV4(): void {
+  if (warnedV4) return;
+  warnedV4 = true;
+  process.emitWarning(
+    'greenio does not integrate node-redis 4 (@redis/client 1.x): its commands are no greenlet operations, so a kill or timeout abandons them, ' +
+      'and a blocking command (BLPOP, XREAD BLOCK...) stays blocked on the server, where it takes the next item pushed. Use redis 5 or 6.',
+    { type: 'GreenioWarning', code: 'GREENIO_REDIS_V4' },
+  );
+}
+
 /** The node-redis rows: the client class file, which `import`/`require('redis')` load, and its queue's list. */
 export const redisPatches: readonly ModulePatch[] = [
   {
@@ -241,6 +258,7 @@ export const redisPatches: readonly ModulePatch[] = [
       const RedisClient = (exports as { default?: { prototype: object } }).default;
       if (RedisClient === undefined) return;
       const proto = RedisClient.prototype;
+      if (typeof (proto as { commandsExecutor?: unknown }).commandsExecutor === 'function') return warnV4();
       wrap(proto, 'sendCommand', sendCommandWrapper, OWNER);
       wrap(proto, 'connect', plainWrapper(() => 'CONNECT'), OWNER);
       wrap(proto, '_executeMulti', plainWrapper(batch('MULTI'), batchRunsWhole('MULTI')), OWNER);

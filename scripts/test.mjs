@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: install the system packages the suite drives when missing (provision.mjs)
-// and the client libraries' newest majors (next-majors.mjs), build, then run the whole
+// and the client libraries' newest majors (client-majors.mjs), build, then run the whole
 // suite on each supported Node, newest first: Node 26 (the
 // `node` devDependency), Node 24 (the `node24` devDependency) and the machine's own Node
 // (if >= 20.19). Ends with one line `N passed, N failed` over all runs.
@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { provision } from './provision.mjs';
-import { ensureNextMajors } from './next-majors.mjs';
+import { ensureClientMajors } from './client-majors.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const loaded = process.argv[2] === '--loaded';
@@ -78,7 +78,7 @@ function fail(message) {
 
 try {
   provision();
-  ensureNextMajors();
+  ensureClientMajors();
 } catch (err) {
   fail(err.message);
 }

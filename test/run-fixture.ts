@@ -11,17 +11,17 @@ export interface FixtureRun {
 
 /**
  * `GREENIO_TEST_MAJORS=next` (in `env` or the suite's own environment): run the fixture against the newest major of each
- * client library (ioredis, redis, postgres, undici), installed in next-majors/ apart from
- * the repository's own. The fixture then runs from next-majors/fixtures, a link to
+ * client library (ioredis, redis, postgres, undici), installed in client-majors/ apart from
+ * the repository's own. The fixture then runs from client-majors/fixtures, a link to
  * test/fixtures, with symlinks kept as written, so that its bare imports (`import { Redis }
- * from 'ioredis'`, as users write them) resolve to next-majors/node_modules first and
+ * from 'ioredis'`, as users write them) resolve to client-majors/node_modules first and
  * everything else (greenio's src/, through the same relative paths) as usual.
  */
 export const NEXT_MAJORS = { GREENIO_TEST_MAJORS: 'next' } as const;
 
 export function runFixture(name: string, args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = [], expectJson = true): FixtureRun {
   const next = (env.GREENIO_TEST_MAJORS ?? process.env.GREENIO_TEST_MAJORS) === 'next';
-  const script = fileURLToPath(new URL(next ? `../next-majors/fixtures/${name}` : `./fixtures/${name}`, import.meta.url));
+  const script = fileURLToPath(new URL(next ? `../client-majors/fixtures/${name}` : `./fixtures/${name}`, import.meta.url));
   const keepLinks = next ? ['--preserve-symlinks', '--preserve-symlinks-main'] : [];
   const r = spawnSync(process.execPath, [...keepLinks, '--import', 'tsx', ...nodeArgs, script, ...args], {
     encoding: 'utf8',

@@ -35,7 +35,7 @@ export function redisFixtureRunner(fixture: string, port: () => number) {
 
 /**
  * The client tests run against the installed client and against its newest major
- * (next-majors/, see test/run-fixture.ts): what users get from `npm install` today, and
+ * (client-majors/, see test/run-fixture.ts): what users get from `npm install` today, and
  * the line most of them still have.
  */
 export const MAJORS = ['installed', 'next major'] as const;

@@ -1,5 +1,5 @@
 /**
- * ioredis (v5, and v6 from next-majors/) as greenlet ops, against a real redis-server: a
+ * ioredis (v5, and v6 from client-majors/) as greenlet ops, against a real redis-server: a
  * kill or timeout ends a blocking command on the server (nothing taken, nothing lost),
  * leaves the client usable with no reconnect and no leaked connection, and run-info names
  * the command. The cases run in one patched process per major (the preload, as `node

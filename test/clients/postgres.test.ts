@@ -4,7 +4,7 @@
 // leaves `sql` usable. Each case runs in a patched process of its own
 // (test/fixtures/clients-postgres.ts), through the package's CommonJS build (`require`)
 // and its ES-module build (`import`), which only Node ≥ 22.15 lets greenio patch. Run for
-// the installed postgres.js 3 and for postgres.js 4 (next-majors/), which is an ES module
+// the installed postgres.js 3 and for postgres.js 4 (client-majors/), which is an ES module
 // only: on Node 20 it cannot be patched at all (the unhooked case below says what then).
 import { describe, expect, it } from 'vitest';
 import { NEXT_MAJORS, runFixture } from '../run-fixture.js';

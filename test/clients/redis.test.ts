@@ -1,12 +1,13 @@
 /**
- * node-redis (`redis` v5, and v6 from next-majors/) as greenlet ops, against a real redis-server: a kill or
+ * node-redis (`redis` v5, and v6 from client-majors/) as greenlet ops, against a real redis-server: a kill or
  * timeout ends a blocking command on the server (nothing taken, nothing lost), leaves
  * the client usable with no reconnect and no leaked connection, and run-info names the
  * command. The cases run in one patched process per major (the preload; see runForMajor).
  */
 import { describe, expect, it } from 'vitest';
 import { startRedis } from '../servers/redis.js';
-import { MAJORS, runForMajor, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
+import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
+import { MAJORS, runForMajor, preload, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
 
 const redis = useServer(startRedis, 30_000);
 const runInstalled = redisFixtureRunner('clients-redis-node.ts', () => redis().port);
@@ -74,4 +75,13 @@ describe.each(MAJORS)('node-redis (%s)', (major) => {
   });
 
   describeUnpatchAndOwnConnection('node-redis', run);
+});
+
+describe('node-redis 4 (redis4 in client-majors/), which greenio does not integrate', () => {
+  it('is left unpatched, and said so once (GREENIO_REDIS_V4); a timeout around its BLPOP still returns on time, by abandonment', () => {
+    const r = runFixture('clients-redis-v4.ts', [String(redis().port)], NEXT_MAJORS, preload);
+    expect(r.json).toEqual({ version: expect.stringMatching(/^4\./), warnings: ['GREENIO_REDIS_V4'], wrapped: [false, false, false], error: 'TimeoutError', ms: expect.any(Number) });
+    expect(r.json.ms as number).toBeLessThan(2000);
+    expect(r.stderr).toContain('does not integrate node-redis 4');
+  }, 60_000);
 });

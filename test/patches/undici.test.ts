@@ -8,7 +8,7 @@ import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
 const preload = fileURLToPath(new URL('../../src/patch.ts', import.meta.url));
 const APIS = ['request', 'fetch', 'stream', 'pipeline', 'Pool.request', 'Client.request', 'Agent dispatcher', 'compose(redirect)'];
 
-// Each for the installed undici 7 and for undici 8 (next-majors/, see test/run-fixture.ts),
+// Each for the installed undici 7 and for undici 8 (client-majors/, see test/run-fixture.ts),
 // which needs Node >= 22.19.
 const [maj, min] = process.versions.node.split('.').map(Number) as [number, number];
 const MAJORS = [['undici 7', {}, /^7\./], ...(maj > 22 || (maj === 22 && min >= 19) ? [['undici 8', NEXT_MAJORS, /^8\./] as const] : [])] as const;
