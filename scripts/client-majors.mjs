@@ -1,7 +1,7 @@
-// The newest major of each client library greenio integrates (ioredis, redis, postgres,
-// undici), installed in client-majors/ apart from the repository's own node_modules (which
-// holds one version per package name), so that the client tests run their fixtures against
-// both (test/run-fixture.ts). `npm test` calls `ensureClientMajors()`: it runs `npm ci` there
+// Other majors of the client libraries greenio integrates, installed in client-majors/ apart
+// from the repository's own node_modules (which holds one version per package name): the
+// newest of ioredis, redis, postgres and undici, and node-redis 4 as `redis4`, so that the
+// client tests run their fixtures against them too (test/run-fixture.ts). `npm test` calls `ensureClientMajors()`: it runs `npm ci` there
 // when a package of its lock file is missing or at another version, and does nothing
 // otherwise. Limit: needs the npm registry on the first run, as `npm install` does.
 import { spawnSync } from 'node:child_process';
@@ -28,7 +28,7 @@ function stale() {
 export function ensureClientMajors(log = console.log) {
   const missing = stale();
   if (missing.length === 0) return;
-  log(`greenio test: installing the clients' newest majors in client-majors/ (${missing.length} packages: ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''})`);
+  log(`greenio test: installing the clients' other majors in client-majors/ (${missing.length} packages: ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''})`);
   // The npm that runs `npm test` when there is one (npm_execpath), else npm on the PATH.
   const npmCli = process.env.npm_execpath;
   const [cmd, pre] = npmCli && existsSync(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];

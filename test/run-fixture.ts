@@ -10,12 +10,14 @@ export interface FixtureRun {
 }
 
 /**
- * `GREENIO_TEST_MAJORS=next` (in `env` or the suite's own environment): run the fixture against the newest major of each
- * client library (ioredis, redis, postgres, undici), installed in client-majors/ apart from
+ * `GREENIO_TEST_MAJORS=next` (in `env`, or in the suite's own environment to run every
+ * client fixture so): run the fixture against the other majors installed in client-majors/
+ * (the newest of ioredis, redis, postgres, undici; node-redis 4 as `redis4`), apart from
  * the repository's own. The fixture then runs from client-majors/fixtures, a link to
  * test/fixtures, with symlinks kept as written, so that its bare imports (`import { Redis }
  * from 'ioredis'`, as users write them) resolve to client-majors/node_modules first and
- * everything else (greenio's src/, through the same relative paths) as usual.
+ * everything else (greenio's src/, through the same relative paths) as usual. Limit: a
+ * fixture importing ../helpers.ts (test/) does not run from there.
  */
 export const NEXT_MAJORS = { GREENIO_TEST_MAJORS: 'next' } as const;
 
