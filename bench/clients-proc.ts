@@ -22,6 +22,7 @@
 // program that patches once pays. Build first (greenio as users run it, from dist/):
 //   npx tsc -p tsconfig.build.json
 //   node --import tsx bench/clients-proc.ts redis,ioredis,pg,postgres,mysql2 [pairs=6] [ops=20000] [rounds=5] [--floor]
+// GREENIO_BENCH_CLIENTS=client-majors measures the clients' newest majors (see open()).
 // Run it with another node (node_modules/node24/bin/node ...) to measure that Node.
 // `--parts`: where the cost is (see parts()). `--serve`: start the servers, print their
 // env and wait, to run one child by hand (`... bench/clients-proc.ts --child pg p 20000 5`,
@@ -29,6 +30,7 @@
 import { spawn as spawnProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import { holdBallast, median } from './lib.js';
 
 const C = 50;
@@ -56,14 +58,19 @@ interface Report {
 
 type Op = (w: number, i: number) => Promise<unknown>;
 
+// GREENIO_BENCH_CLIENTS=client-majors: the clients' other majors (ioredis 6, redis 6,
+// postgres.js 4: see client-majors/package.json), required from there instead of the
+// repository's own (postgres.js 4 is an ES module: patched on Node >= 22.15 only).
+const majors = process.env.GREENIO_BENCH_CLIENTS === 'client-majors' ? createRequire(new URL('../client-majors/package.json', import.meta.url)) : null;
+
 async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close(): Promise<unknown> }> {
   if (lib === 'ioredis') {
-    const { Redis } = await import('ioredis');
+    const { Redis } = majors !== null ? (majors('ioredis') as typeof import('ioredis')) : await import('ioredis');
     const c = new Redis(s.url!);
     return { op: (w, i) => (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`)), close: () => c.quit() };
   }
   if (lib === 'redis') {
-    const { createClient } = await import('redis');
+    const { createClient } = majors !== null ? (majors('redis') as typeof import('redis')) : await import('redis');
     const c = createClient({ url: s.url! });
     await c.connect();
     return { op: (w, i) => (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`)), close: () => c.close() };
@@ -81,8 +88,9 @@ async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close():
   if (lib === 'postgres') {
     // postgres.js: its CommonJS build, which greenio patches on every Node (the ES-module
     // one only on Node >= 22.15).
-    const { createRequire } = await import('node:module');
-    const postgres = createRequire(import.meta.url)('postgres') as typeof import('postgres');
+    type Postgres = typeof import('postgres');
+    const m = (majors ?? createRequire(import.meta.url))('postgres') as Postgres | { default: Postgres };
+    const postgres = typeof m === 'function' ? m : m.default;
     const sql = postgres({ ...s.config!, max: 20 });
     const op = async (_w: number, i: number): Promise<unknown> => {
       const rows = await sql`SELECT ${i}::int AS n`;
