@@ -18,7 +18,9 @@ export interface Client {
   /** Connected and not closing (node-redis 4/5). */
   isReady?: boolean;
   connect(): Promise<unknown>;
-  destroy(): void;
+  /** Close at once: v5 and v6 (`destroy`), v4 (`disconnect`). */
+  destroy?(): void;
+  disconnect?(): Promise<unknown>;
   sendCommand(args: unknown[], options?: object): Promise<unknown>;
   on(event: string, fn: (...a: unknown[]) => void): unknown;
   once(event: string, fn: () => void): unknown;
@@ -118,9 +120,15 @@ function restoreElsewhere(client: Client, cmds: unknown[][], what: string, first
     } catch (e) {
       warnLost(what, e);
     } finally {
-      tmp.destroy();
+      closeNow(tmp);
     }
   })();
+}
+
+/** Close a client of greenio's own at once, without QUIT: `destroy()` (v5, v6), or v4's `disconnect()`. */
+function closeNow(c: Client): void {
+  if (typeof c.destroy === 'function') c.destroy();
+  else c.disconnect?.().catch(() => {});
 }
 
 function connOf(client: Client): ConnInfo {
@@ -156,7 +164,7 @@ function sideOf(client: Client, conn: ConnInfo): Promise<Client> {
     client.once('end', () => {
       if (conn.side === made) conn.side = null;
       // Once its connect has settled: destroyed while connecting, it would connect anyway.
-      made.then(() => side.destroy(), () => {});
+      made.then(() => closeNow(side), () => {});
     });
   }
   return conn.side;

@@ -11,49 +11,20 @@
  * put-back item is the decoded reply (strings unless blob strings map to Buffers). A
  * command's op holds node-redis's own promise's settlers, taken with its queue entry from
  * node-redis's internal list (`DoublyLinkedList.add`, hub.adoptSettlers): a version
- * without it waits on a promise of the hub's, slower. node-redis 4 is not covered: its
- * commands run through a private `#sendCommand`, not `sendCommand`; loading it is warned
- * (`GREENIO_REDIS_V4`) and leaves it unpatched.
+ * without it waits on a promise of the hub's, slower. node-redis 4, whose commands run
+ * through a private `#sendCommand`, is patched at its queue instead (redis4.ts).
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { batchRunsWhole, describeCommand, detachedFlow, inDetached, isBlocking, K_REDIS, SENT_RUNS_WHOLE, unblockDetached } from './redis-common.js';
-import { blockingDone, dropLate, sendingBlocking, unblock, type Client, type IdInfo, type Sent } from './redis-conn.js';
+import { batchRunsWhole, detachedFlow, inDetached, isBlocking, K_REDIS } from './redis-common.js';
+import { sendingBlocking, type Client } from './redis-conn.js';
+import { Blocking, CommandOp, cancelOf, failed, noteOf, replied } from './redis-command.js';
 import { batch, plainWrapper } from './redis-plain.js';
+import { patchRedis4, patchRedis4Queue, patchRedis4Socket, resetRedis4 } from './redis4.js';
 import type { NotedHandler } from './client-ops.js';
 
 const OWNER = 'module:@redis/client/dist/lib/client/index.js';
-
-/**
- * One command in flight: the op's data and (through `describe`) its detail. Kept small:
- * a plain command sent at once needs no more; `Blocking` carries what its unblock and
- * put-back need, `Deferred` what a send on the op's start needs.
- */
-class CommandOp {
-  replied = false;
-  op: hub.Op<unknown> = null as unknown as hub.Op<unknown>;
-  constructor(
-    readonly args: readonly unknown[],
-    readonly blocking: boolean,
-  ) {}
-  describe(): string {
-    return describeCommand(String(this.args[0]), this.args.slice(1));
-  }
-}
-
-/** A command that can block its connection on the server: ended by `CLIENT UNBLOCK` if cancelled (redis-conn.ts). */
-class Blocking extends CommandOp implements Sent {
-  idInfo: IdInfo | null = null;
-  constructor(
-    args: readonly unknown[],
-    readonly client: Client,
-    /** node-redis's own `sendCommand`. */
-    readonly send: AnyFunction,
-  ) {
-    super(args, true);
-  }
-}
 
 /** A command sent when its op starts (see `direct`): node-redis's `sendCommand`, the client (or proxy) it was called on, its options. */
 class Deferred {
@@ -63,13 +34,6 @@ class Deferred {
     readonly self: Client,
     readonly options: object | undefined,
   ) {}
-}
-
-// Queued or written, a command that does not block is sent and runs (see the header).
-const noteOf = (s: CommandOp): string | undefined => (s.blocking ? undefined : SENT_RUNS_WHOLE);
-function cancelOf(s: CommandOp): false {
-  if (s.blocking) unblockDetached(() => unblock(s as Blocking));
-  return false;
 }
 
 /** A command sent at once, its op settled from its queue entry (no `start`: the wrapper sends). */
@@ -89,23 +53,6 @@ const DEFERRED: NotedHandler<unknown> = {
   },
   cancel: (op) => cancelOf((op.data as Deferred).s),
 };
-
-function replied(s: CommandOp, v: unknown): void {
-  s.replied = true;
-  const op = s.op;
-  if (s.blocking) {
-    blockingDone(s as Blocking);
-    if (op.settled) return dropLate(s as Blocking, v);
-  }
-  if (op.settled) K_REDIS.dropped++;
-  else op.resolve(v);
-}
-
-function failed(s: CommandOp, e: unknown): void {
-  s.replied = true;
-  if (s.blocking) blockingDone(s as Blocking);
-  s.op.reject(e);
-}
 
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, args: unknown[], options?: object) {
@@ -224,25 +171,23 @@ function adoptWriteTimer(flow: hub.Flow, before: hub.Flow['ops'], size: number):
 }
 
 const OWNER_LIST = 'module:@redis/client/dist/lib/client/linked-list.js';
+const OWNER_QUEUE = 'module:@redis/client/dist/lib/client/commands-queue.js';
+const OWNER_SOCKET = 'module:@redis/client/dist/lib/client/socket.js';
 
-/**
- * node-redis 4 (@redis/client 1.x, recognised by its `commandsExecutor`) runs its commands
- * through a private `#sendCommand` no wrapper reaches: it is left unpatched, and said so
- * once, because what a kill or timeout then does to a blocking command loses data.
- */
-let warnedV4 = false;
-function warnV4(): void {
-  if (warnedV4) return;
-  warnedV4 = true;
-  process.emitWarning(
-    'greenio does not integrate node-redis 4 (@redis/client 1.x): its commands are no greenlet operations, so a kill or timeout abandons them, ' +
-      'and a blocking command (BLPOP, XREAD BLOCK...) stays blocked on the server, where it takes the next item pushed. Use redis 5 or 6.',
-    { type: 'GreenioWarning', code: 'GREENIO_REDIS_V4' },
-  );
-}
 
 /** The node-redis rows: the client class file, which `import`/`require('redis')` load, and its queue's list. */
 export const redisPatches: readonly ModulePatch[] = [
+  {
+    module: '@redis/client/dist/lib/client/commands-queue.js',
+    implements: { promise: ['RedisCommandsQueue.prototype.addCommand (node-redis 4)'] },
+    patch: (exports) => patchRedis4Queue(exports, OWNER_QUEUE),
+    unpatch: resetRedis4,
+  },
+  {
+    module: '@redis/client/dist/lib/client/socket.js',
+    implements: { handle: ['RedisSocket.prototype.cork (node-redis 4)'] },
+    patch: (exports) => patchRedis4Socket(exports, OWNER_SOCKET),
+  },
   {
     module: '@redis/client/dist/lib/client/linked-list.js',
     implements: { sync: ['DoublyLinkedList.prototype.add'] },
@@ -258,7 +203,8 @@ export const redisPatches: readonly ModulePatch[] = [
       const RedisClient = (exports as { default?: { prototype: object } }).default;
       if (RedisClient === undefined) return;
       const proto = RedisClient.prototype;
-      if (typeof (proto as { commandsExecutor?: unknown }).commandsExecutor === 'function') return warnV4();
+      // node-redis 4 (@redis/client 1.x): its commands bypass `sendCommand` (redis4.ts).
+      if (typeof (proto as { commandsExecutor?: unknown }).commandsExecutor === 'function') return patchRedis4(proto, OWNER);
       wrap(proto, 'sendCommand', sendCommandWrapper, OWNER);
       wrap(proto, 'connect', plainWrapper(() => 'CONNECT'), OWNER);
       wrap(proto, '_executeMulti', plainWrapper(batch('MULTI'), batchRunsWhole('MULTI')), OWNER);

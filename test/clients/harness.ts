@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
+import { runFixture } from '../run-fixture.js';
 
 /** Start a server before the file's tests and stop it after; call the getter inside tests. */
 export function useServer<T extends { stop(): Promise<void> }>(start: () => Promise<T>, timeoutMs: number): () => T {
@@ -41,25 +41,32 @@ export function redisFixtureRunner(fixture: string, port: () => number) {
 export const MAJORS = ['installed', 'next major'] as const;
 export type Major = (typeof MAJORS)[number];
 
+/** A client line a Redis test file runs its cases against: its name, its fixture env, its version. */
+export interface ClientLine {
+  name: string;
+  env: Record<string, string>;
+  version: RegExp;
+}
+
 /**
- * `run` for `major`, checking the client's version against `versions[major]` on every
- * output. Each call's cases must be in `plan` (`patched`, or `unpatched` for a call that
- * turns the integration off with GREENIO_NO_PATCH); each of the two runs all of its plan's
- * cases in one process, made at its first call, and every test reads its case from that
- * output (a fixture process costs seconds to start, many more on a loaded machine: one per
- * case made these files the suite's longest). The fixtures keep the cases apart (their own
- * keys and clients) and run `unpatch`, which undoes the patch, last.
+ * `run` for one client line, checking the client's version on every output. Each call's
+ * cases must be in `plan` (`patched`, or `unpatched` for a call that turns the integration
+ * off with GREENIO_NO_PATCH); each of the two runs all of its plan's cases in one process,
+ * made at its first call, and every test reads its case from that output (a fixture
+ * process costs seconds to start, many more on a loaded machine: one per case made these
+ * files the suite's longest). The fixtures keep the cases apart (their own keys and
+ * clients) and run `unpatch`, which undoes the patch, last.
  */
-export function runForMajor(run: RedisRun, major: Major, versions: Record<Major, RegExp>, plan: { patched: string[]; unpatched: string[] }): RedisRun {
+export function runForLine(run: RedisRun, line: ClientLine, plan: { patched: string[]; unpatched: string[] }): RedisRun {
   const memo = new Map<string, RedisFixtureOut>();
   return (cases, env = {}) => {
     const key = env.GREENIO_NO_PATCH === undefined ? 'patched' : 'unpatched';
     const missing = cases.filter((c) => !plan[key].includes(c));
-    if (missing.length > 0) throw new Error(`runForMajor: cases ${missing.join(', ')} are not in the ${key} plan`);
+    if (missing.length > 0) throw new Error(`runForLine: cases ${missing.join(', ')} are not in the ${key} plan`);
     let out = memo.get(key);
     if (out === undefined) {
-      out = run(plan[key], { ...env, ...(major === 'installed' ? {} : NEXT_MAJORS) });
-      expect(out.version).toMatch(versions[major]);
+      out = run(plan[key], { ...env, ...line.env });
+      expect(out.version).toMatch(line.version);
       memo.set(key, out);
     }
     return out;

@@ -3,25 +3,28 @@
  * kill or timeout ends a blocking command on the server (nothing taken, nothing lost),
  * leaves the client usable with no reconnect and no leaked connection, and run-info names
  * the command. The cases run in one patched process per major (the preload, as `node
- * --import greenio/patch`; see runForMajor), through ES-module `import`, and once more
+ * --import greenio/patch`; see runForLine), through ES-module `import`, and once more
  * through CommonJS `require`.
  */
 import { describe, expect, it } from 'vitest';
 import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
 import { startRedis } from '../servers/redis.js';
-import { MAJORS, runForMajor, preload, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
+import { runForLine, preload, type ClientLine, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
 
 const redis = useServer(startRedis, 30_000);
 const runInstalled = redisFixtureRunner('clients-redis-ioredis.ts', () => redis().port);
-const VERSIONS = { installed: /^5\./, 'next major': /^6\./ };
-// Every case of a run below, in one process per plan (see runForMajor).
+const LINES: ClientLine[] = [
+  { name: 'ioredis 5', env: {}, version: /^5\./ },
+  { name: 'ioredis 6', env: NEXT_MAJORS, version: /^6\./ },
+];
+// Every case of a run below, in one process per plan (see runForLine).
 const PLAN = {
   patched: ['kill-shared', 'timeout-shared', 'own-connection', 'race', 'late-reply', 'callback', 'names', 'pipeline', 'transform', 'unpatch'],
   unpatched: ['kill-shared'],
 };
 
-describe.each(MAJORS)('ioredis (%s)', (major) => {
-  const run = runForMajor(runInstalled, major, VERSIONS, PLAN);
+describe.each(LINES)('$name', (line) => {
+  const run = runForLine(runInstalled, line, PLAN);
 
   describe('ioredis, shared client made in main', () => {
     it('a kill ends the blocked BLPOP on the server: the next job stays in the list, the client serves on', () => {
@@ -88,9 +91,9 @@ describe.each(MAJORS)('ioredis (%s)', (major) => {
 
   describe('ioredis loaded by CommonJS require', () => {
     it('is patched the same way', () => {
-      const r = runFixture('clients-redis-ioredis-cjs.cjs', [String(redis().port)], major === 'installed' ? {} : NEXT_MAJORS, preload);
+      const r = runFixture('clients-redis-ioredis-cjs.cjs', [String(redis().port)], line.env, preload);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.json.version).toMatch(VERSIONS[major]);
+      expect(r.json.version).toMatch(line.version);
       expect(r.json).toMatchObject({ patched: true, afterKill: 0, timedOut: true, llen: 1, blocked: 0, usable: 'PONG' });
       expect(r.json.ms as number).toBeGreaterThanOrEqual(290);
     }, 60_000);

@@ -1,24 +1,31 @@
 /**
- * node-redis (`redis` v5, and v6 from client-majors/) as greenlet ops, against a real redis-server: a kill or
- * timeout ends a blocking command on the server (nothing taken, nothing lost), leaves
- * the client usable with no reconnect and no leaked connection, and run-info names the
- * command. The cases run in one patched process per major (the preload; see runForMajor).
+ * node-redis (`redis` v5, and from client-majors/ v6 and v4) as greenlet ops, against a
+ * real redis-server: a kill or timeout ends a blocking command on the server (nothing
+ * taken, nothing lost), leaves the client usable with no reconnect and no leaked
+ * connection, and run-info names the command. The cases run in one patched process per
+ * client line (the preload; see runForLine).
  */
 import { describe, expect, it } from 'vitest';
 import { startRedis } from '../servers/redis.js';
-import { NEXT_MAJORS, runFixture } from '../run-fixture.js';
-import { MAJORS, runForMajor, preload, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer } from './harness.js';
+import { NEXT_MAJORS } from '../run-fixture.js';
+import { runForLine, describeUnpatchAndOwnConnection, itDropsLateReply, redisFixtureRunner, useServer, type ClientLine } from './harness.js';
 
 const redis = useServer(startRedis, 30_000);
 const runInstalled = redisFixtureRunner('clients-redis-node.ts', () => redis().port);
-// Every case of a run below, in one process per plan (see runForMajor).
-const PLAN = {
-  patched: ['kill-shared', 'timeout-shared', 'race', 'closing', 'late-reply', 'names', 'options', 'multi', 'own-connection', 'unpatch'],
-  unpatched: ['kill-shared', 'options'],
-};
+// node-redis 4 is the alias `redis4` in client-majors/ (the fixture imports GREENIO_TEST_REDIS_PKG).
+const LINES: ClientLine[] = [
+  { name: 'node-redis 5', env: {}, version: /^5\./ },
+  { name: 'node-redis 6', env: NEXT_MAJORS, version: /^6\./ },
+  { name: 'node-redis 4', env: { ...NEXT_MAJORS, GREENIO_TEST_REDIS_PKG: 'redis4' }, version: /^4\./ },
+];
+// Every case of a run below, in one process per plan (see runForLine); v4 has no command
+// options (`withCommandOptions`), the `options` case.
+const CASES = ['kill-shared', 'timeout-shared', 'race', 'closing', 'same-turn', 'late-reply', 'names', 'options', 'multi', 'own-connection', 'unpatch'];
+const planOf = (line: ClientLine): { patched: string[]; unpatched: string[] } =>
+  line.name === 'node-redis 4' ? { patched: CASES.filter((c) => c !== 'options'), unpatched: ['kill-shared'] } : { patched: CASES, unpatched: ['kill-shared', 'options'] };
 
-describe.each(MAJORS)('node-redis (%s)', (major) => {
-  const run = runForMajor(runInstalled, major, { installed: /^5\./, 'next major': /^6\./ }, PLAN);
+describe.each(LINES)('$name', (line) => {
+  const run = runForLine(runInstalled, line, planOf(line));
 
   describe('node-redis, shared client made in main', () => {
     it('a kill ends the blocked BLPOP on the server: the next job stays in the list, the client serves on', () => {
@@ -55,13 +62,17 @@ describe.each(MAJORS)('node-redis (%s)', (major) => {
       expect(c.leaked).toBe(0); // no side or put-back connection outlives its client
     }, 60_000);
 
+    it("a greenlet killed in the turn it sent a command leaves the client writing: the next command is answered (the turn's write is nobody's)", () => {
+      expect(run(['same-turn']).sameTurn).toEqual({ dead: true, next: '1' });
+    }, 60_000);
+
     itDropsLateReply(run);
 
     it('run-info names the command: redis BLPOP jobs 0', () => {
       expect(run(['names']).names!.runInfo).toMatch(/waits on: redis BLPOP jobs 0/);
     }, 60_000);
 
-    it('a command with a timeout option, an invalid timeout and PING on a subscribed client settle as node-redis settles them', () => {
+    if (line.name !== 'node-redis 4') it('a command with a timeout option, an invalid timeout and PING on a subscribed client settle as node-redis settles them', () => {
       // What node-redis gives unpatched (GREENIO_NO_PATCH=redis): the same object (a
       // subscribed PING answers 'pong' in v5, 'PONG' in v6).
       const unpatched = run(['options'], { GREENIO_NO_PATCH: 'redis' }).options;
@@ -77,11 +88,3 @@ describe.each(MAJORS)('node-redis (%s)', (major) => {
   describeUnpatchAndOwnConnection('node-redis', run);
 });
 
-describe('node-redis 4 (redis4 in client-majors/), which greenio does not integrate', () => {
-  it('is left unpatched, and said so once (GREENIO_REDIS_V4); a timeout around its BLPOP still returns on time, by abandonment', () => {
-    const r = runFixture('clients-redis-v4.ts', [String(redis().port)], NEXT_MAJORS, preload);
-    expect(r.json).toEqual({ version: expect.stringMatching(/^4\./), warnings: ['GREENIO_REDIS_V4'], wrapped: [false, false, false], error: 'TimeoutError', ms: expect.any(Number) });
-    expect(r.json.ms as number).toBeLessThan(2000);
-    expect(r.stderr).toContain('does not integrate node-redis 4');
-  }, 60_000);
-});

@@ -1,0 +1,134 @@
+/**
+ * node-redis 4 (`redis` 4, `@redis/client` 1.x) as greenlet ops, as v5 and v6 are
+ * (patches/redis.ts): a command is an op of the greenlet that issues it; a kill or timeout
+ * rejects its await at once, a blocking command is ended by `CLIENT UNBLOCK` from a side
+ * connection (an item it was handed meanwhile is put back), any other late reply is
+ * dropped; connecting, closing and MULTI run detached, awaited as ops, and so does the
+ * socket's `cork()`, whose immediate writes the commands of the turn. v4 runs every command
+ * through a private `#sendCommand`, so the op is made where that hands the command to its
+ * queue (`RedisCommandsQueue.prototype.addCommand`, which only v4's queue has with
+ * `getCommandToSend`), with the raw arguments and the raw reply; the client a blocking
+ * command belongs to (for its unblock) is noted by the methods that send it (`blPop`,
+ * `BLPOP`, `xRead`..., `sendCommand`) for the synchronous part of their call. Limits: in
+ * legacy mode (`legacyMode: true`) and through a module's or script's executor, a blocking
+ * command is not unblocked on the server (its op is still killed on time);
+ * pub/sub commands are not ops; a command waits on a promise of the hub's (v4 has no queue
+ * entry to take the settlers of), a little slower than on v5.
+ */
+import * as hub from '../src/hub/index.js';
+import { wrap, type AnyFunction } from '../src/internal/wrap.js';
+import { batchRunsWhole, inDetached, isBlocking, K_REDIS, runDetached } from './redis-common.js';
+import { sendingBlocking, type Client } from './redis-conn.js';
+import { Blocking, CommandOp, cancelOf, failed, noteOf, replied } from './redis-command.js';
+import { batch, plainWrapper } from './redis-plain.js';
+import type { NotedHandler } from './client-ops.js';
+
+/** The client (and its own public `sendCommand`) whose command is being handed to its queue now. */
+interface Sender {
+  client: Client;
+  send: AnyFunction;
+}
+let current: Sender | null = null;
+const BLOCKING_METHODS = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'bzpopmin', 'bzpopmax', 'blmpop', 'bzmpop', 'wait', 'waitaof', 'xread', 'xreadgroup']);
+// The client's original `sendCommand` (greenio's side connection, CLIENT ID and put-backs use it).
+let originalSend: AnyFunction | null = null;
+
+/** One command handed to the queue: what the op's start needs to add it there. */
+class Queued {
+  constructor(
+    readonly s: CommandOp,
+    readonly add: AnyFunction,
+    readonly queue: object,
+    readonly options: unknown,
+  ) {}
+}
+
+const ADDED: NotedHandler<unknown> = {
+  note: (op) => noteOf((op.data as Queued).s),
+  start(op) {
+    const q = op.data as Queued;
+    const s = q.s;
+    s.op = op;
+    // Its CLIENT ID first (queued ahead of it, on the same connection), if not known.
+    if (s.blocking) sendingBlocking(s as Blocking);
+    (q.add.call(q.queue, s.args, q.options) as Promise<unknown>).then((v) => replied(s, v), (e: unknown) => failed(s, e));
+  },
+  cancel: (op) => cancelOf((op.data as Queued).s),
+};
+
+/** `RedisCommandsQueue.prototype.addCommand(args, options)`: the command becomes a wait of the caller's flow. */
+function addCommandWrapper(original: AnyFunction): AnyFunction {
+  return ({ addCommand(this: object, args: unknown, options?: unknown) {
+    const sender = current;
+    current = null;
+    if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
+    const s = sender !== null && isBlocking(String(args[0]), args) ? new Blocking(args, sender.client, sender.send) : new CommandOp(args, false);
+    return hub.wait(K_REDIS, s, ADDED, new Queued(s, original, this, options));
+  } }).addCommand;
+}
+
+/** A public method that sends through `#sendCommand`: notes its client for the queue's `addCommand`. */
+function senderWrapper(original: AnyFunction): AnyFunction {
+  return ({ wrapper(this: Client) {
+    const send = originalSend;
+    if (send === null || inDetached()) return Reflect.apply(original, this, arguments);
+    current = { client: this, send };
+    try {
+      return Reflect.apply(original, this, arguments) as unknown;
+    } finally {
+      current = null;
+    }
+  } }).wrapper;
+}
+
+/** Patch node-redis 4's client class (the `@redis/client` index row calls this for v4). */
+export function patchRedis4(proto: object, owner: string): void {
+  const send = (proto as { sendCommand?: unknown }).sendCommand;
+  if (typeof send === 'function') originalSend = send as AnyFunction;
+  // The command methods call the executor v4 captured when it built them (not the
+  // prototype's), so the client of a blocking command is noted by its own methods (`blPop`
+  // and `BLPOP`...), and by `sendCommand`; other commands need no client.
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if ((name === 'sendCommand' || BLOCKING_METHODS.has(name.toLowerCase())) && typeof (proto as Record<string, unknown>)[name] === 'function') {
+      wrap(proto, name, senderWrapper, owner);
+    }
+  }
+  wrap(proto, 'connect', plainWrapper(() => 'CONNECT'), owner);
+  // Closing runs detached too: QUIT is queued as any command, and a greenlet's `finally`
+  // that quits after its kill must still close the connection (else it and greenio's side
+  // connection stay open).
+  for (const name of ['QUIT', 'quit', 'disconnect']) {
+    if (Object.prototype.hasOwnProperty.call(proto, name) && typeof (proto as Record<string, unknown>)[name] === 'function') {
+      wrap(proto, name, plainWrapper(() => name.toUpperCase()), owner);
+    }
+  }
+  if (typeof (proto as { multiExecutor?: unknown }).multiExecutor === 'function') {
+    wrap(proto, 'multiExecutor', plainWrapper(batch('MULTI'), batchRunsWhole('MULTI')), owner);
+  }
+}
+
+/** Patch v4's queue class; v5's and v6's (no `getCommandToSend`) are left alone. */
+export function patchRedis4Queue(exports: unknown, owner: string): void {
+  const Queue = (exports as { default?: { prototype: Record<string, unknown> } } | null)?.default;
+  if (Queue === undefined || typeof Queue.prototype.getCommandToSend !== 'function' || typeof Queue.prototype.addCommand !== 'function') return;
+  wrap(Queue.prototype, 'addCommand', addCommandWrapper, owner);
+}
+
+/**
+ * Patch v4's socket: `cork()` schedules the uncork that writes the corked commands on an
+ * immediate, which must not belong to (and be cleared with) the greenlet whose command
+ * corked it: it runs detached. v5's and v6's sockets (no `writeCommand`) are left alone.
+ */
+export function patchRedis4Socket(exports: unknown, owner: string): void {
+  const Socket = (exports as { default?: { prototype: Record<string, unknown> } } | null)?.default;
+  if (Socket === undefined || typeof Socket.prototype.writeCommand !== 'function' || typeof Socket.prototype.cork !== 'function') return;
+  wrap(Socket.prototype, 'cork', (original) => ({ cork(this: unknown) {
+    return inDetached() ? original.call(this) : runDetached(() => original.call(this) as unknown);
+  } }).cork, owner);
+}
+
+/** What unpatchAll() must forget. */
+export function resetRedis4(): void {
+  current = null;
+  originalSend = null;
+}
