@@ -9,6 +9,7 @@ import type * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { describeCommand, K_REDIS, SENT_RUNS_WHOLE, unblockDetached } from './redis-common.js';
 import { blockingDone, dropLate, unblock, type Client, type IdInfo, type Sent } from './redis-conn.js';
+import type { NotedHandler } from './client-ops.js';
 
 /**
  * One command in flight: the op's data and (through `describe`) its detail. Kept small:
@@ -62,4 +63,22 @@ export function failed(s: CommandOp, e: unknown): void {
   s.replied = true;
   if (s.blocking) blockingDone(s as Blocking);
   s.op.reject(e);
+}
+
+/**
+ * The handler of a command sent when its op starts (so a pending kill or timeout rejects
+ * the wait before anything is sent): `sendIt(data, op)` sends `data.s` and returns the
+ * client's promise of its reply, which settles the op.
+ */
+export function sentOnStart<D extends { readonly s: CommandOp }>(sendIt: (data: D, op: hub.Op<unknown>) => Promise<unknown>): NotedHandler<unknown> {
+  return {
+    note: (op) => noteOf((op.data as D).s),
+    start(op) {
+      const d = op.data as D;
+      const s = d.s;
+      s.op = op;
+      sendIt(d, op).then((v) => replied(s, v), (e: unknown) => failed(s, e));
+    },
+    cancel: (op) => cancelOf((op.data as D).s),
+  };
 }

@@ -19,7 +19,7 @@ import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 import { batchRunsWhole, detachedFlow, inDetached, isBlocking, K_REDIS } from './redis-common.js';
 import { sendingBlocking, type Client } from './redis-conn.js';
-import { Blocking, CommandOp, cancelOf, failed, noteOf, replied } from './redis-command.js';
+import { Blocking, CommandOp, cancelOf, failed, noteOf, replied, sentOnStart } from './redis-command.js';
 import { batch, plainWrapper } from './redis-plain.js';
 import { patchRedis4, patchRedis4Queue, patchRedis4Socket, resetRedis4 } from './redis4.js';
 import type { NotedHandler } from './client-ops.js';
@@ -43,16 +43,7 @@ const HANDLER: NotedHandler<unknown> = {
 };
 
 /** A command with a timeout, or PING: sent when the op starts, settled from node-redis's promise. */
-const DEFERRED: NotedHandler<unknown> = {
-  note: (op) => noteOf((op.data as Deferred).s),
-  start(op) {
-    const d = op.data as Deferred;
-    const s = d.s;
-    s.op = op;
-    send(s, op.flow, null, d.send, d.self, d.options).then((v) => replied(s, v), (e: unknown) => failed(s, e));
-  },
-  cancel: (op) => cancelOf((op.data as Deferred).s),
-};
+const DEFERRED = sentOnStart<Deferred>((d, op) => send(d.s, op.flow, null, d.send, d.self, d.options));
 
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, args: unknown[], options?: object) {

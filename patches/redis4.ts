@@ -19,9 +19,8 @@ import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import { batchRunsWhole, inDetached, isBlocking, K_REDIS, runDetached } from './redis-common.js';
 import { sendingBlocking, type Client } from './redis-conn.js';
-import { Blocking, CommandOp, cancelOf, failed, noteOf, replied } from './redis-command.js';
+import { Blocking, CommandOp, sentOnStart } from './redis-command.js';
 import { batch, plainWrapper } from './redis-plain.js';
-import type { NotedHandler } from './client-ops.js';
 
 /** The client (and its own public `sendCommand`) whose command is being handed to its queue now. */
 interface Sender {
@@ -43,18 +42,11 @@ class Queued {
   ) {}
 }
 
-const ADDED: NotedHandler<unknown> = {
-  note: (op) => noteOf((op.data as Queued).s),
-  start(op) {
-    const q = op.data as Queued;
-    const s = q.s;
-    s.op = op;
-    // Its CLIENT ID first (queued ahead of it, on the same connection), if not known.
-    if (s.blocking) sendingBlocking(s as Blocking);
-    (q.add.call(q.queue, s.args, q.options) as Promise<unknown>).then((v) => replied(s, v), (e: unknown) => failed(s, e));
-  },
-  cancel: (op) => cancelOf((op.data as Queued).s),
-};
+const ADDED = sentOnStart<Queued>((q) => {
+  // Its CLIENT ID first (queued ahead of it, on the same connection), if not known.
+  if (q.s.blocking) sendingBlocking(q.s as Blocking);
+  return q.add.call(q.queue, q.s.args, q.options) as Promise<unknown>;
+});
 
 /** `RedisCommandsQueue.prototype.addCommand(args, options)`: the command becomes a wait of the caller's flow. */
 function addCommandWrapper(original: AnyFunction): AnyFunction {
