@@ -58,9 +58,10 @@ interface Report {
 
 type Op = (w: number, i: number) => Promise<unknown>;
 
-// GREENIO_BENCH_CLIENTS=client-majors: the clients' other majors (ioredis 6, redis 6,
-// postgres.js 4: see client-majors/package.json), required from there instead of the
-// repository's own (postgres.js 4 is an ES module: patched on Node >= 22.15 only).
+// GREENIO_BENCH_CLIENTS=client-majors: the clients' other majors (ioredis 6, redis 6 or,
+// with GREENIO_BENCH_REDIS_PKG=redis4, 4, postgres.js 4: see client-majors/package.json),
+// required from there instead of the repository's own (postgres.js 4 is an ES module:
+// patched on Node >= 22.15 only).
 const majors = process.env.GREENIO_BENCH_CLIENTS === 'client-majors' ? createRequire(new URL('../client-majors/package.json', import.meta.url)) : null;
 
 async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close(): Promise<unknown> }> {
@@ -70,10 +71,12 @@ async function open(lib: string, s: Servers[string]): Promise<{ op: Op; close():
     return { op: (w, i) => (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`)), close: () => c.quit() };
   }
   if (lib === 'redis') {
-    const { createClient } = majors !== null ? (majors('redis') as typeof import('redis')) : await import('redis');
+    // With client-majors, GREENIO_BENCH_REDIS_PKG=redis4 measures node-redis 4 (its alias there).
+    const { createClient } = majors !== null ? (majors(process.env.GREENIO_BENCH_REDIS_PKG ?? 'redis') as typeof import('redis')) : await import('redis');
     const c = createClient({ url: s.url! });
     await c.connect();
-    return { op: (w, i) => (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`)), close: () => c.close() };
+    const close = (): Promise<unknown> => (typeof (c as { close?: unknown }).close === 'function' ? c.close() : (c as unknown as { quit(): Promise<unknown> }).quit());
+    return { op: (w, i) => (i % 2 === 0 ? c.set(`k${w}`, String(i)) : c.get(`k${w}`)), close };
   }
   if (lib === 'pg') {
     const { default: pg } = await import('pg');
