@@ -21,6 +21,13 @@ export interface FixtureRun {
  */
 export const NEXT_MAJORS = { GREENIO_TEST_MAJORS: 'next' } as const;
 
+/**
+ * False in `npm run test:loaded` (GREENIO_TEST_LOADED): the client tests then run against
+ * the installed clients only. The other majors check compatibility, which load does not
+ * change, and the loaded run is CI's longest.
+ */
+export const OTHER_MAJORS = process.env.GREENIO_TEST_LOADED !== '1';
+
 export function runFixture(name: string, args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = [], expectJson = true): FixtureRun {
   const next = (env.GREENIO_TEST_MAJORS ?? process.env.GREENIO_TEST_MAJORS) === 'next';
   const script = fileURLToPath(new URL(next ? `../client-majors/fixtures/${name}` : `./fixtures/${name}`, import.meta.url));

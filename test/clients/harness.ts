@@ -80,6 +80,8 @@ export function describeCancelMatrix(o: {
   env: () => Record<string, string>;
   /** The import styles to run (default both). */
   modes?: readonly ('esm' | 'cjs')[];
+  /** The interrupts to run (default both). */
+  hows?: readonly ('kill' | 'timeout')[];
   cases: readonly string[];
   /** Title of the per-case cancel test (starts with `%s: `). */
   cancelledTitle: string;
@@ -89,10 +91,12 @@ export function describeCancelMatrix(o: {
 }): void {
   const modes = o.modes ?? ['esm', 'cjs'];
   describe.each(
-    modes.flatMap((m) => [
-      [m, 'kill', 'GreenletExit'],
-      [m, 'timeout', 'TimeoutError'],
-    ] as const),
+    modes.flatMap((m) =>
+      ([
+        [m, 'kill', 'GreenletExit'],
+        [m, 'timeout', 'TimeoutError'],
+      ] as const).filter(([, how]) => o.hows === undefined || o.hows.includes(how)),
+    ),
   )(`${o.lib} (%s import), a %s`, (mode, how, errorName) => {
     // Filled in place by beforeAll, so that `more` can hold on to it.
     const out: Record<string, unknown> = {};
