@@ -29,8 +29,6 @@ interface Sender {
 }
 let current: Sender | null = null;
 const BLOCKING_METHODS = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'bzpopmin', 'bzpopmax', 'blmpop', 'bzmpop', 'wait', 'waitaof', 'xread', 'xreadgroup']);
-// The client's original `sendCommand` (greenio's side connection, CLIENT ID and put-backs use it).
-let originalSend: AnyFunction | null = null;
 
 /** One command handed to the queue: what the op's start needs to add it there. */
 class Queued {
@@ -59,11 +57,15 @@ function addCommandWrapper(original: AnyFunction): AnyFunction {
   } }).addCommand;
 }
 
-/** A public method that sends through `#sendCommand`: notes its client for the queue's `addCommand`. */
-function senderWrapper(original: AnyFunction): AnyFunction {
-  return ({ wrapper(this: Client) {
-    const send = originalSend;
-    if (send === null || inDetached()) return Reflect.apply(original, this, arguments);
+/**
+ * A public method that sends through `#sendCommand`: notes its client, and that client's
+ * own original `sendCommand` (`send`: greenio's CLIENT ID, side connection and put-backs go
+ * through it; per copy of node-redis, whose private fields are its own), for the queue's
+ * `addCommand`.
+ */
+function senderWrapper(send: AnyFunction): (original: AnyFunction) => AnyFunction {
+  return (original) => ({ wrapper(this: Client) {
+    if (inDetached()) return Reflect.apply(original, this, arguments);
     current = { client: this, send };
     try {
       return Reflect.apply(original, this, arguments) as unknown;
@@ -76,13 +78,13 @@ function senderWrapper(original: AnyFunction): AnyFunction {
 /** Patch node-redis 4's client class (the `@redis/client` index row calls this for v4). */
 export function patchRedis4(proto: object, owner: string): void {
   const send = (proto as { sendCommand?: unknown }).sendCommand;
-  if (typeof send === 'function') originalSend = send as AnyFunction;
+  if (typeof send !== 'function') return;
   // The command methods call the executor v4 captured when it built them (not the
   // prototype's), so the client of a blocking command is noted by its own methods (`blPop`
   // and `BLPOP`...), and by `sendCommand`; other commands need no client.
   for (const name of Object.getOwnPropertyNames(proto)) {
     if ((name === 'sendCommand' || BLOCKING_METHODS.has(name.toLowerCase())) && typeof (proto as Record<string, unknown>)[name] === 'function') {
-      wrap(proto, name, senderWrapper, owner);
+      wrap(proto, name, senderWrapper(send as AnyFunction), owner);
     }
   }
   wrap(proto, 'connect', plainWrapper(() => 'CONNECT'), owner);
@@ -122,5 +124,4 @@ export function patchRedis4Socket(exports: unknown, owner: string): void {
 /** What unpatchAll() must forget. */
 export function resetRedis4(): void {
   current = null;
-  originalSend = null;
 }
