@@ -61,6 +61,6 @@ describe('mysql2: a KILL QUERY that cannot reach the server', () => {
   it('the timeout still ends the wait on time, the failure is warned once (GREENIO_MYSQL_KILL), the query runs to its end, the pool serves the next query', () => {
     const r = runFixture('clients-cancel-refused.ts', ['mysql2'], { MYHOST: server().host, MYPORT: String(server().port) });
     expect(r.json).toEqual({ error: 'TimeoutError', ms: expect.any(Number), warnings: ['GREENIO_MYSQL_KILL'], stillRunning: 1, next: 6 });
-    expect(r.json.ms as number).toBeLessThan(1400); // the statement sleeps 1.5 s
+    expect(r.json.ms as number).toBeLessThan(2000); // the statement sleeps 2.5 s; the timeout is 300 ms
   }, 60_000);
 });

@@ -113,7 +113,7 @@ for (const major of MAJORS.filter((m) => m === 'installed' || OTHER_MAJORS)) {
     it('the timeout still ends the wait on time, the failure is warned (GREENIO_PG_CANCEL), the query runs to its end, the client serves the next query', () => {
       const r = runFixture('clients-cancel-refused.ts', [lib], env());
       expect(r.json).toEqual({ error: 'TimeoutError', ms: expect.any(Number), warnings: ['GREENIO_PG_CANCEL'], stillRunning: 1, next: 6 });
-      expect(r.json.ms as number).toBeLessThan(1400); // the statement sleeps 1.5 s
+      expect(r.json.ms as number).toBeLessThan(2000); // the statement sleeps 2.5 s; the timeout is 300 ms
       expect(r.stderr).toContain(`could not cancel a ${lib} query on the server`);
     }, 60_000);
   });
