@@ -33,6 +33,17 @@ export function outside<R>(fn: (...a: never[]) => R, self?: unknown, ...args: un
  * that runs whole, a query no cancel request can reach): the hub asks `note(op)` when the
  * op ends by a kill, a timeout or abandonment, and its end event carries the answer.
  */
+/**
+ * A server-side cancel failed (its side connection refused, no right to KILL): the
+ * statement runs on to its end and its answer is dropped. Said once per failure, as a
+ * `GreenioWarning` with `code`: the server stays busy longer than the caller was told.
+ * `what`: `cancel a pg query`, `KILL QUERY a mysql2 command`.
+ */
+export function warnNotCancelled(what: string, code: string, e: unknown): void {
+  const why = e instanceof Error ? e.message : String(e);
+  process.emitWarning(`greenio could not ${what} on the server (${why}): it runs to its end, its result is dropped`, { type: 'GreenioWarning', code });
+}
+
 export type NotedHandler<T = unknown> = hub.OpHandler<T> & { note?(op: hub.Op<T>): string | undefined };
 
 /**

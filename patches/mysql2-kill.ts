@@ -7,7 +7,7 @@
  * PROCESS/CONNECTION ADMIN right on other users' threads; without them the command runs to
  * its end and its result is dropped.
  */
-import { outside } from './client-ops.js';
+import { outside, warnNotCancelled } from './client-ops.js';
 
 /** The mysql2 connection fields the integration reads (mysql2 3). */
 export interface MyConn {
@@ -88,10 +88,7 @@ export function whyNotKillable(conn: MyConn | null, cmd: MyCmd): string | null {
 
 // The KILL QUERY failed (no slot, no right): the command runs to its end; said once per failure.
 function warnNotKilled(e: unknown): void {
-  process.emitWarning(`greenio could not KILL QUERY a mysql2 command on the server (${(e as Error)?.message ?? String(e)}): it runs to its end, its result is dropped`, {
-    type: 'GreenioWarning',
-    code: 'GREENIO_MYSQL_KILL',
-  });
+  warnNotCancelled('KILL QUERY a mysql2 command', 'GREENIO_MYSQL_KILL', e);
 }
 
 /**

@@ -10,7 +10,7 @@
 import { connect as netConnect } from 'node:net';
 import type { AnyFunction } from '../src/internal/wrap.js';
 import { sqlText } from './pg-sql-text.js';
-import { outside } from './client-ops.js';
+import { outside, warnNotCancelled } from './client-ops.js';
 
 /** The pg.Client fields the integration reads (pg 8). */
 export interface PgClient {
@@ -136,10 +136,7 @@ function sendCancel(c: Held): void {
   sock.setTimeout(10_000, () => sock.destroy());
   sock.on('error', (e) => {
     // The query then runs to its end on the server (its result is dropped): said once per failure.
-    process.emitWarning(`greenio could not cancel a pg query on the server (${e.message}): it runs to its end, its result is dropped`, {
-      type: 'GreenioWarning',
-      code: 'GREENIO_PG_CANCEL',
-    });
+    warnNotCancelled('cancel a pg query', 'GREENIO_PG_CANCEL', e);
   });
   sock.once('connect', () => sock.end(packet));
   sock.resume();

@@ -22,7 +22,7 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { outside, type NotedHandler } from './client-ops.js';
+import { outside, warnNotCancelled, type NotedHandler } from './client-ops.js';
 import { sqlText } from './pg-sql-text.js';
 
 const K_QUERY = hub.kind('postgres.query');
@@ -101,23 +101,10 @@ const HANDLER: NotedHandler<unknown> = {
     } else {
       sent = outside(q.cancel, q);
     }
-    if (sent instanceof Promise) sent.catch(cancelFailed);
+    if (sent instanceof Promise) sent.catch((e: unknown) => warnNotCancelled('cancel a postgres.js query', 'GREENIO_PG_CANCEL', e));
     return false;
   },
 };
-
-/**
- * The cancel request's side connection failed (refused, reset): the query runs on to its
- * end and its answer is dropped. Said, as the pg integration says it: the server is busy
- * longer than the caller was told, and the user may want to know why.
- */
-function cancelFailed(e: unknown): void {
-  const why = e instanceof Error ? e.message : String(e);
-  process.emitWarning(`greenio could not cancel a postgres.js query on the server (${why}): it runs to its end, its result is dropped`, {
-    type: 'GreenioWarning',
-    code: 'GREENIO_PG_CANCEL',
-  });
-}
 
 /**
  * `cursor(rows)` without a callback returns an async iterable: each `next()` is a wait of

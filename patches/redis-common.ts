@@ -121,6 +121,23 @@ export function inDetached(): boolean {
   return detached !== null && hub.storedFlow() === detached;
 }
 
+/**
+ * Hand the immediate(s) `flow` gained during a call of node-redis's (its write of the turn:
+ * v5's `sendCommand`, v4's socket `cork`) to the client's own flow, so that the greenlet
+ * that happened to make it cannot clear it by dying. `before` and `size`: `flow.ops` and
+ * its size before the call. (Running the call detached would cost an AsyncLocalStorage
+ * switch per command, ~1 µs on Node 24/26.)
+ */
+export function adoptWriteTimer(flow: hub.Flow, before: hub.Flow['ops'], size: number): void {
+  const now = flow.ops;
+  if (now === null) return;
+  let fresh: hub.AnyOp[];
+  if (!(now instanceof Set)) fresh = now === before ? [] : [now];
+  else if (before instanceof Set && now === before) fresh = [...now].slice(size);
+  else fresh = [...now].filter((op) => op !== before);
+  for (const op of fresh) if (op.kind.name === 'immediate') hub.adopt(op, detachedFlow());
+}
+
 const DELAYS = [0, 1, 2, 5, 10, 20, 50];
 const sleep = (ms: number): Promise<void> => new Promise((r) => originalSetTimeout(r, ms));
 

@@ -17,7 +17,7 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { batchRunsWhole, detachedFlow, inDetached, isBlocking, K_REDIS } from './redis-common.js';
+import { adoptWriteTimer, batchRunsWhole, inDetached, isBlocking, K_REDIS } from './redis-common.js';
 import { sendingBlocking, type Client } from './redis-conn.js';
 import { Blocking, CommandOp, cancelOf, failed, noteOf, replied, sentOnStart } from './redis-command.js';
 import { batch, plainWrapper } from './redis-plain.js';
@@ -150,23 +150,14 @@ function addWrapper(original: AnyFunction): AnyFunction {
   } }).add;
 }
 
-/** Hand the immediate(s) `flow` gained during a sendCommand (node-redis's write) to the client's own flow. */
-function adoptWriteTimer(flow: hub.Flow, before: hub.Flow['ops'], size: number): void {
-  const now = flow.ops;
-  if (now === null) return;
-  let fresh: hub.AnyOp[];
-  if (!(now instanceof Set)) fresh = now === before ? [] : [now];
-  else if (before instanceof Set && now === before) fresh = [...now].slice(size);
-  else fresh = [...now].filter((op) => op !== before);
-  for (const op of fresh) if (op.kind.name === 'immediate') hub.adopt(op, detachedFlow());
-}
-
 const OWNER_LIST = 'module:@redis/client/dist/lib/client/linked-list.js';
 const OWNER_QUEUE = 'module:@redis/client/dist/lib/client/commands-queue.js';
 const OWNER_SOCKET = 'module:@redis/client/dist/lib/client/socket.js';
 
-
-/** The node-redis rows: the client class file, which `import`/`require('redis')` load, and its queue's list. */
+/**
+ * The node-redis rows: the client class file, which `import`/`require('redis')` load, and
+ * its queue's list; for v4, its queue's `addCommand` and its socket's `cork` (redis4.ts).
+ */
 export const redisPatches: readonly ModulePatch[] = [
   {
     module: '@redis/client/dist/lib/client/commands-queue.js',

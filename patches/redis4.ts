@@ -3,8 +3,8 @@
  * (patches/redis.ts): a command is an op of the greenlet that issues it; a kill or timeout
  * rejects its await at once, a blocking command is ended by `CLIENT UNBLOCK` from a side
  * connection (an item it was handed meanwhile is put back), any other late reply is
- * dropped; connecting, closing and MULTI run detached, awaited as ops, and so does the
- * socket's `cork()`, whose immediate writes the commands of the turn. v4 runs every command
+ * dropped; connecting, closing and MULTI run detached, awaited as ops, and the immediate
+ * of the socket's `cork()`, which writes the turn's commands, is the client's own. v4 runs every command
  * through a private `#sendCommand`, so the op is made where that hands the command to its
  * queue (`RedisCommandsQueue.prototype.addCommand`, which only v4's queue has with
  * `getCommandToSend`), with the raw arguments and the raw reply; the client a blocking
@@ -17,7 +17,7 @@
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
-import { batchRunsWhole, inDetached, isBlocking, K_REDIS, runDetached } from './redis-common.js';
+import { adoptWriteTimer, batchRunsWhole, inDetached, isBlocking, K_REDIS } from './redis-common.js';
 import { sendingBlocking, type Client } from './redis-conn.js';
 import { Blocking, CommandOp, sentOnStart } from './redis-command.js';
 import { batch, plainWrapper } from './redis-plain.js';
@@ -111,13 +111,20 @@ export function patchRedis4Queue(exports: unknown, owner: string): void {
 /**
  * Patch v4's socket: `cork()` schedules the uncork that writes the corked commands on an
  * immediate, which must not belong to (and be cleared with) the greenlet whose command
- * corked it: it runs detached. v5's and v6's sockets (no `writeCommand`) are left alone.
+ * corked it: it is handed to the client's own flow, as v5's write is (redis-common.ts
+ * `adoptWriteTimer`). v5's and v6's sockets (no `writeCommand`) are left alone.
  */
 export function patchRedis4Socket(exports: unknown, owner: string): void {
   const Socket = (exports as { default?: { prototype: Record<string, unknown> } } | null)?.default;
   if (Socket === undefined || typeof Socket.prototype.writeCommand !== 'function' || typeof Socket.prototype.cork !== 'function') return;
   wrap(Socket.prototype, 'cork', (original) => ({ cork(this: unknown) {
-    return inDetached() ? original.call(this) : runDetached(() => original.call(this) as unknown);
+    const flow = hub.storedFlow();
+    if (flow === undefined || inDetached()) return original.call(this);
+    const before = flow.ops;
+    const size = before instanceof Set ? before.size : 0;
+    const r: unknown = original.call(this);
+    if (flow.ops !== before || (before instanceof Set && before.size !== size)) adoptWriteTimer(flow, before, size);
+    return r;
   } }).cork, owner);
 }
 

@@ -115,6 +115,7 @@ function patchForeignGlobal(): void {
   }
 }
 
+/** The `undici` row of the client table (patches/clients.ts). */
 export const undiciPatches: readonly ModulePatch[] = [
   {
     module: BASE,
