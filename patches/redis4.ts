@@ -13,7 +13,7 @@
  * legacy mode (`legacyMode: true`) and through a module's or script's executor, a blocking
  * command is not unblocked on the server (its op is still killed on time);
  * pub/sub commands are not ops; a command waits on a promise of the hub's (v4 has no queue
- * entry to take the settlers of): about +1 µs of CPU a command, against v5's +0.3–0.6 µs.
+ * entry to take the settlers of): +0.5 to +1.2 µs of CPU a command, against v5's +0.3 to +0.6 µs.
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
