@@ -35,8 +35,13 @@ function startAll(): { calls: Call[]; done: Promise<void> } {
   return { calls, done };
 }
 
-// The run-info lines naming our files, in the order listed.
-const listed = (info: string): string[] => info.split('\n').filter((l) => l.includes(dir)).map((l) => /f\d+/.exec(l.slice(l.indexOf(dir)))![0]);
+// The run-info lines naming our files, in the order listed. The name is read after the
+// directory's separator: mkdtemp's random suffix can itself hold an 'f' and a digit.
+const listed = (info: string): string[] =>
+  info
+    .split('\n')
+    .filter((l) => l.includes(dir))
+    .map((l) => /^[\\/](f\d+)/.exec(l.slice(l.indexOf(dir) + dir.length))?.[1] ?? `unparsed: ${l}`);
 
 describe(`${COUNT} fs.stat callbacks in flight in one flow`, () => {
   for (const where of ['main', 'a greenlet'] as const) {
