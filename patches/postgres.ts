@@ -14,21 +14,23 @@
  * A cursor's batches (`for await (const rows of q.cursor(n))`) are waits too: a kill or
  * timeout there cancels the query and closes the cursor, so the connection is freed.
  * Limits: a query never awaited (`.execute()` alone, `.forEach` not awaited) runs as the
- * client's own, owned by no greenlet; `COPY` streams are not cut; as with postgres.js's own
- * `cancel()`, a cancel request that crosses the query's end may reach the connection's next
- * query (the PostgreSQL protocol names the backend, not the query); a cancel request whose
- * side connection fails leaves the query running to its end (warned: `GREENIO_PG_CANCEL`).
+ * client's own, owned by no greenlet; `COPY` streams are not cut; the connection of a
+ * cancelled query takes no new query until the cancel request is through, and a query
+ * stopped in its describe round trip is never executed (postgres-hold.ts, which says what
+ * that cannot reach); a cancel request whose side connection fails leaves the query
+ * running to its end (warned: `GREENIO_PG_CANCEL`).
  */
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 import { outside, warnNotCancelled, type NotedHandler } from './client-ops.js';
 import { sqlText } from './pg-sql-text.js';
+import { holdWhileCancelling, learnConnection, type HeldQuery } from './postgres-hold.js';
 
 const K_QUERY = hub.kind('postgres.query');
 
 /** What greenio reads and calls on a postgres.js `Query` (a Promise subclass). */
-interface Query extends Promise<unknown> {
+interface Query extends Promise<unknown>, Omit<HeldQuery, 'handler'> {
   strings: readonly string[];
   /** Returns null even when it sent a request: the request's promise is the canceller's. */
   cancel(): unknown;
@@ -102,6 +104,8 @@ const HANDLER: NotedHandler<unknown> = {
       sent = outside(q.cancel, q);
     }
     if (sent instanceof Promise) sent.catch((e: unknown) => warnNotCancelled('cancel a postgres.js query', 'GREENIO_PG_CANCEL', e));
+    // Its connection takes no new query until the request is through (postgres-hold.ts).
+    holdWhileCancelling(q as unknown as HeldQuery, sent);
     return false;
   },
 };
@@ -151,6 +155,7 @@ function thenWrapper(original: AnyFunction): AnyFunction {
  */
 function handleWrapper(original: AnyFunction): AnyFunction {
   return function handle(this: Query) {
+    learnConnection(this as unknown as HeldQuery);
     return outside(original, this);
   };
 }
