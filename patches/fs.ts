@@ -1,14 +1,19 @@
 /**
  * The fs patch: the callback API, `fs.promises` (the same object as `node:fs/promises`),
  * `FileHandle` methods (patched on the first `open`), and the `*Sync` functions for
- * detection. Streams go through the public `fs.open/read/close`, so they are covered.
- * A cancelled op's late result is released: an fd or FileHandle that opens after a kill
+ * detection. A file stream's own IO (`fs.ReadStream`/`fs.WriteStream`, a FileHandle's
+ * streams too: opening, each chunk read or written, closing) is the stream's, not the
+ * greenlet's that last read or wrote: it runs outside any greenlet, so a kill never
+ * aborts a write a greenlet queued (data lost) nor a read a shared stream has in flight
+ * (the stream destroyed). A stream is a handle of the flow that made it, as a socket is:
+ * a kill destroys the streams its greenlet made (no fd leaked), no other. A greenlet
+ * waiting for a stream's data or drain still waits (the streams patch). A cancelled op's late result is released: an fd or FileHandle that opens after a kill
  * is closed at once. `readFile`/`writeFile` get an AbortSignal so a kill stops a large
  * read between chunks. Limit: a blocked `open()` (a FIFO) keeps its libuv thread.
  */
 import * as hub from '../src/hub/index.js';
 import type { AnyFunction } from '../src/internal/wrap.js';
-import { callbackWrapper, optionsWithSignal, promiseWrapper } from './conventions.js';
+import { callbackWrapper, destroyHandle, optionsWithSignal, promiseWrapper, trackHandle, type HandleSpec } from './conventions.js';
 import { isWrapped } from '../src/internal/wrap.js';
 import { definePatch, patchAllFns, patchFn } from './patch.js';
 import { guardModuleLoad, syncWrapper } from './sync.js';
@@ -95,6 +100,34 @@ function byModuleLoader(args: ArrayLike<unknown>): boolean {
   return (holder.stack ?? '').includes('node:internal/modules/esm/');
 }
 
+/**
+ * A file stream's internal method (`_read`, `_write`, ...) run outside any greenlet: the
+ * IO it starts, and its callbacks (which start the next chunk's), belong to no greenlet.
+ */
+function streamOwn(original: AnyFunction): AnyFunction {
+  return ({ own(this: unknown) {
+    return hub.outside(Reflect.apply, original, this, arguments);
+  } }).own;
+}
+
+/**
+ * `_construct` runs (on the next tick, in its creator's context) before the stream's first
+ * IO: there the stream becomes a handle of the flow that made it, as a socket does, so a
+ * kill of a greenlet destroys the streams it made (closing their fds: none is leaked by a
+ * greenlet killed mid-read), never one made in main or by another greenlet.
+ */
+function streamConstruct(original: AnyFunction): AnyFunction {
+  return ({ _construct(this: { path?: unknown; fd?: unknown }) {
+    trackHandle(this, typeof this.path === 'string' ? this.path : this.fd, FILE_STREAM);
+    return hub.outside(Reflect.apply, original, this, arguments);
+  } })._construct;
+}
+const FILE_STREAM: HandleSpec = { kind: hub.kind('fs.stream'), abort: (s, reason, silent) => destroyHandle(s, reason, silent) };
+const STREAM_METHODS = {
+  ReadStream: ['_construct', '_read', '_destroy'],
+  WriteStream: ['_construct', '_write', '_writev', '_final', '_destroy'],
+} as const;
+
 let handleProtoPatched = false;
 /** The FileHandle class is not exported: patch its prototype from the first handle seen. */
 function patchFileHandle(h: unknown): void {
@@ -110,7 +143,7 @@ export const fsPatch = definePatch({
     callback: CALLBACK,
     promise: [...PROMISES.map((n) => `promises.${n}`), ...FILE_HANDLE.map((n) => `FileHandle.prototype.${n}`)],
     sync: SYNC,
-    stream: ['createReadStream', 'createWriteStream'],
+    stream: ['createReadStream', 'createWriteStream', ...Object.entries(STREAM_METHODS).flatMap(([c, ms]) => ms.map((m) => `${c}.prototype.${m}`))],
   },
   patch(exports) {
     fs = exports as FsModule;
@@ -120,6 +153,12 @@ export const fsPatch = definePatch({
     patchAllFns(NAME, 'fs', '', fs, CALLBACK, callbackFor);
     patchAllFns(NAME, 'fs', '', fs, SYNC, (n) => syncWrapper(`fs.${n}`));
     patchAllFns(NAME, 'fs/promises', '', fs.promises, PROMISES, promiseFor);
+    for (const [cls, methods] of Object.entries(STREAM_METHODS)) {
+      const proto = (fs as unknown as Record<string, { prototype: Record<string, unknown> }>)[cls]!.prototype;
+      for (const m of methods) {
+        if (typeof proto[m] === 'function') patchFn(NAME, 'fs', `${cls}.prototype.${m}`, proto, m, m === '_construct' ? streamConstruct : streamOwn);
+      }
+    }
   },
   unpatch() {
     handleProtoPatched = false;

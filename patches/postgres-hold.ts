@@ -11,10 +11,13 @@
  * of a statement with parameters: Parse and Describe, then Bind and Execute once the
  * types are known) is finished as a describe only: a cancel that reaches an idle backend
  * in that gap is dropped, and the statement must not start after it.
- * How: postgres.js hands a query's `onexecute` option the connection object that ran
- * it, whose `execute` is what the pool calls; that connection is learned per backend
+ * How, postgres.js 3: it hands a query's `onexecute` option the connection object that
+ * ran it, whose `execute` is what the pool calls; that connection is learned per backend
  * (`query.state`), and a hold swaps its `execute` for one that keeps the queries, until
- * the hold ends. Limits: a connection none of whose queries has reached `onexecute` yet
+ * the hold ends. postgres.js 4: a query names its connection (`query.connection`), whose
+ * `send`, `simple`, `batch`, `describe` and `local` are what its pool calls; a hold keeps
+ * those calls, in order, and makes them when it ends (4 halts a describe itself).
+ * Limits: a postgres.js 3 connection none of whose queries has reached `onexecute` yet
  * (postgres.js skips it for a describe or a cursor, so with `fetch_types: false` a
  * connection whose first statement is killed) is not held; queries already pipelined
  * behind the cancelled one are on the wire and cannot be held; queries the pool gave
