@@ -46,10 +46,8 @@ function ended(ws: fs.WriteStream): Promise<string> {
 }
 
 describe.each(['kill', 'timeout'] as const)('file streams made in main, a greenlet interrupted (%s)', (how) => {
-  it(`a WriteStream: every chunk the greenlet wrote is in the file, the stream finishes without error`, async () => {
-    const f = join(dir, `w-${how}`);
-    const ws = fs.createWriteStream(f);
-    await new Promise((r) => ws.once('ready', r)); // idle: the greenlet's write starts the IO
+  /** A greenlet writes CHUNKS chunks on `ws` (made in main) and is interrupted: all reach the file. */
+  async function writtenWhole(f: string, ws: fs.WriteStream): Promise<void> {
     const { error } = await interrupted(how, async () => {
       for (let i = 0; i < CHUNKS; i++) ws.write(chunk);
       await sleep(60_000);
@@ -57,19 +55,18 @@ describe.each(['kill', 'timeout'] as const)('file streams made in main, a greenl
     expect(error).toBe(how === 'kill' ? 'GreenletExit' : 'TimeoutError');
     expect(await ended(ws)).toBe('finished');
     expect(fs.statSync(f).size).toBe(CHUNKS * MiB);
+  }
+
+  it(`a WriteStream: every chunk the greenlet wrote is in the file, the stream finishes without error`, async () => {
+    const f = join(dir, `w-${how}`);
+    const ws = fs.createWriteStream(f);
+    await new Promise<void>((r) => ws.once('ready', () => r())); // idle: the greenlet's write starts the IO
+    await writtenWhole(f, ws);
   });
 
   it('a FileHandle write stream: the same', async () => {
     const f = join(dir, `h-${how}`);
-    const h = await open(f, 'w');
-    const ws = h.createWriteStream();
-    const { error } = await interrupted(how, async () => {
-      for (let i = 0; i < CHUNKS; i++) ws.write(chunk);
-      await sleep(60_000);
-    });
-    expect(error).toBe(how === 'kill' ? 'GreenletExit' : 'TimeoutError');
-    expect(await ended(ws)).toBe('finished');
-    expect(fs.statSync(f).size).toBe(CHUNKS * MiB);
+    await writtenWhole(f, (await open(f, 'w')).createWriteStream());
   });
 
   it('a ReadStream read through one iterator: main reads on where the greenlet stopped, every byte once, no error', async () => {
@@ -78,7 +75,7 @@ describe.each(['kill', 'timeout'] as const)('file streams made in main, a greenl
     const rs = fs.createReadStream(f, { highWaterMark: MiB });
     const errors: string[] = [];
     rs.on('error', (e) => errors.push(e.message));
-    await new Promise((r) => rs.once('ready', r));
+    await new Promise<void>((r) => rs.once('ready', () => r()));
     const it = rs[Symbol.asyncIterator]();
     let total = 0;
     const { error } = await interrupted(how, async () => {
