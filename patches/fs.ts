@@ -7,7 +7,8 @@
  * aborts a write a greenlet queued (data lost) nor a read a shared stream has in flight
  * (the stream destroyed). A stream is a handle of the flow that made it, as a socket is:
  * a kill destroys the streams its greenlet made (no fd leaked), no other. A greenlet
- * waiting for a stream's data or drain still waits (the streams patch). A cancelled op's late result is released: an fd or FileHandle that opens after a kill
+ * waiting for a stream's data or drain still waits (the streams patch). For the same
+ * reason a write to an fd by callback runs to its end (`RUN_TO_END`). A cancelled op's late result is released: an fd or FileHandle that opens after a kill
  * is closed at once. `readFile`/`writeFile` get an AbortSignal so a kill stops a large
  * read between chunks. Limit: a blocked `open()` (a FIFO) keeps its libuv thread.
  */
@@ -62,7 +63,25 @@ const closeLateHandle = (h: unknown): void => {
   void (h as { close?: () => Promise<void> }).close?.().catch(() => {});
 };
 
+/**
+ * Writes to an fd by callback (`fs.write`, `writev`, `fsync`, `fdatasync`) run to their
+ * end outside any greenlet: a kill cannot take back bytes the OS is writing, and an fd is
+ * often shared (a logger's), so its writer must get the write's real result, never the
+ * kill's error (pino's sonic-boom then reported an error and lost the line). No greenlet
+ * waits on a callback, so none is made less interruptible; the op is main's.
+ */
+const RUN_TO_END = new Set(['write', 'writev', 'fsync', 'fdatasync']);
+function runToEnd(tracked: (o: AnyFunction) => AnyFunction): (o: AnyFunction) => AnyFunction {
+  return (original) => {
+    const inner = tracked(original);
+    return ({ wrapper(this: unknown) {
+      return hub.outside(Reflect.apply, inner, this, arguments);
+    } }).wrapper;
+  };
+}
+
 function callbackFor(name: string): (o: AnyFunction) => AnyFunction {
+  if (RUN_TO_END.has(name)) return runToEnd(callbackWrapper({ kind: kindOf(name) }));
   if (CLEANUP.has(name)) return callbackWrapper({ kind: kindOf(name), cleanup: true });
   if (name === 'open') return callbackWrapper({ kind: kindOf(name), onLate: closeLateFd });
   if (name === 'readFile') return callbackWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 1, s) });
