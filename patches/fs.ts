@@ -8,8 +8,8 @@
  * (the stream destroyed). A stream is a handle of the flow that made it, as a socket is:
  * a kill destroys the streams its greenlet made (no fd leaked), no other. A greenlet
  * waiting for a stream's data or drain still waits (the streams patch). For the same
- * reason a write to an fd by callback runs to its end (`RUN_TO_END`). A cancelled op's late result is released: an fd or FileHandle that opens after a kill
- * is closed at once. `readFile`/`writeFile` get an AbortSignal so a kill stops a large
+ * reason a write to an fd by callback runs to its end (`RUN_TO_END`). A cancelled op's
+ * late result is released: an fd or FileHandle that opens after a kill is closed at once. `readFile`/`writeFile` get an AbortSignal so a kill stops a large
  * read between chunks. Limit: a blocked `open()` (a FIFO) keeps its libuv thread.
  */
 import * as hub from '../src/hub/index.js';
@@ -71,17 +71,23 @@ const closeLateHandle = (h: unknown): void => {
  * waits on a callback, so none is made less interruptible; the op is main's.
  */
 const RUN_TO_END = new Set(['write', 'writev', 'fsync', 'fdatasync']);
-function runToEnd(tracked: (o: AnyFunction) => AnyFunction): (o: AnyFunction) => AnyFunction {
-  return (original) => {
-    const inner = tracked(original);
-    return ({ wrapper(this: unknown) {
-      return hub.outside(Reflect.apply, inner, this, arguments);
-    } }).wrapper;
-  };
+
+/**
+ * `original` run outside any greenlet: the IO it starts, and its callbacks (which may
+ * start more, as a stream's next chunk), belong to no greenlet. A file stream's internal
+ * methods (`_read`, `_write`, ...) and the RUN_TO_END writes (over their tracking wrapper).
+ */
+function ownedByNoGreenlet(original: AnyFunction): AnyFunction {
+  return ({ own(this: unknown) {
+    return hub.outside(Reflect.apply, original, this, arguments);
+  } }).own;
 }
 
 function callbackFor(name: string): (o: AnyFunction) => AnyFunction {
-  if (RUN_TO_END.has(name)) return runToEnd(callbackWrapper({ kind: kindOf(name) }));
+  if (RUN_TO_END.has(name)) {
+    const tracked = callbackWrapper({ kind: kindOf(name) });
+    return (original) => ownedByNoGreenlet(tracked(original));
+  }
   if (CLEANUP.has(name)) return callbackWrapper({ kind: kindOf(name), cleanup: true });
   if (name === 'open') return callbackWrapper({ kind: kindOf(name), onLate: closeLateFd });
   if (name === 'readFile') return callbackWrapper({ kind: kindOf(name), withSignal: (a, s) => optionsWithSignal(a, 1, s) });
@@ -120,16 +126,6 @@ function byModuleLoader(args: ArrayLike<unknown>): boolean {
 }
 
 /**
- * A file stream's internal method (`_read`, `_write`, ...) run outside any greenlet: the
- * IO it starts, and its callbacks (which start the next chunk's), belong to no greenlet.
- */
-function streamOwn(original: AnyFunction): AnyFunction {
-  return ({ own(this: unknown) {
-    return hub.outside(Reflect.apply, original, this, arguments);
-  } }).own;
-}
-
-/**
  * `_construct` runs (on the next tick, in its creator's context) before the stream's first
  * IO: there the stream becomes a handle of the flow that made it, as a socket does, so a
  * kill of a greenlet destroys the streams it made (closing their fds: none is leaked by a
@@ -141,7 +137,7 @@ function streamConstruct(original: AnyFunction): AnyFunction {
     return hub.outside(Reflect.apply, original, this, arguments);
   } })._construct;
 }
-const FILE_STREAM: HandleSpec = { kind: hub.kind('fs.stream'), abort: (s, reason, silent) => destroyHandle(s, reason, silent) };
+const FILE_STREAM: HandleSpec = { kind: hub.kind('fs.stream'), abort: destroyHandle };
 const STREAM_METHODS = {
   ReadStream: ['_construct', '_read', '_destroy'],
   WriteStream: ['_construct', '_write', '_writev', '_final', '_destroy'],
@@ -175,7 +171,7 @@ export const fsPatch = definePatch({
     for (const [cls, methods] of Object.entries(STREAM_METHODS)) {
       const proto = (fs as unknown as Record<string, { prototype: Record<string, unknown> }>)[cls]!.prototype;
       for (const m of methods) {
-        if (typeof proto[m] === 'function') patchFn(NAME, 'fs', `${cls}.prototype.${m}`, proto, m, m === '_construct' ? streamConstruct : streamOwn);
+        if (typeof proto[m] === 'function') patchFn(NAME, 'fs', `${cls}.prototype.${m}`, proto, m, m === '_construct' ? streamConstruct : ownedByNoGreenlet);
       }
     }
   },
