@@ -4,6 +4,7 @@
  */
 export { Greenlet, spawn, spawnLater, getCurrent, kill, type KillOptions, type GetOptions } from './greenlet.js';
 export { sleep, idle } from './sleep.js';
+export { outside } from './outside.js';
 export { joinAll, wait, iwait, killAll, type JoinAllOptions, type WaitOptions, type Waitable } from './wait.js';
 export { Timeout, TimeoutError } from './timeout.js';
 export { withTimeout, type WithTimeoutOptions } from './with-timeout.js';

@@ -13,6 +13,7 @@ import {
   TimeoutError,
   getCurrent,
   joinAll,
+  outside,
   spawn,
   withTimeout,
   config,
@@ -44,6 +45,13 @@ describe('public types', () => {
   it('joinAll keeps the greenlet type; getCurrent is a Greenlet', () => {
     expectTypeOf(joinAll([spawn(() => 'a')])).toEqualTypeOf<Promise<Greenlet<string>[]>>();
     expectTypeOf(getCurrent()).toEqualTypeOf<Greenlet>();
+  });
+
+  it('outside returns what fn returns and checks the arguments', () => {
+    expectTypeOf(outside((n: number, s: string) => `${n}${s}`, 1, 'x')).toEqualTypeOf<string>();
+    expectTypeOf(outside(async () => 5)).toEqualTypeOf<Promise<number>>();
+    // @ts-expect-error: the arguments must match fn's parameters
+    outside((n: number) => n, 'not a number');
   });
 
   it('withTimeout: the value type, or the union with timeoutValue', () => {
