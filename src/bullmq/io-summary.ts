@@ -4,8 +4,10 @@
  * `GreenWorker` adds to the job (`greenio io: ...`). Limits: only waits greenio sees are
  * counted (patched IO and greenio primitives); awaiting BullMQ's own Redis calls from a
  * job (`job.updateProgress`) is not, and wait times overlap when a job waits on several
- * things at once.
+ * things at once. A job that BullMQ deletes as it completes (`removeOnComplete: true`) gets
+ * no line: it would be deleted with the job.
  */
+import type { Job } from 'bullmq';
 import type { Greenlet } from '../greenlet.js';
 import { ioOf } from '../hub/index.js';
 import { expected } from '../internal/validate.js';
@@ -96,3 +98,17 @@ export function parseIOLog(logs: readonly string[]): JobIOSummary | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether BullMQ deletes `job` as it completes: its own `removeOnComplete`, else the
+ * worker's, read as BullMQ's `getKeepJobs` does (`true`, `0` or `{ count: 0 }`): its log
+ * line would be deleted with it by the next command, so none is written. @internal
+ */
+export function removedOnComplete(job: Job, workerKeep: unknown): boolean {
+  const own = (job.opts as { removeOnComplete?: unknown }).removeOnComplete;
+  if (own === undefined) return countZero(workerKeep);
+  if (typeof own === 'object') return countZero(own);
+  return typeof own === 'number' ? own === 0 : own === true;
+}
+
+const countZero = (keep: unknown): boolean => keep !== null && typeof keep === 'object' && (keep as { count?: unknown }).count === 0;

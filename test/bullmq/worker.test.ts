@@ -2,7 +2,7 @@
 // Timeout and cancellation that abort the job's socket, progress, IO logs, close().
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { Queue, type Job } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GreenWorker, JobCancelledError, parseIOLog, type GreenWorkerOptions } from '../../src/bullmq/index.js';
 import { formatRunInfo } from '../../src/instrument/run-info.js';
@@ -162,6 +162,34 @@ describe('GreenWorker', () => {
     expect(worker.bullmq.closing).toBeTruthy();
     await queue.obliterate({ force: true });
     await queue.close();
+  });
+
+  it('logs the IO line of every attempt BullMQ keeps, and none for a job its completion deletes', async () => {
+    // Which jobs the worker sends a log line for: BullMQ's own Job.log, observed (it still runs).
+    const logged: string[] = [];
+    const log = Job.prototype.log;
+    Job.prototype.log = function (this: Job, row: string) {
+      if (row.startsWith('greenio io: ')) logged.push(String(this.id));
+      return log.call(this, row);
+    };
+    try {
+      const { queue, worker } = await setup({ removeOnComplete: { count: 0 } });
+      const add = (name: string, opts: object) => queue.add(name, { kind: 'sleep', ms: 5 }, opts).then((j) => j.id!);
+      const kept = [await add('own false', { removeOnComplete: false }), await add('own 5', { removeOnComplete: 5 }), await add('own age', { removeOnComplete: { age: 60 } })];
+      const deleted = [await add('worker count 0', {}), await add('own true', { removeOnComplete: true }), await add('own 0', { removeOnComplete: 0 })];
+      // A failure is kept by removeOnFail, not removeOnComplete: its line is written.
+      const failed = await queue.add('fails', { kind: 'sleep', ms: 5000 }, { removeOnComplete: true, timeout: 50 } as never);
+      await until(async () => (await queue.getJobCounts('completed')).completed === kept.length && (await queue.getJob(failed.id!))?.failedReason !== undefined, 10_000, 'the jobs to finish');
+      await until(() => logged.length >= kept.length + 1, 5000, 'the log lines');
+      expect(logged.sort()).toEqual([...kept, failed.id!].sort());
+      for (const id of kept) expect(parseIOLog((await queue.getJobLogs(id)).logs)?.kinds.sleep?.count).toBe(1);
+      expect(parseIOLog((await queue.getJobLogs(failed.id!)).logs)?.kinds.sleep?.count).toBe(1);
+      for (const id of deleted) expect(await queue.getJob(id)).toBeUndefined();
+      await worker.close();
+      await queue.close();
+    } finally {
+      Job.prototype.log = log;
+    }
   });
 
   it('checks its arguments', () => {
