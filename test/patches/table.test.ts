@@ -13,8 +13,8 @@ afterAll(() => unpatchAll());
 describe('the patch table (patches/index.ts)', () => {
   it("gives patchAll() and GREENIO_NO_PATCH the same options as ever: the built-ins', then the clients'", () => {
     expect(patchOptions).toEqual(['fs', 'net', 'dns', 'timers', 'childProcess', 'http', 'fetch', ...clientNames]);
-    expect(clientNames).toEqual(['undici', 'pg', 'mysql2', 'ioredis', 'redis', 'postgres']);
-    expect(() => patchAll({ streams: false } as never)).toThrow(/patchAll options \(fs, net, dns, timers, childProcess, http, fetch, undici, pg, mysql2, ioredis, redis, postgres, syncIO, warnLate\)/);
+    expect(clientNames).toEqual(['undici', 'pg', 'mysql2', 'ioredis', 'redis', 'postgres', 'p-queue', 'bottleneck']);
+    expect(() => patchAll({ streams: false } as never)).toThrow(/patchAll options \(fs, net, dns, timers, childProcess, http, fetch, undici, pg, mysql2, ioredis, redis, postgres, p-queue, bottleneck, syncIO, warnLate\)/);
   });
 
   it('wraps no function from two patches (so the order of the table changes no behaviour)', () => {
@@ -87,6 +87,6 @@ describe('GREENIO_NO_PATCH (the preload entry, built package)', () => {
   it('refuses an unknown name, listing the options of the table', () => {
     const r = run('streams');
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('GREENIO_NO_PATCH: unknown module `streams` (known: fs, net, dns, timers, childProcess, http, fetch, undici, pg, mysql2, ioredis, redis, postgres)');
+    expect(r.stderr).toContain('GREENIO_NO_PATCH: unknown module `streams` (known: fs, net, dns, timers, childProcess, http, fetch, undici, pg, mysql2, ioredis, redis, postgres, p-queue, bottleneck)');
   });
 });
