@@ -3,9 +3,9 @@
  * the third-party patches that make a client library's operations greenlet ops (an HTTP
  * request, a query, a Redis command), owned by the greenlet that issues them and
  * cancelled on the server where the protocol allows; and the task queues shared by
- * greenlets (p-queue, Bottleneck), whose tasks run in their adders' greenlets. Each row is applied by the one
- * `require-in-the-middle` hook when the program loads that client, never before, so a
- * program that does not use a client pays nothing for its row.
+ * greenlets (p-queue, Bottleneck), whose tasks run in their adders' greenlets. Each row
+ * is applied by the one `require-in-the-middle` hook when the program loads that client,
+ * never before, so a program that does not use a client pays nothing for its row.
  */
 import type { ModulePatch } from './patch.js';
 import { pgPatches } from './pg.js';

@@ -9,46 +9,43 @@
  * Limits: the promise `add`/`schedule` returns is the library's, a wait greenio cannot see.
  * A kill that finds the task still queued therefore abandons the waiting greenlet (with the
  * usual warning). p-queue is an ES module: patched on Node ≥ 22.15 only (patches/esm-hook.ts).
- * Setting p-queue's `concurrency` from a greenlet starts tasks in main, as it should, but
- * timers it starts then are that greenlet's.
+ * Setting p-queue's `concurrency` from a greenlet may start tasks (each still runs in its
+ * adder's greenlet), but a timer that this starts is that greenlet's.
  */
+import { AsyncResource } from 'node:async_hooks';
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
 
 /**
- * `task`, made to run in `flow` (the adder's): if that flow meets an interrupt first (its
- * greenlet killed, its flow abandoned, a kill that reached nothing), the task does not
- * run and its promise rejects with that error.
+ * `task`, bound to the adder's whole async context (its greenlet's flow, and the program's
+ * own AsyncLocalStorage values with it). If that flow meets an interrupt before the task
+ * starts (its greenlet killed, its flow abandoned, a kill that reached nothing), the task
+ * does not run: it fails with that error, through its callback (`callbackStyle`: the last
+ * argument) or as a rejected promise.
  */
-function inFlow(flow: hub.Flow, task: AnyFunction): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
-    return hub.runIn(flow, () => {
-      const err = hub.pendingInterrupt();
-      if (err !== null) return Promise.reject(err);
-      return Reflect.apply(task, this, args);
-    });
-  };
+function inAdderContext(task: AnyFunction, callbackStyle: boolean): AnyFunction {
+  return AsyncResource.bind(function (this: unknown, ...args: unknown[]): unknown {
+    const err = hub.pendingInterrupt();
+    if (err === null) return Reflect.apply(task, this, args);
+    const cb = args[args.length - 1];
+    if (callbackStyle && typeof cb === 'function') return void (cb as (e: Error) => void)(err);
+    return Promise.reject(err);
+  });
 }
 
-/** The adder's flow, or null in main outside any greenlet (nothing to bind there). */
-function adderFlow(): hub.Flow | null {
-  const flow = hub.storedFlow();
-  return flow === undefined || flow === hub.main ? null : flow;
-}
-
-/** A method that takes a task at the argument index `at(args)` gives (-1: none). */
-function submitWrapper(at: (args: readonly unknown[]) => number, alsoLast = false): (original: AnyFunction) => AnyFunction {
+/**
+ * A method that takes a task at the argument index `at(args)` gives (-1: none), called by
+ * promise (`schedule`) or with a callback as its last argument (Bottleneck's `submit`).
+ */
+function submitWrapper(at: (args: readonly unknown[]) => number, callbackStyle = false): (original: AnyFunction) => AnyFunction {
   return (original) =>
     function submit(this: unknown, ...args: unknown[]): unknown {
-      const flow = adderFlow();
-      if (flow !== null) {
-        const i = at(args);
-        if (i >= 0) args[i] = inFlow(flow, args[i] as AnyFunction);
-        // Bottleneck's `submit(fn, ...args, cb)`: the callback is the adder's continuation.
-        const last = args.length - 1;
-        if (alsoLast && last > i && typeof args[last] === 'function') args[last] = hub.runIn.bind(null, flow, args[last] as AnyFunction);
-      }
+      const i = at(args);
+      if (i >= 0) args[i] = inAdderContext(args[i] as AnyFunction, callbackStyle);
+      // `submit(fn, ...args, cb)`: the callback is the adder's continuation.
+      const last = args.length - 1;
+      if (callbackStyle && last > i && typeof args[last] === 'function') args[last] = AsyncResource.bind(args[last] as AnyFunction);
       return hub.outside(() => Reflect.apply(original, this, args));
     };
 }
