@@ -2,10 +2,12 @@
  * What the client integrations (pg, mysql2, ioredis, node-redis) share: tracking a
  * callback-style call as an op of the current flow (unless a kill is already pending:
  * then the call does not start and its callback gets the kill on the next tick),
- * running the client's own machinery outside any greenlet, and the note of what a kill
+ * running the client's own machinery outside any greenlet (for fs.ts and task-queues.ts
+ * too), and the note of what a kill
  * leaves running on the server.
  */
 import * as hub from '../src/hub/index.js';
+import type { AnyFunction } from '../src/internal/wrap.js';
 
 /** The op tracking `data` for the current flow; null (and `cb` called with the pending kill) when one is pending. */
 export function trackOrRefuse(kind: hub.Kind, detail: unknown, handler: hub.OpHandler, data: unknown, cb: (err: Error) => void): hub.Op | null {
@@ -26,6 +28,18 @@ export function trackOrRefuse(kind: hub.Kind, detail: unknown, handler: hub.OpHa
  */
 export function outside<R>(fn: (...a: never[]) => R, self?: unknown, ...args: unknown[]): R {
   return hub.outside(Reflect.apply, fn, self, args) as R;
+}
+
+/**
+ * A wrapper maker: `original` always run outside any greenlet (see `outside`), so the IO
+ * it starts and its callbacks (which may start more: a stream's next chunk, a queue's
+ * next task) belong to no greenlet. File streams' internal methods and the run-to-end fd
+ * writes (fs.ts), p-queue's `start` (task-queues.ts).
+ */
+export function ownedByNoGreenlet(original: AnyFunction): AnyFunction {
+  return ({ own(this: unknown) {
+    return hub.outside(Reflect.apply, original, this, arguments);
+  } }).own;
 }
 
 /**

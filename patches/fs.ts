@@ -18,6 +18,7 @@ import { callbackWrapper, destroyHandle, optionsWithSignal, promiseWrapper, trac
 import { isWrapped } from '../src/internal/wrap.js';
 import { definePatch, patchAllFns, patchFn } from './patch.js';
 import { guardModuleLoad, syncWrapper } from './sync.js';
+import { ownedByNoGreenlet } from './client-ops.js';
 
 type FsModule = typeof import('node:fs');
 const NAME = 'fs';
@@ -71,17 +72,6 @@ const closeLateHandle = (h: unknown): void => {
  * waits on a callback, so none is made less interruptible; the op is main's.
  */
 const RUN_TO_END = new Set(['write', 'writev', 'fsync', 'fdatasync']);
-
-/**
- * `original` run outside any greenlet: the IO it starts, and its callbacks (which may
- * start more, as a stream's next chunk), belong to no greenlet. A file stream's internal
- * methods (`_read`, `_write`, ...) and the RUN_TO_END writes (over their tracking wrapper).
- */
-function ownedByNoGreenlet(original: AnyFunction): AnyFunction {
-  return ({ own(this: unknown) {
-    return hub.outside(Reflect.apply, original, this, arguments);
-  } }).own;
-}
 
 function callbackFor(name: string): (o: AnyFunction) => AnyFunction {
   if (RUN_TO_END.has(name)) {

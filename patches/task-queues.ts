@@ -16,6 +16,7 @@ import { AsyncResource } from 'node:async_hooks';
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
+import { outside, ownedByNoGreenlet } from './client-ops.js';
 
 /**
  * `task`, bound to the adder's whole async context (its greenlet's flow, and the program's
@@ -46,15 +47,8 @@ function submitWrapper(at: (args: readonly unknown[]) => number, callbackStyle =
       // `submit(fn, ...args, cb)`: the callback is the adder's continuation.
       const last = args.length - 1;
       if (callbackStyle && last > i && typeof args[last] === 'function') args[last] = AsyncResource.bind(args[last] as AnyFunction);
-      return hub.outside(() => Reflect.apply(original, this, args));
+      return outside(original, this, ...args);
     };
-}
-
-/** A method that may start tasks and timers (p-queue's `start`): run outside any greenlet. */
-function detachedWrapper(original: AnyFunction): AnyFunction {
-  return function detached(this: unknown, ...args: unknown[]): unknown {
-    return hub.outside(() => Reflect.apply(original, this, args));
-  };
 }
 
 const first = (args: readonly unknown[]): number => (typeof args[0] === 'function' ? 0 : -1);
@@ -79,7 +73,8 @@ export const pQueuePatches: readonly ModulePatch[] = [
       const proto = prototypeOf((exports as { default?: unknown }).default, 'add');
       if (proto === null) return;
       wrap(proto, 'add', submitWrapper(first), `module:${P_QUEUE}`);
-      wrap(proto, 'start', detachedWrapper, `module:${P_QUEUE}`);
+      // `start` may start tasks and timers: the queue's own, as in `add`.
+      wrap(proto, 'start', ownedByNoGreenlet, `module:${P_QUEUE}`);
     },
   },
 ];
