@@ -1,8 +1,9 @@
 // The Redis integrations' cost and cancel latency, against a real redis-server: 20,000
 // short commands (SET/GET alternating) by 50 concurrent flows on one shared client,
 // unpatched (plain async functions) vs patched (greenlets; each command a greenlet op),
-// for ioredis and node-redis; and, patched, the time from killing a greenlet blocked in
-// BLPOP to the connection serving its next command (the server-side unblock).
+// for ioredis and node-redis; patched with the client's integration off (the floor the
+// integration adds to); and, patched, the time from killing a greenlet blocked in BLPOP
+// to the connection serving its next command (the server-side unblock).
 // Target: patched >= 0.9x unpatched throughput.
 import { defineWorkload, median, timeIt, type Metrics } from './lib.js';
 import { startRedis } from '../test/servers/redis.js';
@@ -50,11 +51,13 @@ async function nodeRedisClient(url: string): Promise<Client> {
   };
 }
 
-async function throughput(lib: 'ioredis' | 'node-redis', patched: boolean): Promise<Metrics> {
+// `integration` false: Node's IO patched and the loops greenlets, the client's own integration
+// off (its commands then belong to no greenlet): what the integration itself costs.
+async function throughput(lib: 'ioredis' | 'node-redis', patched: boolean, integration = true): Promise<Metrics> {
   let run = (fn: () => Promise<void>): Promise<unknown> => fn();
   if (patched) {
     const { patchAll } = await import('../src/monkey.js');
-    patchAll({ warnLate: false });
+    patchAll({ warnLate: false, ...(integration ? {} : lib === 'ioredis' ? { ioredis: false } : { redis: false }) });
     const { spawn } = await import('../src/index.js');
     run = (fn) => spawn(fn).get();
   }
@@ -107,11 +110,15 @@ export default defineWorkload({
     'ioredis-patched': () => throughput('ioredis', true),
     'node-redis-unpatched': () => throughput('node-redis', false),
     'node-redis-patched': () => throughput('node-redis', true),
+    'ioredis-plain-patch': () => throughput('ioredis', true, false),
+    'node-redis-plain-patch': () => throughput('node-redis', true, false),
     'ioredis-kill': () => killLatency('ioredis'),
     'node-redis-kill': () => killLatency('node-redis'),
   },
   ratios: [
     { label: 'ioredis patched / unpatched', metric: 'ops_per_s', numerator: 'ioredis-patched', denominator: 'ioredis-unpatched', target: 0.9 },
     { label: 'node-redis patched / unpatched', metric: 'ops_per_s', numerator: 'node-redis-patched', denominator: 'node-redis-unpatched', target: 0.9 },
+    { label: 'ioredis patched / patched without the integration', metric: 'ops_per_s', numerator: 'ioredis-patched', denominator: 'ioredis-plain-patch' },
+    { label: 'node-redis patched / patched without the integration', metric: 'ops_per_s', numerator: 'node-redis-patched', denominator: 'node-redis-plain-patch' },
   ],
 });

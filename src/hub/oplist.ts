@@ -35,6 +35,11 @@ export class OpList<T extends ListLinked<T>> extends Set<T> {
     return this.#n;
   }
 
+  /** The member added last (its `lprev` walks back in order): no iterator, for a caller run once per turn. */
+  get last(): T | null {
+    return this.#tail;
+  }
+
   override has(x: T): boolean {
     return x.lprev !== null || this.#head === x;
   }
