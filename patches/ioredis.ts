@@ -12,7 +12,7 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { batchRunsWhole, describeCommand, inDetached, isBlocking, K_REDIS, restoreCommands, runDetached, SENT_RUNS_WHOLE, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
+import { batchRunsWhole, describeCommand, inDetached, isBlocking, isDetached, K_REDIS, restoreCommands, runDetached, SENT_RUNS_WHOLE, unblockDetached, unblockLoop, warnLost } from './redis-common.js';
 import type { NotedHandler } from './client-ops.js';
 
 // Owners as patches/index.ts names them, so unpatchAll() undoes these wraps.
@@ -230,7 +230,9 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
       return command.promise;
     }
     // Pipelines (a `stream`), the client's own commands, and anything odd pass through.
-    if (stream !== undefined || typeof command?.name !== 'string' || inDetached()) return Reflect.apply(original, this, arguments);
+    // One context read per command: the op's flow is the one read here.
+    const stored = hub.storedFlow();
+    if (stream !== undefined || typeof command?.name !== 'string' || isDetached(stored)) return Reflect.apply(original, this, arguments);
     const cb = command.callback;
     const s = new CommandOp(this, command, isBlocking(command.name, command.args), original);
     command[kState] = s;
@@ -239,7 +241,7 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
       command.callback = undefined;
       command.initPromise();
     }
-    const p = start(s);
+    const p = start(s, stored ?? hub.main);
     if (cb !== undefined) {
       p.then((v) => cb(null, v), (e: unknown) => cb(e)).catch((e: unknown) => process.nextTick(() => { throw e; }));
     }
@@ -248,8 +250,8 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
 }
 
 /** Begin `s`'s op and send it; the promise the caller awaits (ioredis's own, the op holding its settlers). */
-function start(s: CommandOp): Promise<unknown> {
-  const op = hub.beginWait(K_REDIS, s, HANDLER, s);
+function start(s: CommandOp, flow: hub.Flow): Promise<unknown> {
+  const op = hub.beginWait(K_REDIS, s, HANDLER, s, flow);
   // A pending kill or timeout rejects at once: the command is never sent.
   if (op instanceof Error) return Promise.reject(op);
   s.op = op;

@@ -121,6 +121,11 @@ export function inDetached(): boolean {
   return detached !== null && hub.storedFlow() === detached;
 }
 
+/** `inDetached()` for a flow the caller has already read (`hub.storedFlow()`). */
+export function isDetached(flow: hub.Flow | undefined): boolean {
+  return detached !== null && flow === detached;
+}
+
 /**
  * Hand the immediate(s) `flow` gained during a call of node-redis's (its write of the turn:
  * v5's `sendCommand`, v4's socket `cork`) to the client's own flow, so that the greenlet

@@ -17,7 +17,7 @@
 import * as hub from '../src/hub/index.js';
 import { wrap, type AnyFunction } from '../src/internal/wrap.js';
 import type { ModulePatch } from './patch.js';
-import { adoptWriteTimer, batchRunsWhole, inDetached, isBlocking, K_REDIS } from './redis-common.js';
+import { adoptWriteTimer, batchRunsWhole, isBlocking, isDetached, K_REDIS } from './redis-common.js';
 import { sendingBlocking, type Client } from './redis-conn.js';
 import { Blocking, CommandOp, cancelOf, failed, noteOf, replied, sentOnStart } from './redis-command.js';
 import { batch, plainWrapper } from './redis-plain.js';
@@ -47,7 +47,10 @@ const DEFERRED = sentOnStart<Deferred>((d, op) => send(d.s, op.flow, null, d.sen
 
 function sendCommandWrapper(original: AnyFunction): AnyFunction {
   return ({ sendCommand(this: Client, args: unknown[], options?: object) {
-    if (inDetached() || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
+    // One context read per command: the op's flow is the one read here (each read is a
+    // lookup in the context frame's Map).
+    const stored = hub.storedFlow();
+    if (isDetached(stored) || !Array.isArray(args) || args.length === 0) return Reflect.apply(original, this, arguments);
     const client = this._self ?? this;
     const s = isBlocking(String(args[0]), args) ? new Blocking(args, client, original) : new CommandOp(args, false);
     // The command is sent by DEFERRED.start: a pending kill or timeout rejects the wait
@@ -55,7 +58,7 @@ function sendCommandWrapper(original: AnyFunction): AnyFunction {
     if (!direct(client, args, options)) return hub.wait(K_REDIS, s, DEFERRED, new Deferred(s, original, this, options));
     // The greenlet awaits node-redis's own promise, whose settlers the op takes from the
     // command's queue entry (see `addWrapper`): no promise of the hub's per command.
-    const op = hub.beginWait(K_REDIS, s, HANDLER, s);
+    const op = hub.beginWait(K_REDIS, s, HANDLER, s, stored ?? hub.main);
     if (op instanceof Error) return Promise.reject(op);
     s.op = op;
     let p: Promise<unknown>;

@@ -7,7 +7,7 @@
  * must hand the settlers over (or ask for `ownPromise`) before its synchronous run ends.
  */
 import type { Kind } from './kinds.js';
-import type { Op, OpHandler } from './ops.js';
+import type { Flow, Op, OpHandler } from './ops.js';
 import { beginOp } from './switch.js';
 
 /**
@@ -18,10 +18,11 @@ import { beginOp } from './switch.js';
  * is returned instead: do not start the operation, reject with it. The op counts as a wait
  * from its start (the greenlet is in a greenio wait), before the client has made its promise.
  * `handler.start` is not called (the caller starts); `handler.cancel` is, on an interrupt,
- * before the adopted `reject` receives the interrupt's error.
+ * before the adopted `reject` receives the interrupt's error. `flow`: the current flow when
+ * the caller has just read it (`currentFlow()`): one context read per operation, not two.
  */
-export function beginWait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown): Op<T> | Error {
-  return beginOp(k, detail, handler, data, true);
+export function beginWait<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data?: unknown, flow?: Flow): Op<T> | Error {
+  return beginOp(k, detail, handler, data, true, flow);
 }
 
 /**

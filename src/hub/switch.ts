@@ -160,8 +160,7 @@ function unset(): void {}
  * `begin`, or with `asWait` the start of a wait whose promise is not the hub's (adopt.ts:
  * the caller sets `op.res`/`op.rej` before anything can settle it).
  */
-export function beginOp<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data: unknown, asWait: boolean): Op<T> | Error {
-  const flow = als.getStore() ?? main;
+export function beginOp<T>(k: Kind, detail: unknown, handler: OpHandler<T>, data: unknown, asWait: boolean, flow: Flow = als.getStore() ?? main): Op<T> | Error {
   const err = takePending(flow);
   if (err !== null) return err;
   const op = new Op<T>(k, detail, flow, handler, data);
