@@ -12,7 +12,7 @@
 // records. `--record` writes the lowest ratio of 5 rounds as each record.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, findNodes, medians, ratios, root, runVariant } from './bench-lib.mjs';
+import { build, describe, findNodes, medians, ratios, root, runVariant } from './bench-lib.mjs';
 
 const CASES = [
   { file: 'spawn-join.ts', env: { N: '20000' }, variants: ['greenio', 'als_floor'] },
@@ -30,7 +30,8 @@ const recordsPath = join(root, 'bench/guard.json');
 const records = existsSync(recordsPath) ? JSON.parse(readFileSync(recordsPath, 'utf8')).ratios : {};
 const [node] = findNodes(process.env.GREENIO_BENCH_NODES ?? '26');
 if (!node) { console.error('bench guard: no Node 26 found (node_modules/node)'); process.exit(1); }
-const t0 = Date.now(); // (no build: these workloads import src/ through tsx)
+const t0 = Date.now();
+build(); // the workloads run greenio's build in dist/ (bench/_dist.mjs)
 
 /** `rounds` more rounds of a case's variants (interleaved), added to `runs`; its goal ratios. */
 function measure(c, runs, rounds) {

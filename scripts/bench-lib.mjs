@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const geventDir = resolve(root, '../shared/bench/gevent');
@@ -38,7 +38,9 @@ export function findNodes(wanted = process.env.GREENIO_BENCH_NODES) {
 }
 
 export function build() {
-  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  // The workloads run this build (bench/_dist.mjs): a stale one would be measured silently.
+  if (r.status !== 0) throw new Error(`bench: \`tsc -p tsconfig.build.json\` failed (status ${r.status})`);
 }
 
 /** The workload's spec (variants by name, ratios, gevent anchor) as its file prints it. */
@@ -49,8 +51,13 @@ export function describe(path) {
 }
 
 /** Run one variant in a fresh process on `bin`; its metrics, or null (reason on stderr). */
+// greenio as users run it: the workload's imports of src/ and patches/ load dist/ (built
+// by build(); bench/_dist.mjs says why). BENCH_SRC=1 measures the sources through tsx instead.
+// (Used by bench, bench:guard and bench-profile alike.)
+export const loaderArgs = () => ['--import', 'tsx', ...(process.env.BENCH_SRC === '1' ? [] : ['--import', pathToFileURL(join(root, 'bench/_dist.mjs')).href])];
+
 export function runVariant(bin, path, spec, variant, env = {}) {
-  const p = spawnSync(bin, ['--import', 'tsx', ...(spec.nodeArgs ?? []), path, '--variant', variant], {
+  const p = spawnSync(bin, [...loaderArgs(), ...(spec.nodeArgs ?? []), path, '--variant', variant], {
     cwd: root, encoding: 'utf8', timeout: 300_000,
     env: { ...process.env, ...env, PATH: `${dirname(bin)}${delimiter}${process.env.PATH}` },
   });

@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build, loaderArgs } from './bench-lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [file, variant, opsArg, bin = join(root, 'node_modules/node/bin/node')] = process.argv.slice(2);
@@ -21,7 +22,8 @@ if (!file || !variant || !(ops > 0)) {
   process.exit(2);
 }
 const dir = mkdtempSync(join(tmpdir(), 'greenio-prof-'));
-const p = spawnSync(bin, ['--import', 'tsx', resolve(root, file), '--variant', variant], {
+build();
+const p = spawnSync(bin, [...loaderArgs(), resolve(root, file), '--variant', variant], {
   cwd: root, encoding: 'utf8', env: { ...process.env, BENCH_CPU_PROF: join(dir, 'run.cpuprofile') }, timeout: 600_000,
 });
 if (p.status !== 0) { console.error(p.stderr); process.exit(1); }

@@ -1,0 +1,2 @@
+// Types of bench/_dist-hooks.mjs (test/package/bench-dist.test.ts imports it).
+export function distOf(url: string): string | null;
