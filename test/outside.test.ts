@@ -17,11 +17,12 @@ afterAll(() => {
 });
 
 /** A logger whose flusher loop starts at its first line (as many libraries' do), in whoever logs first. */
-function lazyLogger(file: string): { log(line: string): void; stop(): void; errors: string[] } {
+function lazyLogger(file: string): { log(line: string): void; stop(): void; errors: string[]; flushes(): number } {
   const pending: string[] = [];
   const errors: string[] = [];
   let loop: Promise<void> | null = null;
   let stopped = false;
+  let flushes = 0;
   const flusher = async (): Promise<void> => {
     while (!stopped) {
       await new Promise((r) => setTimeout(r, 5));
@@ -32,10 +33,12 @@ function lazyLogger(file: string): { log(line: string): void; stop(): void; erro
       } catch (e) {
         errors.push((e as Error).message);
       }
+      flushes++;
     }
   };
   return {
     errors,
+    flushes: () => flushes,
     stop: () => void (stopped = true),
     log(line) {
       pending.push(`${line}\n`);
@@ -69,6 +72,11 @@ describe('outside(fn)', () => {
         await sleep(60_000);
       });
       await untilLines(file, 1);
+      // The first append's promise settled, not only its bytes on disk (its file is closed
+      // after the write): a kill between the two would rightly abort it, and that race is
+      // not what this case is about.
+      for (let i = 0; i < 400 && logger.flushes() === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(logger.flushes()).toBe(1);
       await g.kill();
       for (let i = 0; i < 20; i++) logger.log(`after ${i}`);
       if (how === 'outside') {
