@@ -9,6 +9,8 @@
 // Each mode's GC time per op is measured apart too (v8.GCProfiler, started and stopped around
 // each mode's run): it was where the patch's hidden cost went (bench/PROFILE.md, FS18).
 // Run: node --import tsx bench/_patch-ab.ts [stat_cb stat_promise echo]   (ROUNDS=9 N=20000 [WORK_NS=300])
+// To measure greenio as shipped, add `--import ./bench/_dist.mjs` after `--import tsx` (dist/;
+// without it tsx's rendering of src/ is measured, which is not what users run).
 import events from 'node:events';
 import fs from 'node:fs';
 import { spawn } from '../src/index.js';

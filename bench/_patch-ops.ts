@@ -7,6 +7,8 @@
 // `stat_chain` is bench/patch-fs.ts's callback shape (each worker a chain of callbacks, no
 // promise per call); `stat_cb` wraps each call in a promise.
 // Run: node --import tsx bench/_patch-ops.ts <stat_cb|stat_chain|stat_promise|echo> <n> <mode>   (WARM=10000; --expose-gc)
+// To measure greenio as shipped, add `--import ./bench/_dist.mjs` after `--import tsx` (dist/;
+// without it tsx's rendering of src/ is measured, which is not what users run).
 import fs from 'node:fs';
 import v8 from 'node:v8';
 import { floorRun, installFloor } from './_floor.js';

@@ -6,6 +6,8 @@
 // SIDE=<variant>: run that variant alone (warm-up, a collection, then ROUNDS rounds), for
 // `valgrind --tool=callgrind` at two N: the difference over the difference is instructions
 // per task (bench/_pool-map-count.mjs does this over a build directory, with the command).
+// To measure greenio as shipped, add `--import ./bench/_dist.mjs` after `--import tsx` (dist/;
+// without it tsx's rendering of src/ is measured, which is not what users run).
 import pMap, { pMapIterable } from 'p-map';
 import { floorTask, plainTask, range, scopedTask, task } from './_pool-map-tasks.js';
 import { Group, Pool } from '../src/pool/pool.js';

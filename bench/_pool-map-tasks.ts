@@ -1,6 +1,8 @@
 // The tasks bench/pool-map.ts and bench/_pool-map-ab.ts map: greenio's (a `sleep(0)`), a
 // plain one (a setImmediate turn), the same in its own AsyncLocalStorage store, and the
 // floor of a context-carrying map (its own store, read back after its one wait).
+// To measure greenio as shipped, add `--import ./bench/_dist.mjs` after `--import tsx` (dist/;
+// without it tsx's rendering of src/ is measured, which is not what users run).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sleep } from '../src/sleep.js';
 

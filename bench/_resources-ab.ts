@@ -7,6 +7,8 @@
 // Times on a loaded machine swing 2x between runs: prefer the SIDE instruction counts below
 // (README "Inspecting a live process" has the command; run once without valgrind first, so
 // tsx's transpile cache is warm and its compiling stays out of the counts).
+// To measure greenio as shipped, add `--import ./bench/_dist.mjs` after `--import tsx` (dist/;
+// without it tsx's rendering of src/ is measured, which is not what users run).
 import * as hub from '../src/hub/index.js';
 import { NO_BLOCK, ParkedList, parkedHandler, parseWait, type OpHandler, type Parked, type QueueWaitOptions } from '../src/hub/index.js';
 import { BoundedSemaphore, Event, Lock, Queue, joinAll, sleep, spawn } from '../src/index.js';

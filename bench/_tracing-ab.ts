@@ -4,6 +4,8 @@
 // nobody listening / a subscriber on every TracingChannel event / greenio/otel spans, all
 // in one process so a busy machine slows each alike; medians, ratios as throughput / off's.
 // Run: node --expose-gc --import tsx bench/_tracing-ab.ts [work ...]   (ROUNDS=15)
+// To measure greenio as shipped, add `--import ./bench/_dist.mjs` after `--import tsx` (dist/;
+// without it tsx's rendering of src/ is measured, which is not what users run).
 import { stat as statCb } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

@@ -2,6 +2,8 @@
 // TracingChannel event: what bench/_tracing-none.mjs counts under callgrind, in this tree
 // and in a copy with the TracingChannel publication points taken out.
 // Run: node --import tsx bench/_tracing-ops.ts <stat_cb|stat_promise|echo> <n> <off|tracing>
+// To measure greenio as shipped, add `--import ./bench/_dist.mjs` after `--import tsx` (dist/;
+// without it tsx's rendering of src/ is measured, which is not what users run).
 import { stat as statCb } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import diagnostics from 'node:diagnostics_channel';
