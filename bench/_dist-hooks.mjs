@@ -15,8 +15,12 @@ export function distOf(url) {
   return out;
 }
 
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
+/** A resolve result, pointed at its dist/ twin when it has one (both hook flavours use it). */
+export function redirect(r) {
   const url = distOf(r.url);
   return url === null ? r : { ...r, url, format: 'module' };
+}
+
+export async function resolve(specifier, context, next) {
+  return redirect(await next(specifier, context));
 }

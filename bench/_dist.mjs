@@ -7,17 +7,11 @@
 // variant this way. Cannot: redirect a file dist/ lacks (tsconfig.build.json builds src/
 // and patches/ only): that is an error, never a silent fallback to the sources.
 import module from 'node:module';
-import { distOf } from './_dist-hooks.mjs';
+import { redirect } from './_dist-hooks.mjs';
 
 if (typeof module.registerHooks === 'function') {
   // Node >= 22.15: in-thread hooks (module.register is deprecated on Node 26).
-  module.registerHooks({
-    resolve(specifier, context, next) {
-      const r = next(specifier, context);
-      const url = distOf(r.url);
-      return url === null ? r : { ...r, url, format: 'module' };
-    },
-  });
+  module.registerHooks({ resolve: (specifier, context, next) => redirect(next(specifier, context)) });
 } else {
   module.register(new URL('./_dist-hooks.mjs', import.meta.url));
 }

@@ -50,12 +50,14 @@ export function describe(path) {
   return JSON.parse(d.stdout.trim().split('\n').pop());
 }
 
-/** Run one variant in a fresh process on `bin`; its metrics, or null (reason on stderr). */
-// greenio as users run it: the workload's imports of src/ and patches/ load dist/ (built
-// by build(); bench/_dist.mjs says why). BENCH_SRC=1 measures the sources through tsx instead.
-// (Used by bench, bench:guard and bench-profile alike.)
+/**
+ * The loaders a workload runs under (bench, bench:guard and bench:profile alike): greenio
+ * as users run it, the workload's imports of src/ and patches/ loading dist/ (built by
+ * build(); bench/_dist.mjs says why). BENCH_SRC=1 measures the sources through tsx instead.
+ */
 export const loaderArgs = () => ['--import', 'tsx', ...(process.env.BENCH_SRC === '1' ? [] : ['--import', pathToFileURL(join(root, 'bench/_dist.mjs')).href])];
 
+/** Run one variant in a fresh process on `bin`; its metrics, or null (reason on stderr). */
 export function runVariant(bin, path, spec, variant, env = {}) {
   const p = spawnSync(bin, [...loaderArgs(), ...(spec.nodeArgs ?? []), path, '--variant', variant], {
     cwd: root, encoding: 'utf8', timeout: 300_000,

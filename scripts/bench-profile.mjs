@@ -2,7 +2,7 @@
 // `node scripts/bench-profile.mjs <bench file> <variant> <ops> [node binary]`: run one
 // bench variant under `--cpu-prof` and say where its main-thread time went, per op
 // (`ops` = the operations the whole run made, warm-up included). A sample counts for
-// greenio when the nearest frame of this repository on its stack is in src/ or patches/
+// greenio when the nearest frame of this repository on its stack is in (dist/)src/ or patches/
 // (so the Node internals greenio calls, e.g. performance.now or a promise, count for it);
 // for the program when it is in bench/; else for Node (idle, GC and natives apart).
 // Only the variant's run is sampled (bench/lib.ts starts the profiler), every 250 µs
@@ -10,11 +10,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build, loaderArgs } from './bench-lib.mjs';
+import { join, resolve } from 'node:path';
+import { build, loaderArgs, root } from './bench-lib.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [file, variant, opsArg, bin = join(root, 'node_modules/node/bin/node')] = process.argv.slice(2);
 const ops = Number(opsArg);
 if (!file || !variant || !(ops > 0)) {
@@ -52,7 +50,8 @@ for (let i = 0; i < prof.samples.length; i++) {
   while (n && !inRepo(n.callFrame.url)) n = byId.get(parent.get(n.id));
   if (!n) { cats.node += dt; continue; }
   const url = rel(n.callFrame.url);
-  if (url.startsWith('src/') || url.startsWith('patches/')) {
+  // greenio's files: the build's (dist/src, dist/patches), or the sources' with BENCH_SRC=1.
+  if (/^(dist\/)?(src|patches)\//.test(url)) {
     cats.greenio += dt;
     const k = short(n.callFrame);
     greenFn.set(k, (greenFn.get(k) ?? 0) + dt);
