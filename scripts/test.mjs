@@ -132,6 +132,8 @@ const summary = [];
 // passed only on its second try (`retry: 1` in vitest.config.ts).
 const failures = [];
 const retried = [];
+// What a describe's hook threw (its tests then show as skipped, with no message).
+const hookErrors = [];
 const firstLine = (s) => String(s ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? '';
 for (const { bin, version } of nodes) {
   const label = `Node ${version}${loaded ? ' under load' : ''}`;
@@ -164,6 +166,10 @@ for (const { bin, version } of nodes) {
   try {
     for (const line of readFileSync(`${out}.retried`, 'utf8').split('\n').filter(Boolean)) {
       const r = JSON.parse(line);
+      if (r.hookError !== undefined) {
+        hookErrors.push(`${label}: ${relative(root, r.file)} > ${r.name} [its hook threw]: ${r.hookError.replace(/\s*\n\s*/g, ' | ')}`);
+        continue;
+      }
       retried.push(`${label}: ${relative(root, r.file)} > ${r.name}${r.error ? ` (first try: ${r.error})` : ''}`);
     }
   } catch {}
@@ -176,6 +182,8 @@ stopHogs();
 // One prefixed line each, so .ci/run can gather them from every run to the end of its log.
 if (retried.length > 0) console.log(`\n${retried.map((r) => `FLAKY (passed on its second try) ${r}`).join('\n')}`);
 if (failures.length > 0) console.log(`\n${failures.map((r) => `FAILED ${r}`).join('\n')}`);
+// Last, nearest a truncated log's tail: the cause of a run of skipped tests above.
+if (hookErrors.length > 0) console.log(`\n${hookErrors.map((r) => `FAILED ${r}`).join('\n')}`);
 console.log(`\n${summary.join('\n')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFixture } from '../run-fixture.js';
+import { sharedRun } from '../shared-run.js';
 
 /** Start a server before the file's tests and stop it after; call the getter inside tests. */
 export function useServer<T extends { stop(): Promise<void> }>(start: () => Promise<T>, timeoutMs: number): () => T {
@@ -98,11 +99,10 @@ export function describeCancelMatrix(o: {
       ] as const).filter(([, how]) => o.hows === undefined || o.hows.includes(how)),
     ),
   )(`${o.lib} (%s import), a %s`, (mode, how, errorName) => {
-    // Filled in place by beforeAll, so that `more` can hold on to it.
+    // Filled in place before the tests, so that `more` can hold on to it; a failed run is
+    // retried once (sharedRun), as a failed test would be.
     const out: Record<string, unknown> = {};
-    beforeAll(() => {
-      Object.assign(out, runFixture(o.fixture, [mode, how], o.env()).json);
-    }, 90_000);
+    sharedRun(() => Object.assign(out, runFixture(o.fixture, [mode, how], o.env()).json), 90_000);
 
     it.each(o.cases)(o.cancelledTitle, (c) => {
       const r = out[c] as Record<string, unknown>;

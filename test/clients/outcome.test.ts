@@ -4,7 +4,8 @@
 // outcome and a note saying so; where it was stopped on the server, no note. Also: the
 // user's context inside the client's own machinery, and a greenlet dying in the turn it
 // issued a node-redis command.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sharedRun } from '../shared-run.js';
 import { runFixture } from '../run-fixture.js';
 import { useServer } from './harness.js';
 import { startPostgres } from '../servers/postgres.js';
@@ -15,7 +16,7 @@ const redis = useServer(startRedis, 30_000);
 
 type End = { kind: string; detail: string; outcome: string; note?: string };
 const out: Record<string, Record<string, unknown>> = {};
-beforeAll(() => {
+sharedRun(() => {
   const env = { PGHOST: postgres().host, PGPORT: String(postgres().port), REDIS_PORT: String(redis().port) };
   const r = runFixture('clients-outcome.ts', [], env);
   expect(r.status, r.stderr).toBe(0);

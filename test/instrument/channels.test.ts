@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sharedRun } from '../shared-run.js';
 import { channelNames, channels, subscribe } from '../../src/instrument/channels.js';
 import { spawn } from '../../src/greenlet.js';
 import { Lock } from '../../src/lock.js';
@@ -73,10 +74,10 @@ describe('diagnostics_channel channels', () => {
 describe('channel messages for a scripted workload (3 greenlets x 2 file reads + 1 sleep)', () => {
   let run: FixtureRun;
   let j: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON
-  beforeAll(() => {
+  sharedRun(() => {
     run = runFixture('instrument-workload.ts');
     j = run.json;
-  });
+  }, 30_000);
 
   it('runs the workload', () => {
     expect(run.status, run.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { sharedRun } from '../shared-run.js';
 import { isMonitorRunning, startMonitor, stopMonitor } from '../../src/instrument/monitor.js';
 import { runFixture, type FixtureRun } from '../run-fixture.js';
 
@@ -32,7 +33,7 @@ function added(before: string[], after: string[]): string[] {
 describe('the blocking monitor', () => {
   let spin: FixtureRun;
   let quiet: FixtureRun;
-  beforeAll(() => {
+  sharedRun(() => {
     spin = runFixture('instrument-monitor.ts', ['spin']);
     quiet = runFixture('instrument-monitor.ts', ['quiet']);
   }, 150_000); // two processes, each slow to start on a busy machine

@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sharedRun } from '../shared-run.js';
 import { Queue, getCurrent, sleep, spawn } from '../../src/index.js';
 import { config } from '../../src/internal/config.js';
 import { enableRunInfoSignal, formatRunInfo, printRunInfo } from '../../src/instrument/run-info.js';
@@ -21,10 +22,10 @@ function section(text: string, title: RegExp): string {
 describe('formatRunInfo() on a live patched program', () => {
   let run: FixtureRun;
   let text: string;
-  beforeAll(() => {
+  sharedRun(() => {
     run = runFixture('instrument-runinfo.ts');
     text = String(run.json.text);
-  });
+  }, 30_000);
 
   it('runs, and every blocked greenlet is unblocked afterwards (the FIFO read gets its data)', () => {
     expect(run.status, run.stderr).toBe(0);

@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sharedRun } from '../shared-run.js';
 import { Queue, joinAll, sleep, spawn } from '../../src/index.js';
 import { stats } from '../../src/instrument/stats.js';
 import { runFixture, type FixtureRun } from '../run-fixture.js';
@@ -6,10 +7,10 @@ import { runFixture, type FixtureRun } from '../run-fixture.js';
 describe('stats() against a scripted workload (3 greenlets x 2 file reads + 1 sleep of 50 ms)', () => {
   let run: FixtureRun;
   let s: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON
-  beforeAll(() => {
+  sharedRun(() => {
     run = runFixture('instrument-workload.ts');
     s = run.json.stats as Record<string, unknown>;
-  });
+  }, 30_000);
 
   it('counts greenlets: 3 spawned, 3 finished, none alive, a peak of 3', () => {
     expect(run.status, run.stderr).toBe(0);

@@ -2,7 +2,8 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sharedRun } from '../shared-run.js';
 import { parseTrace, timelineHTML } from '../../src/instrument/timeline.js';
 import type { TraceEvent } from '../../src/instrument/trace.js';
 import { tempDir } from '../helpers.js';
@@ -57,7 +58,7 @@ describe('the HTML timeline in Chromium', () => {
   const tmp = tempDir('greenio-timeline-');
   let browser: Browser;
   let events: TraceEvent[];
-  beforeAll(async () => {
+  sharedRun(async () => {
     const file = join(tmp.dir, 'trace.json');
     const run = runFixture('instrument-trace.ts', [file]);
     if (run.status !== 0) throw new Error(run.stderr);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sharedRun } from '../shared-run.js';
 import { joinAll, sleep, spawn } from '../../src/index.js';
 import { channels } from '../../src/instrument/channels.js';
 import { isTracing, kindCategory, startTrace, stopTrace, type TraceEvent } from '../../src/instrument/trace.js';
@@ -13,7 +14,7 @@ describe('startTrace()/stopTrace() on a patched workload', () => {
   let events: TraceEvent[];
   const tmp = tempDir('greenio-trace-');
   const trackOf = (tid: number): string => String(events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === tid)?.args?.name);
-  beforeAll(() => {
+  sharedRun(() => {
     const file = join(tmp.dir, 'trace.json');
     run = runFixture('instrument-trace.ts', [file]);
     events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
