@@ -11,7 +11,7 @@
  */
 import * as hub from '../src/hub/index.js';
 import { redactUrl } from '../src/internal/redact.js';
-import type { AnyFunction } from '../src/internal/wrap.js';
+import { isWrapped, type AnyFunction } from '../src/internal/wrap.js';
 import { promiseWrapper } from './conventions.js';
 import { definePatch, patchFn } from './patch.js';
 
@@ -89,6 +89,8 @@ function describeFetch(args: ArrayLike<unknown>): string {
 
 /** Make the body methods of a Response class (global, or an undici copy's) waits. */
 function patchBodies(proto: object, owner: string, module: string): void {
+  // Asked on every response: answered by one lookup once done (all are wrapped at once).
+  if (isWrapped(proto, 'text')) return;
   for (const m of BODY) {
     if (typeof (proto as Record<string, unknown>)[m] !== 'function') continue;
     patchFn(owner, module, `Response.prototype.${m}`, proto, m, promiseWrapper({
@@ -113,7 +115,7 @@ export function fetchWrapper(kind: hub.Kind, owner: string, module: string): (or
     onValue: (res, ac) => {
       if (res === null || typeof res !== 'object' || typeof (res as Response).text !== 'function') return;
       const proto = Object.getPrototypeOf(res) as object | null;
-      if (proto !== null) patchBodies(proto, owner, module); // a no-op once wrapped
+      if (proto !== null) patchBodies(proto, owner, module);
       if (ac !== null) Object.defineProperty(res, kAbort, { value: ac, configurable: true });
     },
   });
