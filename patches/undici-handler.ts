@@ -21,9 +21,12 @@ function deadController(reason: Error): object {
   return { aborted: true, paused: false, reason, rawHeaders: null, rawTrailers: null, abort() {}, pause() {}, resume() {} };
 }
 
-/** Common part: the op, and the interrupt already handed to the handler (or to nobody). */
+/**
+ * Common part: the op, and the interrupt already handed to the handler (or to nobody).
+ * A fetch's request has no op of its own (null): the fetch's wait is its op.
+ */
 abstract class Track {
-  op!: AnyOp;
+  op: AnyOp | null = null;
   /** Once set, undici's later calls (its own abort's error) are not forwarded. */
   failed: Error | null = null;
 
@@ -31,18 +34,18 @@ abstract class Track {
 
   /** The response ended (or failed): the op is over, unless a cancel ended it first. */
   protected done(): void {
-    if (!this.op.settled) this.op.end();
+    if (this.op !== null && !this.op.settled) this.op.end();
   }
 
   /** The request failed: its op ends with that error (its end event says `error`). */
   protected fail(err: unknown): void {
-    if (!this.op.settled) this.op.reject(err);
+    if (this.op !== null && !this.op.settled) this.op.reject(err);
   }
 
   // An upgraded socket (CONNECT, WebSocket) is the requester's from now on.
   protected handOver(socket: unknown): void {
     const sop = socket !== null && typeof socket === 'object' ? (socket as Record<symbol, AnyOp | undefined>)[kOp] : undefined;
-    if (sop !== undefined) hub.adopt(sop, this.op.flow);
+    if (sop !== undefined && this.op !== null) hub.adopt(sop, this.op.flow);
   }
 
   /** Abort natively if the request has started, else fail it now. True: `reason` reached user code. */
