@@ -94,7 +94,7 @@ function patchBodies(proto: object, owner: string, module: string): void {
 const LINKED: hub.OpHandler<unknown> = {
   start(op) {
     const link = op.data as LinkedFetch;
-    link.p.then(
+    link.p!.then(
       (v) => {
         link.onValue(v, link);
         if (!op.settled) op.resolve(v);
@@ -109,7 +109,8 @@ const LINKED: hub.OpHandler<unknown> = {
 
 /** The fetch's link (what its flow's dispatch finds), with its promise, for its wait. */
 class LinkedFetch extends FetchLink {
-  p: Promise<unknown> = Promise.resolve();
+  /** Set right after the call, before its wait starts. */
+  p: Promise<unknown> | null = null;
   constructor(readonly onValue: (res: unknown, abort: Abortable | null) => void) {
     super();
   }
