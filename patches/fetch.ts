@@ -15,6 +15,7 @@ import * as hub from '../src/hub/index.js';
 import { redactUrl } from '../src/internal/redact.js';
 import { isWrapped, type AnyFunction } from '../src/internal/wrap.js';
 import { promiseWrapper } from './conventions.js';
+import { promiseHandler, type Abortable, type PromiseState } from './promise-wrapper.js';
 import { definePatch, patchFn } from './patch.js';
 import { FetchFlow, FetchLink, detachedFlow, dispatchReachable } from './undici-dispatch.js';
 
@@ -90,34 +91,6 @@ function patchBodies(proto: object, owner: string, module: string): void {
   }
 }
 
-/** A fetch's wait, aborted through its dispatcher (`op.data` is the fetch's link). */
-const LINKED: hub.OpHandler<unknown> = {
-  start(op) {
-    const link = op.data as LinkedFetch;
-    link.p!.then(
-      (v) => {
-        link.onValue(v, link);
-        if (!op.settled) op.resolve(v);
-      },
-      (e: unknown) => op.reject(e),
-    );
-  },
-  cancel(op, reason) {
-    (op.data as LinkedFetch).abort(reason);
-  },
-};
-
-/** The fetch's link (what its flow's dispatch finds), with its promise, for its wait. */
-class LinkedFetch extends FetchLink {
-  /** Set right after the call, before its wait starts. */
-  p: Promise<unknown> | null = null;
-  constructor(readonly onValue: (res: unknown, abort: Abortable | null) => void) {
-    super();
-  }
-}
-
-type Abortable = { abort(reason: Error): void };
-
 /**
  * The wrapper factory of a fetch function (global `fetch`, undici's `fetch`): a wait of
  * kind `kind`, the original run detached; the responses' class gets its body methods
@@ -136,7 +109,10 @@ export function fetchWrapper(kind: hub.Kind, owner: string, module: string): (or
     if (proto !== null) patchBodies(proto, owner, module);
     if (abort !== null) Object.defineProperty(res, kAbort, { value: abort, configurable: true });
   };
-  const signalled = promiseWrapper({ kind, detail: describeFetch, withSignal, onValue });
+  const spec = { kind, detail: describeFetch, withSignal, onValue };
+  const signalled = promiseWrapper(spec);
+  // The same wait when aborted through the dispatcher: the fetch's link is its abort.
+  const linked = promiseHandler(spec);
   return (original) => {
     const viaSignal = signalled(detach(original));
     return ({
@@ -144,11 +120,10 @@ export function fetchWrapper(kind: hub.Kind, owner: string, module: string): (or
         if (arguments.length > 2 || !dispatchReachable(init, owner)) return Reflect.apply(viaSignal, this, arguments);
         const pending = hub.pendingInterrupt();
         if (pending !== null) return Promise.reject(pending);
-        const link = new LinkedFetch(onValue);
+        const link = new FetchLink();
         const p = hub.runIn(new FetchFlow(link), Reflect.apply, original, this, arguments) as unknown;
         if (!(p instanceof Promise)) return p;
-        link.p = p;
-        return hub.wait(kind, describeFetch(arguments), LINKED, link);
+        return hub.wait(kind, describeFetch(arguments), linked, { p, ac: link, self: this } satisfies PromiseState);
       },
     }).fetch;
   };

@@ -16,8 +16,8 @@ export interface PromiseSpec {
   kind: Kind;
   /** A cleanup call (FileHandle.close): never refused for a pending interrupt. */
   cleanup?: boolean;
-  /** Look at every successful result (with the call's AbortController, if it made one). */
-  onValue?: (value: unknown, ac: AbortController | null) => void;
+  /** Look at every successful result (with what aborts the call's work, if it has one). */
+  onValue?: (value: unknown, ac: Abortable | null) => void;
   /** Abort natively what the call on `self` started (a body read: abort its request). */
   abortSelf?: (self: unknown, reason: Error) => void;
   /** Release what a late success holds (a FileHandle). */
@@ -30,18 +30,25 @@ export interface PromiseSpec {
   bypass?: (args: ArrayLike<unknown>) => boolean;
 }
 
-interface PromiseState {
+/** What aborts a call's work natively: its AbortController, or a client's own abort (a fetch's dispatcher link). */
+export interface Abortable {
+  abort(reason: Error): void;
+}
+
+/** A wait's data when the call has more to keep than its promise. */
+export interface PromiseState {
   p: Promise<unknown>;
-  ac: AbortController | null;
+  ac: Abortable | null;
   self: unknown;
 }
 
 /**
  * The wait's handler for one spec. `op.data` is the original's promise itself, or a
- * PromiseState when the call has more to keep (an AbortController, `this` for abortSelf):
- * a plain `fsp.stat()` allocates no state object.
+ * PromiseState when the call has more to keep (what aborts it, `this` for abortSelf):
+ * a plain `fsp.stat()` allocates no state object. Exported for a wrapper that starts its
+ * call its own way (patches/fetch.ts) and then waits as this convention does.
  */
-function promiseHandler(spec: PromiseSpec): OpHandler<unknown> {
+export function promiseHandler(spec: PromiseSpec): OpHandler<unknown> {
   const { onValue, onLate, abortSelf } = spec;
   return {
     start(op) {
