@@ -16,8 +16,8 @@ export interface PromiseSpec {
   kind: Kind;
   /** A cleanup call (FileHandle.close): never refused for a pending interrupt. */
   cleanup?: boolean;
-  /** Look at every successful result (with what aborts the call's work, if it has one). */
-  onValue?: (value: unknown, ac: Abortable | null) => void;
+  /** Look at every successful result (with the call's AbortController, if it made one). */
+  onValue?: (value: unknown, ac: AbortController | null) => void;
   /** Abort natively what the call on `self` started (a body read: abort its request). */
   abortSelf?: (self: unknown, reason: Error) => void;
   /** Release what a late success holds (a FileHandle). */
@@ -56,7 +56,8 @@ export function promiseHandler(spec: PromiseSpec): OpHandler<unknown> {
       const s = d instanceof Promise ? null : d;
       (s === null ? (d as Promise<unknown>) : s.p).then(
         (v) => {
-          onValue?.(v, s === null ? null : s.ac);
+          // Only fetch's own spec finds a non-AbortController here (its link), and its onValue takes any Abortable.
+          onValue?.(v, s === null ? null : (s.ac as AbortController | null));
           if (op.settled) onLate?.(v);
           else op.resolve(v);
         },
