@@ -7,7 +7,9 @@
  * the inspector run a probe on the main thread, inside the stalled code, that notes the
  * current greenlet and stack; the report is made when the loop turns again.
  * A late heartbeat is only a stall of the program's making if the main thread held the
- * loop: the time it waited for a CPU (descheduled on a busy machine) does not count.
+ * loop: the time it waited for a CPU (descheduled on a busy machine) does not count, nor
+ * the time the whole process did not run (stopped and continued), which the watcher knows
+ * by its own polls coming late.
  * Limits: blocking native code (a `*Sync` call) is sampled when it returns to
  * JavaScript; a stall that ends in the ~2 ms between detection and the probe is
  * reported with no greenlet; the duration is a lower bound (to within one heartbeat).
@@ -31,10 +33,20 @@ export interface MonitorOptions {
 }
 
 // Shared memory: [beat counter, the silence (ms) after which the worker samples, the
-// last beat whose stall the probe found in the program's code].
+// last beat whose stall the probe found in the program's code, the watcher's time away
+// (ms, summed, wrapping), the watcher's last poll (ms of \`process.hrtime\`, CLOCK_MONOTONIC,
+// the same clock in every thread, wrapping)].
 const BEAT = 0;
 const THRESHOLD = 1;
 const SAMPLED = 2;
+const AWAY = 3;
+const POLLED = 4;
+
+/** Milliseconds of the monotonic clock every thread shares, as a wrapping 32-bit integer (the worker has its copy). */
+function monoMs(): number {
+  const [s, ns] = process.hrtime();
+  return (s * 1000 + Math.floor(ns / 1e6)) | 0;
+}
 
 // The worker's code, plain JavaScript run with `eval: true`: no file to resolve, the
 // same under tsx, vitest and the built package. On a late beat it connects a session
@@ -47,6 +59,12 @@ const { Session } = require('node:inspector');
 const shared = new Int32Array(workerData.shared);
 const probe = 'globalThis[Symbol.for(' + JSON.stringify(workerData.key) + ')]?.(';
 let last = Atomics.load(shared, ${BEAT}), lastAt = performance.now(), sampled = -1, sampledAt = 0, busy = false;
+// The watcher's own polls: a poll later than twice its interval means this thread did not
+// run either, so neither did the process (stopped, or descheduled whole): that time away is
+// summed for the main thread, which does not blame it on the program.
+const monoMs = () => { const [s, ns] = process.hrtime(); return (s * 1000 + Math.floor(ns / 1e6)) | 0; };
+let polled = monoMs(), away = 0;
+Atomics.store(shared, ${POLLED}, polled);
 function sample(beat) {
   busy = true;
   const session = new Session();
@@ -61,6 +79,10 @@ function sample(beat) {
   }
 }
 const timer = setInterval(() => {
+  const t = monoMs(), gap = (t - polled) | 0;
+  if (gap > 2 * workerData.pollMs) Atomics.store(shared, ${AWAY}, (away = (away + gap - workerData.pollMs) | 0));
+  polled = t;
+  Atomics.store(shared, ${POLLED}, t);
   const beat = Atomics.load(shared, ${BEAT});
   const now = performance.now();
   if (beat !== last) { last = beat; lastAt = now; return; }
@@ -101,6 +123,10 @@ interface Running {
   sample: Sample | null;
   /** The beat whose stall was reported already. */
   reportedBeat: number;
+  /** The watcher's poll interval (ms). */
+  pollMs: number;
+  /** The watcher's time away as seen at the last beat (see \`awayMs\`). */
+  lastAway: number;
   maxBlockingTime: number | undefined;
   print: boolean;
   key: string;
@@ -150,10 +176,24 @@ function flush(r: Running): void {
   r.sample = null;
   const late = performance.now() - r.lastBeat - r.intervalMs;
   const times = r.clock.read();
-  const held = heldMs(late, r.lastTimes, times, true);
+  const held = heldMs(late, r.lastTimes, times, true, awayMs(r));
   if (held <= threshold(r)) return;
   r.reportedBeat = s.beat;
   report(r, late, held, s);
+}
+
+/**
+ * The time (ms) since the last beat that the watcher thread did not run either: the whole
+ * process was stopped (SIGSTOP, a debugger, a frozen container) or descheduled, which is not
+ * the program holding its loop. The watcher sums its own late polls; a poll now overdue (the
+ * process has just been continued, and the watcher has not run yet) counts as well.
+ */
+function awayMs(r: Running): number {
+  const since = (monoMs() - Atomics.load(r.shared, POLLED)) | 0;
+  const now = (Atomics.load(r.shared, AWAY) + (since > 2 * r.pollMs ? since - r.pollMs : 0)) | 0;
+  const ms = (now - r.lastAway) | 0;
+  r.lastAway = now;
+  return Math.max(0, ms);
 }
 
 function beat(r: Running): void {
@@ -169,11 +209,12 @@ function beat(r: Running): void {
   Atomics.store(r.shared, THRESHOLD, Math.ceil(max));
   const s = r.sample;
   r.sample = null;
+  const away = awayMs(r);
   if (late <= max || r.reportedBeat === beatNo) return;
   // Late, but the program held the loop no longer than `max` (the rest the thread waited
   // for a CPU, or slept outside the program's code): the machine stalled, not the program.
   const seen = s !== null && s.beat === beatNo ? s : null;
-  const held = heldMs(late, from, times, seen !== null);
+  const held = heldMs(late, from, times, seen !== null, away);
   if (held <= max) return;
   report(r, late, held, seen);
 }
@@ -222,11 +263,12 @@ export async function startMonitor(options?: MonitorOptions): Promise<void> {
 async function start(maxBlockingTime: number | undefined, print: boolean): Promise<void> {
   // Loaded here, never at import: loading worker_threads changes process.chdir (see research).
   const { Worker } = await import('node:worker_threads');
-  const shared = new Int32Array(new SharedArrayBuffer(16));
+  const shared = new Int32Array(new SharedArrayBuffer(20));
   Atomics.store(shared, SAMPLED, -1);
   const max = maxBlockingTime ?? config.maxBlockingTime;
   // A beat every quarter of the threshold: a stall is measured to within that much.
   const intervalMs = Math.min(50, Math.max(1, max / 4));
+  const pollMs = Math.max(1, Math.min(10, intervalMs / 2));
   // Sampled once the heartbeat is `max` silent, a little before the stall counts (silence
   // includes up to one beat interval before it): the probe must run while it lasts.
   Atomics.store(shared, THRESHOLD, Math.ceil(max));
@@ -236,7 +278,7 @@ async function start(maxBlockingTime: number | undefined, print: boolean): Promi
     // No preloads in it (it inherits --import greenio/patch otherwise) and no GREENIO_* setting.
     execArgv: [],
     env: {},
-    workerData: { shared: shared.buffer, key, pollMs: Math.max(1, Math.min(10, intervalMs / 2)) },
+    workerData: { shared: shared.buffer, key, pollMs },
     // Its own small heap: it only polls and relays inspector messages.
     resourceLimits: { maxOldGenerationSizeMb: 16 },
   });
@@ -255,7 +297,7 @@ async function start(maxBlockingTime: number | undefined, print: boolean): Promi
   const clock = threadClock();
   const r: Running = {
     worker, shared, heartbeat: undefined as never, intervalMs, lastBeat: performance.now(), clock, lastTimes: clock.read(),
-    sample: null, reportedBeat: -1, maxBlockingTime, print, key,
+    sample: null, reportedBeat: -1, pollMs, lastAway: 0, maxBlockingTime, print, key,
     onExit: () => hub.outside(flush, r),
   };
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = (beatNo: number) => takeSample(r, beatNo);

@@ -77,14 +77,16 @@ export function threadClock(): ThreadClock {
  * the machine, not the program. Nor does the loop's own time in its poll count: a
  * descheduled idle loop computes its poll timeout from a stale clock and sleeps on in the
  * poll after its timers are due (the window's idle time is subtracted whole, part of it
- * before the beat was due: that errs towards not blaming). Where the wait is unknown, only
- * CPU time counts.
+ * before the beat was due: that errs towards not blaming), nor `awayMs`, the time the monitor's
+ * own thread did not run either: the process was stopped (SIGSTOP, a debugger) or descheduled
+ * whole, and a stopped thread is neither on a CPU nor waiting for one, so the scheduler's
+ * counts miss it. Where the wait is unknown, only CPU time counts.
  */
-export function heldMs(lateMs: number, from: ThreadTimes, to: ThreadTimes, inProgram: boolean): number {
+export function heldMs(lateMs: number, from: ThreadTimes, to: ThreadTimes, inProgram: boolean, awayMs = 0): number {
   const cpu = Math.min(lateMs, to.cpu - from.cpu);
   if (!inProgram || to.wait === null || from.wait === null) return cpu;
   const wait = to.wait - from.wait;
   if (wait * 2 >= lateMs) return cpu;
-  const asleep = lateMs - cpu - wait - Math.max(0, to.idle - from.idle);
+  const asleep = lateMs - cpu - wait - Math.max(0, to.idle - from.idle) - awayMs;
   return cpu + Math.max(0, asleep);
 }

@@ -18,6 +18,15 @@ describe('heldMs', () => {
     expect(heldMs(900, at(0, 0, 0), at(10, 300, 290), true)).toBe(310);
   });
 
+  it('does not blame the time the whole process was stopped (the watcher thread away too)', () => {
+    // Stopped 400 ms outside the poll: neither on a CPU nor waiting for one, so only the
+    // watcher's own late polls tell it from a blocking call.
+    expect(heldMs(430, at(0, 0, 0), at(20, 5, 0), true)).toBe(430 - 5);
+    expect(heldMs(430, at(0, 0, 0), at(20, 5, 0), true, 400)).toBe(25);
+    // Never below the CPU time the program used.
+    expect(heldMs(430, at(0, 0, 0), at(20, 5, 0), true, 430)).toBe(20);
+  });
+
   it('counts CPU time only when the thread mostly waited for a CPU, the probe was not in the program, or the wait is unknown', () => {
     expect(heldMs(1000, at(0, 0, 0), at(40, 600, 0), true)).toBe(40);
     expect(heldMs(1000, at(0, 0, 0), at(40, 10, 0), false)).toBe(40);
