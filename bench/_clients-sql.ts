@@ -3,12 +3,16 @@
 // loops, and patched with the client's integration off; and, patched, kill-to-cancel
 // latency. Throughput is the median of 5 rounds of N after 2 warm-up rounds (as the Redis
 // rows). Each variant starts its own server. Not a workload itself (`_` prefix).
-import { defineWorkload, median, timeIt, type Metrics, type WorkloadSpec } from './lib.js';
+// With `withState`, two more variants hold STATE_MB first, as a program with some state does:
+// V8 tenures mysql2's per-query objects once a process holds ~4 MB (bench/PROFILE.md, stop
+// 12), which greenio's import and patchAll() pass and the bare unpatched loop does not.
+import { defineWorkload, holdMegabytes, median, timeIt, type Metrics, type WorkloadSpec } from './lib.js';
 
 const N = Number(process.env.N ?? 20_000);
 const C = 50;
 const RUNS = 5;
-type Mode = 'unpatched' | 'patched' | 'greenlets' | 'plain_patch';
+const STATE_MB = 8;
+type Mode = 'unpatched' | 'patched' | 'greenlets' | 'plain_patch' | 'unpatched_state' | 'greenlets_state';
 
 /** A pool of 20 of one client library, made after the patch (or not) is applied. */
 export interface SqlPool {
@@ -26,13 +30,16 @@ export interface SqlBench {
   patchKey: 'pg' | 'mysql2';
   start(): Promise<{ config: { host: string; port: number; user: string; database: string }; stop(): Promise<void> }>;
   pool(config: { host: string; port: number; user: string; database: string }): Promise<SqlPool>;
+  /** Add the variants and ratio of a program holding STATE_MB (see the header). */
+  withState?: boolean;
 }
 
 async function run(b: SqlBench, mode: Mode): Promise<Metrics> {
+  if (mode === 'unpatched_state' || mode === 'greenlets_state') holdMegabytes(STATE_MB);
   const server = await b.start();
   try {
     // plain_patch: Node's IO patched, this client's integration off (what the integration itself costs).
-    if (mode !== 'unpatched') (await import('../src/monkey.js')).patchAll({ warnLate: false, ...(mode === 'plain_patch' ? { [b.patchKey]: false } : {}) });
+    if (mode !== 'unpatched' && mode !== 'unpatched_state') (await import('../src/monkey.js')).patchAll({ warnLate: false, ...(mode === 'plain_patch' ? { [b.patchKey]: false } : {}) });
     const pool = await b.pool(server.config);
     const { spawn, joinAll, sleep } = await import('../src/index.js');
     // One round: N queries by C loops. Measured as the Redis rows are: 2 rounds to warm up
@@ -48,7 +55,7 @@ async function run(b: SqlBench, mode: Mode): Promise<Metrics> {
           if ((await pool.query(i)) !== i) throw new Error('wrong row');
         }
       };
-      if (mode === 'greenlets') await joinAll(Array.from({ length: C }, () => spawn(loop)), { raiseError: true });
+      if (mode === 'greenlets' || mode === 'greenlets_state') await joinAll(Array.from({ length: C }, () => spawn(loop)), { raiseError: true });
       else await Promise.all(Array.from({ length: C }, loop));
     };
     await round();
@@ -90,11 +97,15 @@ export function sqlWorkload(b: SqlBench): WorkloadSpec {
       patched: () => run(b, 'patched'),
       greenlets: () => run(b, 'greenlets'),
       plain_patch: () => run(b, 'plain_patch'),
+      ...(b.withState === true ? { unpatched_state: () => run(b, 'unpatched_state'), greenlets_state: () => run(b, 'greenlets_state') } : {}),
     },
     ratios: [
       { label: 'patched / unpatched', metric: 'ops_per_s', numerator: 'patched', denominator: 'unpatched', target: 0.9 },
       { label: 'greenlet loops / unpatched', metric: 'ops_per_s', numerator: 'greenlets', denominator: 'unpatched', target: 0.9 },
       { label: 'patched / patched without the integration', metric: 'ops_per_s', numerator: 'patched', denominator: 'plain_patch' },
+      ...(b.withState === true
+        ? [{ label: `greenlet loops / unpatched, each process holding ${STATE_MB} MB first (a program with state)`, metric: 'ops_per_s', numerator: 'greenlets_state', denominator: 'unpatched_state', target: 0.9 }]
+        : []),
     ],
   });
 }

@@ -69,6 +69,11 @@ export function holdBallast(name = 'BENCH_BALLAST_MB'): void {
   if (raw === undefined || raw === '') return;
   const mb = Number(raw);
   if (!Number.isFinite(mb) || mb < 0) throw new RangeError(`${name} must be a number >= 0, got ${JSON.stringify(raw)}`);
+  holdMegabytes(mb);
+}
+
+/** Hold about `mb` MB for the rest of the process, as a program with some state does. */
+export function holdMegabytes(mb: number): void {
   // ~1 KB per 128-slot array of small integers.
   for (let i = 0; i < mb * 1000; i++) ballast.push(new Array<number>(128).fill(i));
 }
