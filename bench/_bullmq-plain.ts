@@ -2,7 +2,7 @@
 // unpatched, in P processes through node:cluster. Usage: _bullmq-plain.ts QUEUE URL C P.
 import cluster from 'node:cluster';
 import { Worker } from 'bullmq';
-import fetchOne from './_bullmq-processor.js';
+import fetchOne from './_bullmq-processor.mjs';
 
 const [queue, url, c, p] = process.argv.slice(2) as [string, string, string, string];
 if (cluster.isPrimary) {

@@ -65,7 +65,10 @@ async function run(kind: 'greenio' | 'plain' | 'plain-patched', processes: numbe
       await queue.addBulk(Array.from({ length: Math.min(1000, N - i) }, () => ({ name: 'get', data: { port: http.port }, opts: { removeOnComplete: true } })));
     }
     const args = kind === 'greenio'
-      ? ['--import', 'tsx', 'test/fixtures/bullmq-cli.ts', '--queue', 'bench', '-c', String(C), '-p', String(processes), '--redis', redis.url, ...(ioLog ? [] : ['--no-io-log']), 'bench/_bullmq-processor.ts']
+      ? // This process's loader flags (tsx, and bench/_dist.mjs unless BENCH_SRC=1): greenio's
+        // worker runs the build in dist/, as the other variants' greenio does, not tsx's
+        // rendering of the sources (which the cluster's processes inherit, too).
+        [...process.execArgv, 'test/fixtures/bullmq-cli.ts', '--queue', 'bench', '-c', String(C), '-p', String(processes), '--redis', redis.url, ...(ioLog ? [] : ['--no-io-log']), 'bench/_bullmq-processor.mjs']
       : ['--import', 'tsx', ...(kind === 'plain-patched' ? ['--import', './dist/src/patch.js'] : []), 'bench/_bullmq-plain.ts', 'bench', redis.url, String(C), String(processes)];
     const workers = startProc(process.execPath, args);
     await workers.waitFor(kind === 'greenio' ? /process\(es\) x/ : /process\(es\) ready/, 60_000);

@@ -120,7 +120,9 @@ export default defineWorkload({
     raw_iter: () => withRaw(iterate),
     greenio_iter: () => withGreenio(iterate),
     async greenio_cluster2() {
-      const group = runWorkers(2, SELF, { execArgv: ['--import', 'tsx'], env: { ECHO_ROLE: 'cluster-worker' } });
+      // This process's loader flags: the workers run greenio's build in dist/ (bench/_dist.mjs,
+      // unless BENCH_SRC=1) as this process does, not tsx's rendering of the sources.
+      const group = runWorkers(2, SELF, { execArgv: process.execArgv, env: { ECHO_ROLE: 'cluster-worker' } });
       try {
         const { port } = await group.listening({ timeout: 60_000 });
         return await drive(port);

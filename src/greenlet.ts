@@ -396,6 +396,21 @@ export function spawn<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>
   return g;
 }
 
+/**
+ * @internal A greenlet made as `spawn()` makes one, not started: it takes the context of
+ * whoever calls `start()`, not its creator's (no captured context: one promise and one
+ * context frame fewer than `new Greenlet`). For code that creates and starts it in the same
+ * async function (greenio's BullMQ worker), where the two contexts are the same.
+ */
+export function greenletToStart<T>(fn: (...args: never[]) => T | Promise<T>, ...args: unknown[]): Greenlet<Awaited<T>> {
+  spawning = true;
+  try {
+    return new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
+  } finally {
+    spawning = false;
+  }
+}
+
 /** Create a greenlet and start it after `ms` milliseconds. */
 export function spawnLater<A extends unknown[], T>(ms: number, fn: (...args: A) => T | Promise<T>, ...args: A): Greenlet<Awaited<T>> {
   checkMs('ms', ms);

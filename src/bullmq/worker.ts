@@ -11,7 +11,7 @@
 import { UnrecoverableError, WaitingError, Worker, type Job, type WorkerListener, type WorkerOptions } from 'bullmq';
 import { GreenletExit } from '../errors.js';
 import { TimeoutError } from '../timeout.js';
-import { Greenlet } from '../greenlet.js';
+import { greenletToStart, type Greenlet } from '../greenlet.js';
 import * as hub from '../hub/index.js';
 import { isModulePatched } from '../monkey.js';
 import { Pool } from '../pool/pool.js';
@@ -223,7 +223,8 @@ export class GreenWorker<D = unknown, R = unknown> {
   async #run(job: Job<D, R>, token: string | undefined, signal: AbortSignal | undefined, ctx: hub.JobTraceContext | null): Promise<R> {
     const ms = this.#timeoutOf(job);
     const timeout = ms === undefined ? null : new Timeout(ms);
-    const g = new Greenlet(this.#body, job, token, signal, timeout) as Greenlet<R>;
+    // Created and started here in #run's context (what BullMQ called the processor in).
+    const g = greenletToStart(this.#body, job, token, signal, timeout) as Greenlet<R>;
     g.name = `${this.name}:${job.id}`;
     if (ctx !== null) ctx.greenlet = g;
     await this.pool.add(g);
@@ -233,10 +234,12 @@ export class GreenWorker<D = unknown, R = unknown> {
     // A job that BullMQ started while close() was already killing: kill it too.
     if (this.#killing) void g.kill(undefined, { block: false });
     const onAbort = (): void => void g.kill(new JobCancelledError(signal!.reason), { block: false });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort); // removed in the finally below: no `once` wrapper needed
     const backstop = timeout === null ? null : originalSetTimeout(killLate, ms! + KILL_GRACE_MS, g, timeout);
     try {
-      await new Promise<void>((resolve) => g.link(() => resolve()));
+      // Told synchronously when it dies (a watcher, as joinAll's): no hub wait of main's
+      // per job (run-info would list hundreds under main) and no link run on a later batch.
+      await new Promise<void>((resolve) => g[hub.kAddWatcher]({ onReady: () => resolve() }));
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (backstop !== null) originalClearTimeout(backstop);
