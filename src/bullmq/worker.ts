@@ -17,6 +17,7 @@ import { isModulePatched } from '../monkey.js';
 import { Pool } from '../pool/pool.js';
 import { Timeout } from '../timeout.js';
 import { originalClearTimeout, originalSetTimeout } from '../internal/originals.js';
+import { definedAs } from '../internal/unreachable.js';
 import { checkBoolean, checkFunction, checkInt, checkMs, checkOptions, checkTimeout, expected } from '../internal/validate.js';
 import { formatIOLog, ioSummary, removedOnComplete } from './io-summary.js';
 
@@ -115,6 +116,7 @@ export class GreenWorker<D = unknown, R = unknown> {
     this.closeTimeout = closeTimeout;
     this.#body = (job, token, signal, timeout) => runJob(processor, job, token, signal, timeout);
     Object.defineProperty(this.#body, 'name', { value: processor.name || 'processor' });
+    definedAs(this.#body, processor); // run-info's "fn ... at" names the processor's file, not this one
     this.#timeout = timeout;
     this.#ioLog = checkBoolean('ioLog', ioLog, true);
     this.pool = new Pool(concurrency);

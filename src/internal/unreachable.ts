@@ -39,9 +39,19 @@ function connect(): InspectorSession | null {
   return session;
 }
 
+// A wrapper greenio made around a user's function (a GreenWorker's job body) reports the
+// user's function's site, not greenio's.
+const standsFor = new WeakMap<object, object>();
+
+/** Report `real`'s site wherever `wrapper`'s is asked (`functionSite`). */
+export function definedAs(wrapper: object, real: object): void {
+  standsFor.set(wrapper, real);
+}
+
 /** `file:line:column` where `fn` is defined, or `''` when it cannot be read. */
-export function functionSite(fn: unknown): string {
-  if (typeof fn !== 'function') return '';
+export function functionSite(f: unknown): string {
+  if (typeof f !== 'function') return '';
+  const fn: object = standsFor.get(f) ?? f;
   const known = siteOf.get(fn);
   if (known !== undefined) return known;
   let site = '';

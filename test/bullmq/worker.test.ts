@@ -79,6 +79,8 @@ describe('GreenWorker', () => {
     await until(() => worker.greenletOf(slow.id!), 10_000, 'the job greenlet');
     expect(worker.greenletOf(slow.id!)!.name).toBe(`${queue.name}:${slow.id}`);
     expect(formatRunInfo()).toContain(`${queue.name}:${slow.id}`);
+    // Its function's site is the processor's (this file), not greenio's job wrapper.
+    expect(formatRunInfo()).toMatch(new RegExp(`${queue.name}:${slow.id} \\(processor\\)[^\\n]*\\n(?:[^\\n]*\\n)*?[^\\n]*fn processor at [^\\n]*worker\\.test\\.ts:\\d+:\\d+`));
     const p = await queue.add('p', { kind: 'progress' });
     await until(async () => (await stateOf(queue, p.id!)) === 'completed', 10_000, 'the progress job');
     expect((await queue.getJob(p.id!))!.progress).toBe(42);
