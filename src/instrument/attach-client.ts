@@ -43,6 +43,20 @@ function targetTmp(pid: number): string {
   return tmpdir();
 }
 
+/** Why `pid` cannot answer now, if it is stopped (Linux: its state in /proc is `T` or `t`). */
+function stoppedReason(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'T' || state === 't') {
+      return `process ${pid} is stopped (${state === 't' ? 'by a debugger' : 'SIGSTOP, Ctrl-Z or a debugger'}): continue it (kill -CONT ${pid}) and ask again`;
+    }
+  } catch {
+    // not Linux, or gone: the wait below says so
+  }
+  return null;
+}
+
 function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -61,6 +75,9 @@ export async function attach(pid: number, waitMs = 5000): Promise<AttachSession>
   const me = process.getuid();
   const uid = targetUid(pid);
   if (me !== 0 && uid !== me) throw new AttachError(`process ${pid} belongs to another user: attaching needs the same user or root`);
+  // A stopped process would only answer once continued: say so now rather than time out.
+  const stopped = stoppedReason(pid);
+  if (stopped !== null) throw new AttachError(stopped);
   const dir = attachDir(uid, targetTmp(pid));
   if (!existsSync(dir)) {
     mkdirSync(dir, { mode: 0o700 });
@@ -85,7 +102,7 @@ export async function attach(pid: number, waitMs = 5000): Promise<AttachSession>
       } catch {
         // taken meanwhile
       }
-      throw new AttachError(`process ${pid} did not answer within ${waitMs} ms: it does not run greenio (with attach support), or its event loop is blocked`);
+      throw new AttachError(stoppedReason(pid) ?? `process ${pid} did not answer within ${waitMs} ms: it does not run greenio (with attach support), or its event loop is blocked`);
     }
     await sleepMs(20);
   }

@@ -150,6 +150,26 @@ describe('greenio ps refusals', () => {
     }
   }, 30_000);
 
+  it('a stopped process: says so at once, sends it nothing, and it runs on once continued', async () => {
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      other.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = performance.now();
+      const r = await greenio(['ps', String(other.pid)]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`greenio ps: process ${other.pid} is stopped (SIGSTOP, Ctrl-Z or a debugger): continue it (kill -CONT ${other.pid}) and ask again\n`);
+      expect(performance.now() - t0).toBeLessThan(4000); // not the 5 s answer timeout
+      other.kill('SIGCONT');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(other.exitCode).toBeNull();
+      expect(other.signalCode).toBeNull(); // no attach signal was left queued to kill it
+    } finally {
+      other.kill('SIGKILL');
+    }
+  }, 30_000);
+
   it('bad arguments: exit code 2 and one line', async () => {
     const r = await greenio(['ps', 'abc']);
     expect(r.status).toBe(2);
