@@ -385,13 +385,7 @@ function reportUnobserved(g: Greenlet): void {
  */
 export function spawn<A extends unknown[], T>(fn: (...args: A) => T | Promise<T>, ...args: A): Greenlet<Awaited<T>> {
   checkFunction('fn', fn);
-  spawning = true;
-  let g: Greenlet<Awaited<T>>;
-  try {
-    g = new Greenlet<Awaited<T>>(fn as unknown as (...a: never[]) => Awaited<T>, ...args);
-  } finally {
-    spawning = false;
-  }
+  const g = greenletToStart(fn as unknown as (...a: never[]) => Awaited<T>, ...args) as Greenlet<Awaited<T>>;
   g.start();
   return g;
 }

@@ -239,9 +239,9 @@ export class GreenWorker<D = unknown, R = unknown> {
     signal?.addEventListener('abort', onAbort); // removed in the finally below: no `once` wrapper needed
     const backstop = timeout === null ? null : originalSetTimeout(killLate, ms! + KILL_GRACE_MS, g, timeout);
     try {
-      // Told synchronously when it dies (a watcher, as joinAll's): no hub wait of main's
-      // per job (run-info would list hundreds under main) and no link run on a later batch.
-      await new Promise<void>((resolve) => g[hub.kAddWatcher]({ onReady: () => resolve() }));
+      // A hub wait (run-info shows main, BullMQ's processJob, waiting on the job's greenlet);
+      // not a link, whose callback runs on a later batch in a context frame of its own.
+      await g.join();
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (backstop !== null) originalClearTimeout(backstop);
